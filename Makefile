@@ -1,0 +1,80 @@
+# ringload: plain make, pkg-config, out-of-tree objects in build/.
+#   make            build/ringload          make test    every test (SAN=1: ASan+UBSan)
+#   make demo       serve + load test       make bench   ringload beside wrk
+#   make install PREFIX=/usr/local          DEBUG=1      -O0, no Werror surprises hidden
+
+PKGS     := liburing libnghttp2 libprotobuf-c
+PREFIX   ?= /usr/local
+CC       ?= cc
+
+ifeq ($(SAN),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    := build
+SANFLAGS :=
+endif
+OPT      := $(if $(filter 1,$(DEBUG)),-O0,-O2)
+
+# A fresh Debian machine has none of the libraries: install them before pkg-config runs.
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+ifneq ($(shell command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PKGS) && echo ok),ok)
+$(info ringload: installing missing build dependencies (tools/install-deps.sh))
+INSTALL_RC := $(shell tools/install-deps.sh build >&2; echo $$?)
+ifneq ($(INSTALL_RC),0)
+$(error tools/install-deps.sh failed; install the packages it names and run make again)
+endif
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+endif
+
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+            -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(filter-out src/cli/main.c,$(sort $(wildcard src/*/*.c)))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test demo bench install clean
+all: $(BUILD)/ringload
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libringload.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/ringload: $(BUILD)/obj/src/cli/main.o $(BUILD)/libringload.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libringload.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+test: $(BUILD)/ringload
+	@tools/install-deps.sh test
+	@$(MAKE) --no-print-directory $(TEST_BIN)
+	@BUILD=$(BUILD) tests/run.sh
+
+demo: $(BUILD)/ringload
+	@tools/demo.sh $(BUILD)/ringload
+
+bench: $(BUILD)/ringload
+	@tools/install-deps.sh all
+	@bench/bench.sh $(BUILD)/ringload
+
+install: $(BUILD)/ringload
+	install -D -m 755 $(BUILD)/ringload $(DESTDIR)$(PREFIX)/bin/ringload
+	@if [ -f docs/ringload.1 ]; then install -D -m 644 docs/ringload.1 $(DESTDIR)$(PREFIX)/share/man/man1/ringload.1; fi
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,39 @@
+/* The load engine: worker threads, one io_uring each, driving connections to the
+ * targets until the duration or request count is reached, then merged statistics. */
+#ifndef RINGLOAD_ENGINE_H
+#define RINGLOAD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "ringload/options.h"
+#include "ringload/stats.h"
+#include "ringload/target.h"
+
+struct rl_engine_features {
+	bool defer_taskrun;   /* IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN accepted */
+	bool buf_ring;        /* multishot recv on a provided buffer ring */
+	bool fixed_files;     /* sockets in the ring's fixed file table */
+};
+
+struct rl_result {
+	struct rl_stats *targets;   /* one per target, merged over workers */
+	struct rl_stats total;
+	size_t ntargets;
+	struct timespec started_at; /* CLOCK_REALTIME */
+	double duration_s;
+	bool interrupted;           /* SIGINT/SIGTERM ended the run */
+	double cpu_user_s, cpu_sys_s;
+	long max_rss_kb;
+	struct rl_engine_features features;
+};
+
+/* Runs the load test. Returns 0, or -1 with a message in err (setup failures only:
+ * request failures are results). */
+int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t ntargets,
+		  struct rl_result *res, char *err, size_t errlen);
+void rl_result_free(struct rl_result *res);
+
+#endif

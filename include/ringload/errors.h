@@ -1,0 +1,28 @@
+/* Failure categories of a request, with their JSON names: the one table every module
+ * uses. HTTP statuses >= 400 are not here: they are counted per status code and shown
+ * as http_<code>. */
+#ifndef RINGLOAD_ERRORS_H
+#define RINGLOAD_ERRORS_H
+
+enum rl_err {
+	RL_ERR_CONNECT_REFUSED,     /* ECONNREFUSED */
+	RL_ERR_CONNECT_TIMEOUT,     /* --connect-timeout passed */
+	RL_ERR_CONNECT_UNREACHABLE, /* ENETUNREACH, EHOSTUNREACH */
+	RL_ERR_CONNECT_ADDRNOTAVAIL,/* EADDRNOTAVAIL: ephemeral ports exhausted */
+	RL_ERR_CONNECT_OTHER,       /* any other connect errno */
+	RL_ERR_TIMEOUT,             /* --timeout passed with the response unfinished */
+	RL_ERR_RESET,               /* ECONNRESET / EPIPE */
+	RL_ERR_EOF,                 /* server closed before the response was complete */
+	RL_ERR_PROTOCOL,            /* the response broke RFC 9112 */
+	RL_ERR_IO,                  /* any other socket error */
+	RL_ERR_COUNT
+};
+
+extern const char *const rl_err_names[RL_ERR_COUNT];
+
+/* Maps a negative errno from a connect completion to its category. */
+enum rl_err rl_err_from_connect_errno(int neg_errno);
+/* Maps a negative errno from a send or receive completion to its category. */
+enum rl_err rl_err_from_io_errno(int neg_errno);
+
+#endif

@@ -1,0 +1,50 @@
+/* Log-linear latency histogram (HdrHistogram's layout): 3 significant digits over
+ * 1 µs .. 1 hour, values in microseconds. Fixed memory (one struct, no pointers), so it
+ * can be embedded, copied, summed and serialized losslessly. Not thread-safe: each
+ * worker records into its own and the main thread merges. */
+#ifndef RINGLOAD_HIST_H
+#define RINGLOAD_HIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RL_HIST_SIG_DIGITS      3
+#define RL_HIST_HIGHEST_US      3600000000ULL /* one hour */
+#define RL_HIST_SUB_BUCKET_BITS 11            /* 2048 >= 2 * 10^3 */
+#define RL_HIST_SUB_HALF        (1u << (RL_HIST_SUB_BUCKET_BITS - 1))
+#define RL_HIST_BUCKETS         22            /* 2048 << 21 > one hour */
+#define RL_HIST_COUNTS          ((RL_HIST_BUCKETS + 1) * RL_HIST_SUB_HALF)
+
+struct rl_hist {
+	uint64_t total;
+	uint64_t min_us, max_us;
+	uint64_t sum_us;   /* exact mean */
+	double sum_sq_us;  /* exact stddev (to double precision) */
+	uint64_t counts[RL_HIST_COUNTS];
+};
+
+struct rl_hist_summary {
+	uint64_t count;
+	double min, mean, stddev, p50, p90, p95, p99, p999, max; /* milliseconds */
+};
+
+void rl_hist_reset(struct rl_hist *h);
+void rl_hist_record(struct rl_hist *h, uint64_t us);
+void rl_hist_record_ns(struct rl_hist *h, uint64_t ns);
+void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src);
+uint64_t rl_hist_percentile(const struct rl_hist *h, double pct); /* microseconds */
+double rl_hist_mean(const struct rl_hist *h);
+double rl_hist_stddev(const struct rl_hist *h);
+void rl_hist_summarize(const struct rl_hist *h, struct rl_hist_summary *s);
+
+/* Lossless text form for the JSON `histogram` field: base64 of zigzag LEB128 varints,
+ * a run of n empty counters written as -n (HdrHistogram's V2 counts encoding). The
+ * returned length excludes the NUL; -1 if out is too small. rl_hist_encoded_max gives a
+ * size that always suffices. */
+size_t rl_hist_encoded_max(void);
+long rl_hist_encode(const struct rl_hist *h, char *out, size_t out_size);
+/* Returns 0, or -1 if the text is not a valid encoding. Sets counts and total only;
+ * min/max/sum travel beside the data in the JSON object. */
+int rl_hist_decode(struct rl_hist *h, const char *text, size_t len);
+
+#endif

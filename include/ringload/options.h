@@ -1,0 +1,45 @@
+/* The run's options as given on the command line (SPEC.md "Run options"), validated.
+ * Parsing never exits: errors come back as a one-line message for main to print. */
+#ifndef RINGLOAD_OPTIONS_H
+#define RINGLOAD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ringload/h1.h"
+
+#define RL_MAX_HEADERS 64
+#define RL_MAX_TARGETS 64
+
+enum rl_output { RL_OUT_CONSOLE, RL_OUT_JSON, RL_OUT_CSV };
+
+struct rl_options {
+	uint32_t connections, threads, pipeline;
+	uint64_t duration_ns;      /* 0 with -n alone: run until the requests are done */
+	uint64_t requests;         /* 0: unlimited */
+	uint64_t timeout_ns, connect_timeout_ns;
+	const char *method;
+	struct rl_h1_header headers[RL_MAX_HEADERS];
+	size_t nheaders;
+	char *body;                /* owned (read from @FILE or copied) */
+	size_t body_len;
+	bool has_body;
+	enum rl_output output;
+	const char *json_path, *csv_path;
+	bool progress, quiet, allow_unreachable, preflight;
+	int verbose;
+	const char *urls[RL_MAX_TARGETS];
+	size_t nurls;
+	bool threads_given;
+};
+
+enum { RL_OPTIONS_OK = 0, RL_OPTIONS_HELP = 1, RL_OPTIONS_VERSION = 2, RL_OPTIONS_BAD = -1 };
+
+/* argv[0] is the program name; a leading "run" verb is accepted. */
+int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, size_t errlen);
+void rl_options_free(struct rl_options *o);
+void rl_options_usage(FILE *f);
+
+#endif

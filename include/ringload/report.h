@@ -1,0 +1,42 @@
+/* Results for people and programs: the console report, the JSON result (SPEC.md
+ * "Result") and metric,value CSV, all from one set of derived metrics. */
+#ifndef RINGLOAD_REPORT_H
+#define RINGLOAD_REPORT_H
+
+#include <stdio.h>
+
+#include "ringload/engine.h"
+#include "ringload/hist.h"
+#include "ringload/options.h"
+#include "ringload/stats.h"
+#include "ringload/target.h"
+
+#define RINGLOAD_VERSION "0.1.0"
+
+struct rl_metrics {
+	uint64_t requests, successful, failed, timeouts;
+	double success_rate;          /* percent */
+	double throughput_rps, transfer_bytes_per_s;
+	double avg_payload_bytes, network_efficiency_bytes_per_ms;
+	struct rl_hist_summary latency, connect, ttfb, download;
+};
+
+struct rl_report {
+	const struct rl_options *opt;
+	const struct rl_target *targets;
+	const struct rl_result *res;
+};
+
+void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m);
+double rl_report_cpu_us_per_request(const struct rl_result *res);
+
+void rl_report_console(FILE *f, const struct rl_report *r);
+int rl_report_json(FILE *f, const struct rl_report *r);
+int rl_report_csv(FILE *f, const struct rl_report *r);
+/* Writes through a temporary file and rename(2): readers never see half a file. */
+int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report *),
+		      const struct rl_report *r, char *err, size_t errlen);
+/* Checks before the run that path's directory is writable: 0, or -1 with err. */
+int rl_report_check_path(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,38 @@
+/* A load-test target: its parsed URL, resolved address and serialized request.
+ * Resolution (getaddrinfo) happens once, before the run. */
+#ifndef RINGLOAD_TARGET_H
+#define RINGLOAD_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ringload/options.h"
+
+struct rl_url {
+	char host[256];   /* without brackets for IPv6 literals */
+	uint16_t port;
+	char authority[300];
+	char target[8192]; /* origin-form: path and query */
+};
+
+struct rl_target {
+	const char *url;
+	struct rl_url u;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char *request;     /* serialized once, copied into each connection's send buffer */
+	size_t request_len;
+	bool head;         /* HEAD request: the response has no body */
+};
+
+int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen);
+/* Resolves the host and serializes the request. Allocates t->request. */
+int rl_target_init(struct rl_target *t, const char *url, const struct rl_options *o,
+		   char *err, size_t errlen);
+void rl_target_free(struct rl_target *t);
+/* One blocking TCP connect within timeout_ns: 0, or a negative errno. */
+int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns);
+
+#endif

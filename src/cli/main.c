@@ -1,0 +1,120 @@
+/* ringload's entry point: picks the verb, turns options into targets, runs, reports,
+ * and maps outcomes to the exit codes of SPEC.md. The only place that prints
+ * user-facing errors and the only place that exits. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "ringload/engine.h"
+#include "ringload/options.h"
+#include "ringload/report.h"
+#include "ringload/target.h"
+
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_UNREACHABLE = 4 };
+
+/* Every connection of a run may hold a descriptor (without fixed files) and the fixed
+ * file table is capped by RLIMIT_NOFILE: take the whole hard limit. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int preflight(const struct rl_options *o, struct rl_target *targets)
+{
+	size_t down = 0;
+	for (size_t i = 0; i < o->nurls; i++) {
+		int rc = rl_target_probe(&targets[i], o->connect_timeout_ns);
+		if (rc) {
+			fprintf(stderr, "ringload: %s did not answer the pre-flight connect: %s\n",
+				targets[i].url, strerror(-rc));
+			down++;
+		}
+	}
+	if (down == o->nurls) {
+		fprintf(stderr, "ringload: no target answered the pre-flight check\n");
+		return EXIT_UNREACHABLE;
+	}
+	if (down && !o->allow_unreachable) {
+		fprintf(stderr, "ringload: %zu of %zu targets unreachable (use --allow-unreachable to go on)\n",
+			down, o->nurls);
+		return EXIT_UNREACHABLE;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct rl_options o;
+	char err[512];
+	int rc = rl_options_parse(&o, argc, argv, err, sizeof(err));
+	if (rc == RL_OPTIONS_HELP) {
+		rl_options_usage(stdout);
+		return EXIT_OK;
+	}
+	if (rc == RL_OPTIONS_VERSION) {
+		printf("ringload %s\n", RINGLOAD_VERSION);
+		return EXIT_OK;
+	}
+	if (rc) {
+		fprintf(stderr, "ringload: %s\n", err);
+		rl_options_free(&o);
+		return EXIT_USAGE;
+	}
+	int code = EXIT_OK;
+	struct rl_target targets[RL_MAX_TARGETS];
+	size_t ntargets = 0;
+	for (; ntargets < o.nurls; ntargets++) {
+		if (rl_target_init(&targets[ntargets], o.urls[ntargets], &o, err, sizeof(err))) {
+			fprintf(stderr, "ringload: %s\n", err);
+			code = EXIT_USAGE;
+			goto out;
+		}
+	}
+	const char *paths[] = { o.json_path, o.csv_path };
+	for (int i = 0; i < 2; i++) {
+		if (paths[i] && rl_report_check_path(paths[i], err, sizeof(err))) {
+			fprintf(stderr, "ringload: %s\n", err);
+			code = EXIT_USAGE;
+			goto out;
+		}
+	}
+	raise_nofile();
+	if (o.preflight && (code = preflight(&o, targets)))
+		goto out;
+
+	struct rl_result res;
+	if (rl_engine_run(&o, targets, ntargets, &res, err, sizeof(err))) {
+		fprintf(stderr, "ringload: %s\n", err);
+		code = EXIT_INTERNAL;
+		goto out;
+	}
+	struct rl_report rep = { &o, targets, &res };
+	if (o.output == RL_OUT_JSON)
+		rl_report_json(stdout, &rep);
+	else if (o.output == RL_OUT_CSV)
+		rl_report_csv(stdout, &rep);
+	else if (!o.quiet)
+		rl_report_console(stdout, &rep);
+	if ((o.json_path && rl_report_to_file(o.json_path, rl_report_json, &rep, err, sizeof(err))) ||
+	    (o.csv_path && rl_report_to_file(o.csv_path, rl_report_csv, &rep, err, sizeof(err)))) {
+		fprintf(stderr, "ringload: %s\n", err);
+		code = EXIT_INTERNAL;
+	}
+	rl_result_free(&res);
+out:
+	for (size_t i = 0; i < ntargets; i++)
+		rl_target_free(&targets[i]);
+	rl_options_free(&o);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	return cmd_run(argc, argv);
+}

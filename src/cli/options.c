@@ -1,0 +1,267 @@
+/* Command-line parsing for `ringload [run]`: wrk/h2load-style flags into a validated
+ * struct rl_options. Every error names the flag and the value; nothing here exits. */
+#include "ringload/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ringload/units.h"
+
+#define MAX_BODY (64u << 20)
+
+enum {
+	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
+	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "connections", required_argument, NULL, 'c' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "requests", required_argument, NULL, 'n' },
+	{ "pipeline", required_argument, NULL, 'P' },
+	{ "method", required_argument, NULL, 'X' },
+	{ "header", required_argument, NULL, 'H' },
+	{ "body", required_argument, NULL, 'b' },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+	{ "output", required_argument, NULL, 'o' },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "allow-unreachable", no_argument, NULL, OPT_ALLOW_UNREACHABLE },
+	{ "no-preflight", no_argument, NULL, OPT_NO_PREFLIGHT },
+	{ "h1", no_argument, NULL, OPT_H1 },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ 0 },
+};
+
+void rl_options_usage(FILE *f)
+{
+	fputs(
+"usage: ringload [run] [OPTIONS] URL [URL...]\n"
+"\n"
+"Load-test HTTP/1.1 servers from io_uring, measuring connect, first byte and download\n"
+"time of every request.\n"
+"\n"
+"  -c, --connections N      concurrent connections, all threads together (default 50)\n"
+"  -t, --threads N          worker threads, one io_uring each (default: online CPUs)\n"
+"  -d, --duration DUR       run length: 500ms, 10s, 2m (default 10s unless -n)\n"
+"  -n, --requests N         stop after exactly N requests (successful or not)\n"
+"  -P, --pipeline N         HTTP/1.1 requests in flight per connection (default 1)\n"
+"      --h1                 HTTP/1.1 (the default)\n"
+"  -X, --method M           request method (default GET; POST when -b is given)\n"
+"  -H, --header 'K: V'      add a request header (repeatable)\n"
+"  -b, --body STR|@FILE     request body, sent with Content-Length\n"
+"      --timeout DUR        per request (default 30s); counted as 'timeout'\n"
+"      --connect-timeout DUR  per connect (default 5s); counted as 'connect_timeout'\n"
+"  -o, --output FMT         stdout format: console, json or csv (default console)\n"
+"      --json FILE          also write the JSON result to FILE\n"
+"      --csv FILE           also write the CSV result to FILE\n"
+"      --no-progress        no live progress line (it is shown only on a terminal)\n"
+"      --allow-unreachable  go on when some targets fail the pre-flight connect\n"
+"      --no-preflight       skip the pre-flight connect; failures count as errors\n"
+"  -q, --quiet              print nothing but errors (and -o json/csv output)\n"
+"  -v, --verbose            more detail (engine features in use)\n"
+"  -h, --help               this text;  --version  the version\n"
+"\n"
+"Other verbs: ringload serve [--port N] [--bind ADDR] [--threads N]\n"
+"\n"
+"Exit codes: 0 run completed (request errors are results), 1 internal error,\n"
+"2 bad usage or input, 4 no target answered the pre-flight check.\n", f);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return RL_OPTIONS_BAD;
+}
+
+static int parse_u32(const char *flag, const char *v, uint64_t min, uint64_t max,
+		     uint32_t *out, char *err, size_t errlen)
+{
+	uint64_t n;
+	if (rl_parse_count(v, max, &n) || n < min)
+		return fail(err, errlen, "%s: invalid value '%s' (expected %llu..%llu)", flag, v,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, size_t errlen)
+{
+	if (rl_parse_duration_ns(v, out) || *out == 0)
+		return fail(err, errlen, "%s: invalid duration '%s' (examples: 500ms, 10s, 2m)", flag, v);
+	return 0;
+}
+
+static int read_body(struct rl_options *o, const char *arg, char *err, size_t errlen)
+{
+	free(o->body);
+	o->body = NULL;
+	if (arg[0] != '@') {
+		o->body_len = strlen(arg);
+		o->body = malloc(o->body_len + 1);
+		if (!o->body)
+			return fail(err, errlen, "out of memory");
+		memcpy(o->body, arg, o->body_len + 1);
+		return 0;
+	}
+	const char *path = arg + 1;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return fail(err, errlen, "-b: cannot open '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_BODY) {
+		fclose(f);
+		return fail(err, errlen, "-b: '%s' is not a regular file of at most 64 MiB", path);
+	}
+	o->body_len = (size_t)st.st_size;
+	o->body = malloc(o->body_len + 1);
+	if (!o->body || fread(o->body, 1, o->body_len, f) != o->body_len) {
+		fclose(f);
+		return fail(err, errlen, "-b: cannot read '%s'", path);
+	}
+	o->body[o->body_len] = 0;
+	fclose(f);
+	return 0;
+}
+
+int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->connections = 50;
+	o->pipeline = 1;
+	o->timeout_ns = 30ULL * 1000000000;
+	o->connect_timeout_ns = 5ULL * 1000000000;
+	o->method = NULL;
+	o->progress = true;
+	o->preflight = true;
+	bool duration_given = false;
+
+	if (argc > 1 && !strcmp(argv[1], "run")) {
+		argv++;
+		argc--;
+	}
+	optind = 1;
+	opterr = 0;
+	int c, idx;
+	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */
+	while ((c = getopt_long(argc, argv, "-:c:t:d:n:P:X:H:b:o:qvh", long_opts, &idx)) != -1) {
+		int rc = 0;
+		switch (c) {
+		case 1:
+			if (o->nurls == RL_MAX_TARGETS)
+				return fail(err, errlen, "more than %d URLs", RL_MAX_TARGETS);
+			o->urls[o->nurls++] = optarg;
+			break;
+		case 'c': rc = parse_u32("-c", optarg, 1, 1000000, &o->connections, err, errlen); break;
+		case 't':
+			rc = parse_u32("-t", optarg, 1, 1024, &o->threads, err, errlen);
+			o->threads_given = true;
+			break;
+		case 'P': rc = parse_u32("-P", optarg, 1, 1024, &o->pipeline, err, errlen); break;
+		case 'd':
+			rc = parse_dur("-d", optarg, &o->duration_ns, err, errlen);
+			duration_given = true;
+			break;
+		case 'n':
+			if (rl_parse_count(optarg, UINT64_MAX / 2, &o->requests) || !o->requests)
+				rc = fail(err, errlen, "-n: invalid request count '%s'", optarg);
+			break;
+		case 'X':
+			for (const char *m = optarg; *m || m == optarg; m++)
+				if (!*m || *m < 'A' || *m > 'Z')
+					return fail(err, errlen, "-X: invalid method '%s' (expected e.g. GET, POST)", optarg);
+			o->method = optarg;
+			break;
+		case 'H':
+			if (o->nheaders == RL_MAX_HEADERS)
+				return fail(err, errlen, "-H: more than %d headers", RL_MAX_HEADERS);
+			if (rl_h1_header_parse(optarg, &o->headers[o->nheaders]))
+				return fail(err, errlen, "-H: invalid header '%s' (expected 'Name: value')", optarg);
+			o->nheaders++;
+			break;
+		case 'b':
+			rc = read_body(o, optarg, err, errlen);
+			o->has_body = true;
+			break;
+		case OPT_TIMEOUT: rc = parse_dur("--timeout", optarg, &o->timeout_ns, err, errlen); break;
+		case OPT_CONNECT_TIMEOUT:
+			rc = parse_dur("--connect-timeout", optarg, &o->connect_timeout_ns, err, errlen);
+			break;
+		case 'o':
+			if (!strcmp(optarg, "console"))
+				o->output = RL_OUT_CONSOLE;
+			else if (!strcmp(optarg, "json"))
+				o->output = RL_OUT_JSON;
+			else if (!strcmp(optarg, "csv"))
+				o->output = RL_OUT_CSV;
+			else
+				rc = fail(err, errlen, "-o: unknown output '%s' (console, json or csv)", optarg);
+			break;
+		case OPT_JSON: o->json_path = optarg; break;
+		case OPT_CSV: o->csv_path = optarg; break;
+		case OPT_NO_PROGRESS: o->progress = false; break;
+		case OPT_ALLOW_UNREACHABLE: o->allow_unreachable = true; break;
+		case OPT_NO_PREFLIGHT: o->preflight = false; break;
+		case OPT_H1: break;
+		case 'q': o->quiet = true; break;
+		case 'v': o->verbose++; break;
+		case 'h': return RL_OPTIONS_HELP;
+		case OPT_VERSION: return RL_OPTIONS_VERSION;
+		case ':':
+			if (optopt && optopt < 256)
+				return fail(err, errlen, "option -%c needs a value", optopt);
+			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256)
+				return fail(err, errlen, "unknown option '-%c'", optopt);
+			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		}
+		if (rc)
+			return rc;
+	}
+	for (int i = optind; i < argc; i++) { /* after "--" */
+		if (o->nurls == RL_MAX_TARGETS)
+			return fail(err, errlen, "more than %d URLs", RL_MAX_TARGETS);
+		o->urls[o->nurls++] = argv[i];
+	}
+	if (!o->nurls)
+		return fail(err, errlen, "no URL given (usage: ringload [OPTIONS] http://HOST:PORT/PATH)");
+	if (!o->method)
+		o->method = o->has_body ? "POST" : "GET";
+	if (!duration_given && !o->requests)
+		o->duration_ns = 10ULL * 1000000000;
+	if (!o->threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->threads = n > 0 ? (uint32_t)n : 1;
+	}
+	if (o->threads > o->connections) {
+		if (o->threads_given)
+			return fail(err, errlen, "-t %u: more threads than connections (-c %u)",
+				    o->threads, o->connections);
+		o->threads = o->connections;
+	}
+	if (o->connections < o->nurls)
+		return fail(err, errlen, "-c %u: fewer connections than URLs (%zu)", o->connections, o->nurls);
+	return RL_OPTIONS_OK;
+}
+
+void rl_options_free(struct rl_options *o)
+{
+	free(o->body);
+	o->body = NULL;
+}

@@ -1,0 +1,230 @@
+/* A run: split connections and the -n budget over workers, start one thread per worker
+ * (each builds its own ring: SINGLE_ISSUER binds a ring to the thread that made it),
+ * start the clock when all are ready, draw progress and take signals in the main
+ * thread, then merge the workers' statistics. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "ringload/units.h"
+#include "worker.h"
+
+#define PROGRESS_EVERY_NS 250000000ULL
+
+struct run_ctx {
+	struct rl_shared sh;
+	struct rl_worker *workers;
+	uint32_t nworkers;
+	uint32_t *conns_of;
+	_Atomic uint32_t ready, done;
+	_Atomic int go;
+};
+
+struct worker_arg {
+	struct run_ctx *ctx;
+	uint32_t index, first_conn;
+};
+
+static void *worker_thread(void *p)
+{
+	struct worker_arg *a = p;
+	struct run_ctx *ctx = a->ctx;
+	struct rl_worker *w = &ctx->workers[a->index];
+	w->error = rl_worker_setup(w, ctx->conns_of[a->index], a->first_conn);
+	atomic_fetch_add(&ctx->ready, 1);
+	while (!atomic_load(&ctx->go)) /* main checks every setup, then starts the clock */
+		usleep(100);
+	if (!atomic_load(&ctx->sh.stop))
+		rl_worker_run(w);
+	atomic_fetch_add(&ctx->done, 1);
+	return NULL;
+}
+
+static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint64_t now,
+			  uint64_t *last_req, uint64_t *last_ns)
+{
+	uint64_t req = 0, failed = 0, open = 0;
+	for (uint32_t i = 0; i < ctx->nworkers; i++) {
+		struct rl_progress *p = &ctx->workers[i].progress;
+		req += atomic_load_explicit(&p->requests, memory_order_relaxed);
+		failed += atomic_load_explicit(&p->failed, memory_order_relaxed);
+		open += atomic_load_explicit(&p->open_conns, memory_order_relaxed);
+	}
+	double elapsed = (double)(now - ctx->sh.start_ns) / 1e9;
+	double frac;
+	char total[32];
+	if (o->requests && (!o->duration_ns || (double)req / (double)o->requests >
+						      elapsed / ((double)o->duration_ns / 1e9))) {
+		frac = (double)req / (double)o->requests;
+		snprintf(total, sizeof(total), "%llu/%llu req", (unsigned long long)req,
+			 (unsigned long long)o->requests);
+	} else {
+		frac = elapsed / ((double)o->duration_ns / 1e9);
+		snprintf(total, sizeof(total), "%.1fs/%.1fs", elapsed, (double)o->duration_ns / 1e9);
+	}
+	if (frac > 1)
+		frac = 1;
+	char bar[21];
+	int fill = (int)(frac * 20);
+	for (int i = 0; i < 20; i++)
+		bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+	bar[20] = 0;
+	double rps = now > *last_ns ? (double)(req - *last_req) * 1e9 / (double)(now - *last_ns) : 0;
+	char rbuf[16];
+	fprintf(stderr, "\r\033[K[%s] %s  %s req/s  errors %llu  conns %llu", bar, total,
+		rl_fmt_count(rbuf, sizeof(rbuf), rps), (unsigned long long)failed,
+		(unsigned long long)open);
+	*last_req = req;
+	*last_ns = now;
+}
+
+int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t ntargets,
+		  struct rl_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	struct run_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.sh.opt = o;
+	ctx.sh.targets = targets;
+	ctx.sh.ntargets = ntargets;
+	ctx.nworkers = o->threads;
+	ctx.workers = calloc(ctx.nworkers, sizeof(*ctx.workers));
+	ctx.conns_of = calloc(ctx.nworkers, sizeof(*ctx.conns_of));
+	pthread_t *tids = calloc(ctx.nworkers, sizeof(*tids));
+	struct worker_arg *args = calloc(ctx.nworkers, sizeof(*args));
+	if (!ctx.workers || !ctx.conns_of || !tids || !args) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* connections spread evenly; an -n budget in proportion to them, so exactly N */
+	uint64_t budget_left = o->requests;
+	uint32_t first = 0;
+	for (uint32_t i = 0; i < ctx.nworkers; i++) {
+		struct rl_worker *w = &ctx.workers[i];
+		ctx.conns_of[i] = o->connections / ctx.nworkers + (i < o->connections % ctx.nworkers);
+		if (ctx.conns_of[i] > RL_MAX_CONNS_PER_WORKER) {
+			snprintf(err, errlen, "-c %u: at most %u connections per thread",
+				 o->connections, RL_MAX_CONNS_PER_WORKER);
+			return -1;
+		}
+		w->id = i;
+		w->sh = &ctx.sh;
+		if (o->requests) {
+			w->quota = i + 1 == ctx.nworkers ? budget_left
+				   : o->requests * ctx.conns_of[i] / o->connections;
+			budget_left -= w->quota;
+		} else {
+			w->quota = UINT64_MAX;
+		}
+		args[i] = (struct worker_arg){ &ctx, i, first };
+		first += ctx.conns_of[i];
+	}
+
+	/* workers never see SIGINT/SIGTERM: the main thread takes them with sigtimedwait */
+	sigset_t sigs, old;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
+
+	uint32_t started = 0;
+	for (; started < ctx.nworkers; started++)
+		if (pthread_create(&tids[started], NULL, worker_thread, &args[started]))
+			break;
+	while (atomic_load(&ctx.ready) < started)
+		usleep(100);
+	int rc = 0;
+	if (started < ctx.nworkers) {
+		snprintf(err, errlen, "cannot start worker thread %u of %u", started + 1, ctx.nworkers);
+		rc = -1;
+	}
+	for (uint32_t i = 0; i < started && !rc; i++) {
+		if (ctx.workers[i].error) {
+			snprintf(err, errlen, "cannot set up io_uring for worker %u: %s", i,
+				 strerror(-ctx.workers[i].error));
+			rc = -1;
+		}
+	}
+	if (rc) {
+		atomic_store(&ctx.sh.stop, 1);
+		atomic_store(&ctx.go, 1);
+		for (uint32_t i = 0; i < started; i++)
+			pthread_join(tids[i], NULL);
+		goto out;
+	}
+	struct rusage ru0, ru1;
+	getrusage(RUSAGE_SELF, &ru0);
+	clock_gettime(CLOCK_REALTIME, &res->started_at);
+	ctx.sh.start_ns = rl_now_ns();
+	ctx.sh.deadline_ns = o->duration_ns ? ctx.sh.start_ns + o->duration_ns : 0;
+	atomic_store(&ctx.go, 1);
+
+	bool show = o->progress && !o->quiet && isatty(STDERR_FILENO);
+	uint64_t last_draw = ctx.sh.start_ns, last_req = 0, last_req_ns = ctx.sh.start_ns;
+	while (atomic_load(&ctx.done) < ctx.nworkers) {
+		struct timespec tick = { 0, 20000000 };
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGINT || sig == SIGTERM) {
+			atomic_store(&ctx.sh.stop, 1);
+			res->interrupted = true;
+		}
+		uint64_t now = rl_now_ns();
+		if (show && now - last_draw >= PROGRESS_EVERY_NS) {
+			draw_progress(&ctx, o, now, &last_req, &last_req_ns);
+			last_draw = now;
+		}
+	}
+	for (uint32_t i = 0; i < ctx.nworkers; i++)
+		pthread_join(tids[i], NULL);
+	getrusage(RUSAGE_SELF, &ru1);
+	if (show)
+		fputs("\r\033[K", stderr);
+
+	res->ntargets = ntargets;
+	res->targets = malloc(ntargets * sizeof(*res->targets));
+	if (!res->targets) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	for (size_t t = 0; t < ntargets; t++)
+		rl_stats_init(&res->targets[t]);
+	rl_stats_init(&res->total);
+	uint64_t end = ctx.sh.start_ns;
+	for (uint32_t i = 0; i < ctx.nworkers; i++) {
+		struct rl_worker *w = &ctx.workers[i];
+		if (w->end_ns > end)
+			end = w->end_ns;
+		for (size_t t = 0; t < ntargets && w->stats; t++) {
+			rl_stats_merge(&res->targets[t], &w->stats[t]);
+			rl_stats_merge(&res->total, &w->stats[t]);
+		}
+	}
+	res->features = ctx.workers[0].feat;
+	res->duration_s = (double)(end - ctx.sh.start_ns) / 1e9;
+	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+			  (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6;
+	res->cpu_sys_s = (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+			 (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+	res->max_rss_kb = ru1.ru_maxrss;
+out:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (uint32_t i = 0; i < ctx.nworkers; i++)
+		rl_worker_free(&ctx.workers[i]);
+	free(ctx.workers);
+	free(ctx.conns_of);
+	free(tids);
+	free(args);
+	return rc;
+}
+
+void rl_result_free(struct rl_result *res)
+{
+	free(res->targets);
+	res->targets = NULL;
+}

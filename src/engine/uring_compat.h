@@ -1,0 +1,27 @@
+/* What liburing 2.3 (Debian 12) lacks and the running kernel has. Each piece is guarded
+ * so a newer liburing's own definition wins. Features are still checked at run time:
+ * the kernel may be older than the header too. */
+#ifndef RINGLOAD_URING_COMPAT_H
+#define RINGLOAD_URING_COMPAT_H
+
+#include <liburing.h>
+
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12) /* 6.0 */
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13) /* 6.1 */
+#endif
+#ifndef IORING_RECV_MULTISHOT
+#define IORING_RECV_MULTISHOT (1U << 1) /* 6.0 */
+#endif
+
+/* io_uring_setup_buf_ring() arrived in liburing 2.4: allocate the ring memory (page
+ * aligned, as the kernel maps it) and register it under group bgid. Returns the ring or
+ * NULL with *err set to a negative errno. */
+struct io_uring_buf_ring *rl_setup_buf_ring(struct io_uring *ring, unsigned entries,
+					    int bgid, int *err);
+void rl_free_buf_ring(struct io_uring *ring, struct io_uring_buf_ring *br,
+		      unsigned entries, int bgid);
+
+#endif

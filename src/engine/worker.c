@@ -1,0 +1,252 @@
+/* One worker: its ring (with the best setup the kernel accepts), its connections, and
+ * the event loop. Every completion is dispatched from the one switch in
+ * rl_worker_run; connection logic lives in conn.c. All memory is allocated in
+ * rl_worker_setup, before the clock starts. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "worker.h"
+
+#define RECV_BUF_SIZE   16384
+#define WAIT_MAX_NS     5000000ULL /* timers and the stop flag are checked at least this often */
+
+static unsigned pow2_at_least(unsigned v)
+{
+	unsigned p = 1;
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+/* RINGLOAD_COMPAT=nodefer,nobufring,nofixed turns features off, to test the fallbacks. */
+static bool compat_off(const char *what)
+{
+	const char *env = getenv("RINGLOAD_COMPAT");
+	return env && strstr(env, what);
+}
+
+static int ring_init(struct rl_worker *w, unsigned entries)
+{
+	struct io_uring_params p;
+	/* SINGLE_ISSUER|DEFER_TASKRUN (6.1): completions run only when we wait, in this
+	 * thread, so no task-work interrupts the loop. COOP_TASKRUN (5.19) is next best. */
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	int rc = -EINVAL;
+	for (unsigned i = compat_off("nodefer") ? 1 : 0; i < 3; i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = tries[i] | IORING_SETUP_CQSIZE;
+		p.cq_entries = entries * 4;
+		rc = io_uring_queue_init_params(entries, &w->ring, &p);
+		if (rc == 0) {
+			w->feat.defer_taskrun = i == 0;
+			return 0;
+		}
+	}
+	return rc;
+}
+
+int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn)
+{
+	const struct rl_options *o = w->sh->opt;
+	w->nconns = nconns;
+	w->buf_size = RECV_BUF_SIZE;
+	int rc = ring_init(w, pow2_at_least(nconns * 2 + 64 < 4096 ? nconns * 2 + 64 : 4096));
+	if (rc)
+		return rc;
+
+	if (!compat_off("nofixed") && io_uring_register_files_sparse(&w->ring, nconns) == 0)
+		w->feat.fixed_files = true;
+
+	if (!compat_off("nobufring")) {
+		unsigned n = pow2_at_least(nconns * 2);
+		if (n < 256)
+			n = 256;
+		if (n > 4096)
+			n = 4096;
+		int err;
+		w->br = rl_setup_buf_ring(&w->ring, n, 0, &err);
+		if (w->br) {
+			w->bufs = mmap(NULL, (size_t)n * w->buf_size, PROT_READ | PROT_WRITE,
+				       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+			if (w->bufs == MAP_FAILED) {
+				w->bufs = NULL;
+				return -ENOMEM;
+			}
+			w->nbufs = n;
+			for (unsigned i = 0; i < n; i++)
+				io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * w->buf_size,
+						      w->buf_size, (unsigned short)i,
+						      io_uring_buf_ring_mask(n), (int)i);
+			io_uring_buf_ring_advance(w->br, (int)n);
+			w->feat.buf_ring = true;
+		}
+	}
+
+	size_t max_req = 0;
+	for (size_t i = 0; i < w->sh->ntargets; i++)
+		if (w->sh->targets[i].request_len > max_req)
+			max_req = w->sh->targets[i].request_len;
+	/* up to `pipeline` requests sent but unanswered plus as many newly issued */
+	w->out_cap = (uint32_t)(2 * o->pipeline * max_req);
+	w->conns = calloc(nconns, sizeof(*w->conns));
+	w->req_mem = calloc((size_t)nconns * o->pipeline, sizeof(*w->req_mem));
+	w->out_mem = malloc((size_t)nconns * w->out_cap);
+	w->stats = malloc(w->sh->ntargets * sizeof(*w->stats));
+	if (!w->feat.buf_ring)
+		w->rbuf_mem = malloc((size_t)nconns * w->buf_size);
+	if (!w->conns || !w->req_mem || !w->out_mem || !w->stats ||
+	    (!w->feat.buf_ring && !w->rbuf_mem))
+		return -ENOMEM;
+	for (size_t i = 0; i < w->sh->ntargets; i++)
+		rl_stats_init(&w->stats[i]);
+	for (uint32_t i = 0; i < nconns; i++) {
+		struct rl_conn *c = &w->conns[i];
+		c->slot = i;
+		c->fd = -1;
+		c->target = (first_global_conn + i) % (uint32_t)w->sh->ntargets;
+		c->reqs = &w->req_mem[(size_t)i * o->pipeline];
+		c->out = &w->out_mem[(size_t)i * w->out_cap];
+		if (w->rbuf_mem)
+			c->rbuf = &w->rbuf_mem[(size_t)i * w->buf_size];
+	}
+	w->connect_ts.tv_sec = (long long)(o->connect_timeout_ns / 1000000000);
+	w->connect_ts.tv_nsec = (long long)(o->connect_timeout_ns % 1000000000);
+	return 0;
+}
+
+void rl_worker_free(struct rl_worker *w)
+{
+	if (w->ring.ring_fd > 0) {
+		if (w->br)
+			rl_free_buf_ring(&w->ring, w->br, w->nbufs, 0);
+		io_uring_queue_exit(&w->ring);
+	}
+	if (w->bufs)
+		munmap(w->bufs, (size_t)w->nbufs * w->buf_size);
+	free(w->conns);
+	free(w->req_mem);
+	free(w->out_mem);
+	free(w->rbuf_mem);
+	free(w->stats);
+}
+
+struct io_uring_sqe *rl_worker_sqe(struct rl_worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+	while (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+void rl_worker_reserve(struct rl_worker *w, unsigned n)
+{
+	if (io_uring_sq_space_left(&w->ring) < n)
+		io_uring_submit(&w->ring);
+}
+
+void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
+{
+	io_uring_buf_ring_add(w->br, w->bufs + (size_t)bid * w->buf_size, w->buf_size,
+			      (unsigned short)bid, io_uring_buf_ring_mask(w->nbufs),
+			      (int)w->bufs_to_advance++);
+}
+
+static void publish_progress(struct rl_worker *w)
+{
+	atomic_store_explicit(&w->progress.requests, w->completed, memory_order_relaxed);
+	atomic_store_explicit(&w->progress.failed, w->failed, memory_order_relaxed);
+	atomic_store_explicit(&w->progress.open_conns, w->open_conns, memory_order_relaxed);
+}
+
+static void dispatch(struct rl_worker *w, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	if (ud == LIBURING_UDATA_TIMEOUT) /* liburing's own wait timeout on old kernels */
+		return;
+	struct rl_conn *c = &w->conns[RL_UD_SLOT(ud)];
+	if (RL_UD_GEN(ud) != c->gen) {
+		/* late completion for a socket already closed: only its buffer matters */
+		if (cqe->flags & IORING_CQE_F_BUFFER)
+			rl_worker_recycle_buf(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+		return;
+	}
+	switch (RL_UD_OP(ud)) {
+	case OP_CONNECT:
+		rl_conn_on_connect(w, c, cqe->res);
+		break;
+	case OP_RECV:
+		rl_conn_on_recv(w, c, cqe->res, cqe->flags);
+		break;
+	case OP_SEND:
+		rl_conn_on_send(w, c, cqe->res);
+		break;
+	case OP_CLOSE:
+		rl_conn_on_close(w, c);
+		break;
+	case OP_LINK_TIMEOUT: /* the connect's own CQE carries the outcome */
+	case OP_CANCEL:
+		break;
+	}
+}
+
+void rl_worker_run(struct rl_worker *w)
+{
+	struct rl_shared *sh = w->sh;
+	w->now_ns = rl_now_ns();
+	rl_tw_init(&w->tw, w->now_ns);
+	for (uint32_t i = 0; i < w->nconns; i++)
+		rl_conn_connect(w, &w->conns[i]);
+
+	for (;;) {
+		/* 1. queue this turn's sends; their requests count as handed over now */
+		uint64_t flush_ns = rl_now_ns();
+		while (w->dirty) {
+			struct rl_conn *c = w->dirty;
+			w->dirty = c->next_dirty;
+			rl_conn_flush(w, c, flush_ns);
+		}
+		if (w->bufs_to_advance) {
+			io_uring_buf_ring_advance(w->br, (int)w->bufs_to_advance);
+			w->bufs_to_advance = 0;
+		}
+
+		/* 2. one io_uring_enter: submit everything, wait for at least one completion */
+		uint64_t wait_ns = WAIT_MAX_NS;
+		if (sh->deadline_ns && sh->deadline_ns > flush_ns && sh->deadline_ns - flush_ns < wait_ns)
+			wait_ns = sh->deadline_ns - flush_ns;
+		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)wait_ns };
+		struct io_uring_cqe *cqe;
+		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+
+		/* 3. one clock read stamps every completion of the batch */
+		w->now_ns = rl_now_ns();
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&w->ring, head, cqe) {
+			dispatch(w, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&w->ring, seen);
+
+		rl_tw_expire(&w->tw, w->now_ns, rl_conn_on_timer, w);
+		publish_progress(w);
+
+		if (atomic_load_explicit(&sh->stop, memory_order_relaxed) ||
+		    (sh->deadline_ns && w->now_ns >= sh->deadline_ns) ||
+		    (!w->quota && !w->inflight))
+			break;
+	}
+	w->stopping = true;
+	w->end_ns = w->now_ns;
+	/* requests still in flight at the end are reported apart, not as results */
+	for (uint32_t i = 0; i < w->nconns; i++)
+		w->stats[w->conns[i].target].unfinished += w->conns[i].inflight;
+	publish_progress(w);
+}

@@ -1,0 +1,135 @@
+/* Private to the engine: one worker (thread, ring, connections) and its connections'
+ * state machine. The event loop is worker.c; connection handlers are conn.c. */
+#ifndef RINGLOAD_WORKER_H
+#define RINGLOAD_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ringload/engine.h"
+#include "ringload/h1.h"
+#include "timerwheel.h"
+#include "uring_compat.h"
+
+/* user_data: operation (8 bits) | connection slot (24 bits) | generation (32 bits).
+ * The generation changes whenever a slot's socket is closed, so completions that
+ * arrive late for a previous socket are recognised and dropped. */
+enum rl_op { OP_CONNECT = 1, OP_LINK_TIMEOUT, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL };
+#define RL_UD(op, slot, gen) ((uint64_t)(op) << 56 | (uint64_t)(slot) << 32 | (uint32_t)(gen))
+#define RL_UD_OP(ud)   ((unsigned)((ud) >> 56))
+#define RL_UD_SLOT(ud) ((uint32_t)((ud) >> 32) & 0xffffff)
+#define RL_UD_GEN(ud)  ((uint32_t)(ud))
+#define RL_MAX_CONNS_PER_WORKER (1u << 24)
+
+enum rl_conn_state {
+	C_IDLE,       /* no socket; not wanted (run over) */
+	C_BACKOFF,    /* waiting to reconnect after a failed connect */
+	C_CONNECTING,
+	C_OPEN,
+	C_CLOSING,    /* close submitted; reconnect (or idle) when it completes */
+};
+
+/* One request on a connection, from issue to its last response byte. */
+struct rl_req {
+	uint64_t start_ns;   /* issued (closed loop) */
+	uint64_t sent_ns;    /* its last byte handed to the kernel; 0 until then */
+	uint64_t first_ns;   /* first response byte; 0 until then */
+	uint32_t out_end;    /* offset just past its bytes in the connection's out buffer */
+};
+
+struct rl_worker;
+
+struct rl_conn {
+	uint32_t slot, gen;
+	uint8_t state;
+	bool recv_armed, send_busy, dirty;
+	bool close_after;    /* server said Connection: close: finish the head, then close */
+	bool reconnect;      /* this slot was open before: its next connect is a reconnect */
+	int fd;              /* fixed-file index (== slot) or plain fd */
+	uint32_t target;
+	struct rl_h1_parser parser;
+	struct rl_req *reqs; /* ring of `pipeline` entries */
+	uint32_t head, inflight;
+	char *out;           /* pending request bytes: [out_sent, out_len) not yet sent */
+	uint32_t out_len, out_sent;
+	uint8_t *rbuf;       /* receive buffer when there is no buffer ring */
+	uint64_t connect_start_ns, connect_done_ns;
+	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
+	struct rl_timer timer;
+	struct rl_conn *next_dirty;
+};
+
+/* Counters a worker publishes for the progress line (relaxed atomics, one writer). */
+struct rl_progress {
+	_Atomic uint64_t requests, failed, open_conns;
+	char pad[64 - 3 * sizeof(uint64_t)];
+};
+
+struct rl_shared {           /* what all workers of a run read */
+	const struct rl_options *opt;
+	struct rl_target *targets;
+	size_t ntargets;
+	uint64_t start_ns, deadline_ns; /* deadline 0: none */
+	_Atomic int stop;
+};
+
+struct rl_worker {
+	uint32_t id;
+	struct rl_shared *sh;
+	struct io_uring ring;
+	struct rl_engine_features feat;
+	struct rl_conn *conns;
+	uint32_t nconns, open_conns;
+	struct rl_req *req_mem;
+	char *out_mem;
+	uint8_t *rbuf_mem;
+	uint32_t out_cap;
+	struct rl_stats *stats;       /* one per target */
+	uint64_t quota;               /* requests left to issue; UINT64_MAX: no limit */
+	uint64_t inflight;            /* issued, not yet completed */
+	uint64_t completed, failed;   /* for the progress line */
+	bool stopping;
+	uint64_t now_ns;              /* the clock read after the last wait */
+	struct __kernel_timespec connect_ts;
+	/* provided buffer ring */
+	struct io_uring_buf_ring *br;
+	uint8_t *bufs;
+	uint32_t nbufs, buf_size;
+	unsigned bufs_to_advance;
+	struct rl_timerwheel tw;
+	struct rl_conn *dirty;
+	uint64_t end_ns;
+	int error;                    /* setup failure (negative errno) */
+	struct rl_progress progress;
+};
+
+static inline uint64_t rl_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* worker.c */
+/* An SQE, submitting what is queued first if the ring is full: never NULL. */
+struct io_uring_sqe *rl_worker_sqe(struct rl_worker *w);
+/* Makes room for n SQEs that must go in one submission (a link chain). */
+void rl_worker_reserve(struct rl_worker *w, unsigned n);
+void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid);
+
+int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn);
+void rl_worker_run(struct rl_worker *w);
+void rl_worker_free(struct rl_worker *w);
+
+/* conn.c: the connection state machine */
+void rl_conn_connect(struct rl_worker *w, struct rl_conn *c);
+void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res);
+void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned flags);
+void rl_conn_on_send(struct rl_worker *w, struct rl_conn *c, int res);
+void rl_conn_on_close(struct rl_worker *w, struct rl_conn *c);
+void rl_conn_on_timer(struct rl_timer *t, void *worker);
+void rl_conn_flush(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns);
+void rl_conn_fill(struct rl_worker *w, struct rl_conn *c);
+
+#endif

@@ -1,0 +1,505 @@
+/* Incremental HTTP/1.1 response parser (RFC 9112). One byte-wise state machine with
+ * bulk paths for bodies; it keeps only what framing needs (status, Content-Length,
+ * Transfer-Encoding, Connection), so it never buffers and never allocates. Strict where
+ * the RFC says a recipient must reject; every rejection is a negative code. */
+#include "ringload/h1.h"
+
+#include <string.h>
+
+enum {
+	P_START, P_VERSION, P_VERSION_MINOR, P_VERSION_SP, P_STATUS, P_STATUS_END, P_REASON,
+	P_LF, P_HEADER_START, P_HEADER_NAME, P_HEADER_VALUE, P_HEADERS_END_LF,
+	P_BODY_LENGTH, P_BODY_CLOSE,
+	P_CHUNK_SIZE, P_CHUNK_BWS, P_CHUNK_EXT, P_CHUNK_DATA, P_CHUNK_DATA_CR, P_CHUNK_DATA_LF,
+	P_DONE,
+};
+
+/* P_LF's successors: what a CRLF (or a bare LF) ends. */
+enum { N_HEADER_START, N_HEADERS_END, N_CHUNK_SIZE_DONE };
+
+enum { H_OTHER, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION };
+
+/* Content-Length value sub-states: OWS, digits, OWS after digits. */
+enum { CL_LEAD, CL_DIGITS, CL_TRAIL };
+
+#define MAX_LENGTH (1ULL << 62)
+
+static const char http_prefix[] = "HTTP/1.";
+
+/* RFC 9110 5.6.2 tchar */
+static bool is_tchar(uint8_t c)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && memchr(extra, c, sizeof(extra) - 1));
+}
+
+static int hex_value(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+void rl_h1_parser_reset(struct rl_h1_parser *p, bool head_request)
+{
+	memset(p, 0, offsetof(struct rl_h1_parser, name));
+	p->is_head = head_request;
+}
+
+/* Starts a new response block after an interim 1xx, keeping the request's HEAD flag. */
+static void restart_after_interim(struct rl_h1_parser *p)
+{
+	uint8_t interim = p->interim;
+	rl_h1_parser_reset(p, p->is_head);
+	p->interim = interim;
+	p->state = P_START;
+}
+
+static void token_end(struct rl_h1_parser *p)
+{
+	if (!p->tok_len)
+		return;
+	bool chunked = !p->tok_overflow && p->tok_len == 7 && !memcmp(p->tok, "chunked", 7);
+	if (p->hdr == H_TRANSFER_ENCODING) {
+		p->te_chunked = chunked; /* only the final coding decides the framing */
+	} else if (p->hdr == H_CONNECTION && !p->tok_overflow) {
+		if (p->tok_len == 5 && !memcmp(p->tok, "close", 5))
+			p->conn_close = 1;
+		else if (p->tok_len == 10 && !memcmp(p->tok, "keep-alive", 10))
+			p->conn_keepalive = 1;
+	}
+	p->tok_len = 0;
+	p->tok_overflow = 0;
+}
+
+static int cl_element_end(struct rl_h1_parser *p)
+{
+	if (!p->cl_digit)
+		return RL_H1_E_CONTENT_LENGTH;
+	/* RFC 9110 8.6: a list of identical values is one value; any difference is fatal */
+	if (p->has_cl && p->cl_value != p->content_length)
+		return RL_H1_E_CONFLICTING_LENGTH;
+	p->has_cl = 1;
+	p->content_length = p->cl_value;
+	p->cl_value = 0;
+	p->cl_digit = 0;
+	p->val_state = CL_LEAD;
+	return 0;
+}
+
+static int value_byte(struct rl_h1_parser *p, uint8_t c)
+{
+	switch (p->hdr) {
+	case H_CONTENT_LENGTH:
+		if (c == ' ' || c == '\t') {
+			if (p->val_state == CL_DIGITS)
+				p->val_state = CL_TRAIL;
+			return 0;
+		}
+		if (c == ',')
+			return cl_element_end(p);
+		if (c < '0' || c > '9' || p->val_state == CL_TRAIL)
+			return RL_H1_E_CONTENT_LENGTH;
+		p->val_state = CL_DIGITS;
+		p->cl_digit = 1;
+		p->cl_value = p->cl_value * 10 + (uint64_t)(c - '0');
+		if (p->cl_value > MAX_LENGTH)
+			return RL_H1_E_CONTENT_LENGTH;
+		return 0;
+	case H_TRANSFER_ENCODING:
+	case H_CONNECTION:
+		if (c == ',') {
+			token_end(p);
+			p->in_param = 0;
+			return 0;
+		}
+		if (p->in_param)
+			return 0;
+		if (c == ';' || c == ' ' || c == '\t') {
+			/* parameters (";q=1") end the token and are ignored up to the next ',' */
+			token_end(p);
+			p->in_param = c == ';';
+			return 0;
+		}
+		if (p->tok_len < sizeof(p->tok))
+			p->tok[p->tok_len++] = (char)(c | 0x20);
+		else
+			p->tok_overflow = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int value_end(struct rl_h1_parser *p)
+{
+	if (p->hdr == H_CONTENT_LENGTH)
+		return cl_element_end(p);
+	if (p->hdr == H_TRANSFER_ENCODING || p->hdr == H_CONNECTION) {
+		token_end(p);
+		p->in_param = 0;
+	}
+	return 0;
+}
+
+static void name_end(struct rl_h1_parser *p)
+{
+	p->hdr = H_OTHER;
+	if (p->trailers || p->name_len > sizeof(p->name))
+		return;
+	if (p->name_len == 14 && !memcmp(p->name, "content-length", 14)) {
+		p->hdr = H_CONTENT_LENGTH;
+		p->val_state = CL_LEAD;
+		p->cl_value = 0;
+		p->cl_digit = 0;
+	} else if (p->name_len == 17 && !memcmp(p->name, "transfer-encoding", 17)) {
+		p->hdr = H_TRANSFER_ENCODING;
+		p->te_present = 1;
+		p->te_chunked = 0;
+	} else if (p->name_len == 10 && !memcmp(p->name, "connection", 10)) {
+		p->hdr = H_CONNECTION;
+	}
+	p->tok_len = 0;
+	p->tok_overflow = 0;
+	p->in_param = 0;
+}
+
+/* The empty line after the headers (or trailers): decide the body's framing, RFC 9112 6.3. */
+static int headers_end(struct rl_h1_parser *p)
+{
+	if (p->trailers) {
+		p->state = P_DONE;
+		return RL_H1_DONE;
+	}
+	if (p->status < 200) {
+		if (p->status == 101)
+			return RL_H1_E_UPGRADE;
+		if (++p->interim > RL_H1_MAX_INTERIM)
+			return RL_H1_E_TOO_MANY_INTERIM;
+		restart_after_interim(p);
+		return RL_H1_AGAIN;
+	}
+	p->keep_alive = p->version_minor >= 1 ? !p->conn_close : p->conn_keepalive && !p->conn_close;
+	if (p->is_head || p->status == 204 || p->status == 304) {
+		p->state = P_DONE;
+		return RL_H1_DONE;
+	}
+	if (p->te_present) {
+		/* Transfer-Encoding overrides Content-Length, and such a message must not be
+		 * followed by another on this connection (RFC 9112 6.1). */
+		if (p->has_cl)
+			p->keep_alive = false;
+		if (p->te_chunked) {
+			p->state = P_CHUNK_SIZE;
+			p->line_bytes = 0;
+			p->remaining = 0;
+			p->match = 0;
+			return RL_H1_AGAIN;
+		}
+		p->state = P_BODY_CLOSE;
+		p->keep_alive = false;
+		return RL_H1_AGAIN;
+	}
+	if (p->has_cl) {
+		if (!p->content_length) {
+			p->state = P_DONE;
+			return RL_H1_DONE;
+		}
+		p->remaining = p->content_length;
+		p->state = P_BODY_LENGTH;
+		return RL_H1_AGAIN;
+	}
+	p->state = P_BODY_CLOSE;
+	p->keep_alive = false;
+	return RL_H1_AGAIN;
+}
+
+static int after_lf(struct rl_h1_parser *p)
+{
+	switch (p->next) {
+	case N_HEADER_START:
+		p->state = P_HEADER_START;
+		return RL_H1_AGAIN;
+	case N_HEADERS_END:
+		return headers_end(p);
+	default: /* N_CHUNK_SIZE_DONE */
+		if (!p->match)
+			return RL_H1_E_CHUNK_SIZE;
+		if (p->remaining == 0) {
+			p->trailers = 1;
+			p->block_bytes = 0;
+			p->state = P_HEADER_START;
+		} else {
+			p->state = P_CHUNK_DATA;
+		}
+		return RL_H1_AGAIN;
+	}
+}
+
+/* A CR must be followed by LF; a bare LF is accepted as a line end (RFC 9112 2.2). */
+static int line_end(struct rl_h1_parser *p, uint8_t c, uint8_t next)
+{
+	p->next = next;
+	if (c == '\r') {
+		p->state = P_LF;
+		return RL_H1_AGAIN;
+	}
+	return after_lf(p);
+}
+
+static bool in_header_block(uint8_t state)
+{
+	return state <= P_HEADERS_END_LF;
+}
+
+int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *consumed)
+{
+	size_t i = 0;
+	int rc = RL_H1_AGAIN;
+
+	while (i < len) {
+		/* bodies move in bulk */
+		if (p->state == P_BODY_LENGTH || p->state == P_CHUNK_DATA) {
+			size_t n = len - i;
+			if (n > p->remaining)
+				n = (size_t)p->remaining;
+			p->remaining -= n;
+			p->body_bytes += n;
+			i += n;
+			if (!p->remaining) {
+				if (p->state == P_BODY_LENGTH) {
+					p->state = P_DONE;
+					rc = RL_H1_DONE;
+					break;
+				}
+				p->state = P_CHUNK_DATA_CR;
+			}
+			continue;
+		}
+		if (p->state == P_BODY_CLOSE) {
+			p->body_bytes += len - i;
+			i = len;
+			break;
+		}
+		if (p->state == P_DONE) {
+			rc = RL_H1_DONE;
+			break;
+		}
+
+		uint8_t c = buf[i++];
+		if (in_header_block(p->state) && ++p->block_bytes > RL_H1_MAX_HEADER_BLOCK) {
+			rc = RL_H1_E_HEADER_TOO_LARGE;
+			break;
+		}
+		if (c == 0) {
+			rc = RL_H1_E_NUL;
+			break;
+		}
+
+		switch (p->state) {
+		case P_START:
+			p->state = P_VERSION;
+			p->match = 0;
+			__attribute__((fallthrough));
+		case P_VERSION:
+			if (c != (uint8_t)http_prefix[p->match]) {
+				rc = RL_H1_E_STATUS_LINE;
+				break;
+			}
+			if (++p->match == sizeof(http_prefix) - 1)
+				p->state = P_VERSION_MINOR;
+			break;
+		case P_VERSION_MINOR:
+			if (c < '0' || c > '9') {
+				rc = RL_H1_E_STATUS_LINE;
+				break;
+			}
+			p->version_minor = (uint8_t)(c - '0');
+			p->state = P_VERSION_SP;
+			break;
+		case P_VERSION_SP:
+			if (c != ' ') {
+				rc = RL_H1_E_STATUS_LINE;
+				break;
+			}
+			p->state = P_STATUS;
+			p->match = 0;
+			break;
+		case P_STATUS:
+			if (c < '0' || c > '9' || (p->match == 0 && c == '0')) {
+				rc = RL_H1_E_STATUS_LINE;
+				break;
+			}
+			p->status = (uint16_t)(p->status * 10 + (c - '0'));
+			if (++p->match == 3)
+				p->state = P_STATUS_END;
+			break;
+		case P_STATUS_END:
+			/* RFC 9112 4: SP then an optional reason; some servers omit the SP */
+			if (c == ' ')
+				p->state = P_REASON;
+			else if (c == '\r' || c == '\n')
+				rc = line_end(p, c, N_HEADER_START);
+			else
+				rc = RL_H1_E_STATUS_LINE;
+			break;
+		case P_REASON:
+			if (c == '\r' || c == '\n')
+				rc = line_end(p, c, N_HEADER_START);
+			break;
+		case P_LF:
+			if (c != '\n') {
+				rc = RL_H1_E_BARE_CR;
+				break;
+			}
+			rc = after_lf(p);
+			break;
+		case P_HEADER_START:
+			if (c == '\r' || c == '\n') {
+				rc = line_end(p, c, N_HEADERS_END);
+			} else if (c == ' ' || c == '\t') {
+				/* obs-fold: a user agent replaces it with SP (RFC 9112 5.2) */
+				if (p->name_len == 0) {
+					rc = RL_H1_E_HEADER;
+					break;
+				}
+				rc = value_byte(p, ' ');
+				p->state = P_HEADER_VALUE;
+			} else if (is_tchar(c)) {
+				p->name_len = 0;
+				p->name[p->name_len++] = (char)(c | ((c >= 'A' && c <= 'Z') ? 0x20 : 0));
+				p->state = P_HEADER_NAME;
+			} else {
+				rc = RL_H1_E_HEADER;
+			}
+			break;
+		case P_HEADER_NAME:
+			if (c == ':') {
+				name_end(p);
+				p->state = P_HEADER_VALUE;
+			} else if (is_tchar(c)) {
+				if (p->name_len < sizeof(p->name))
+					p->name[p->name_len] = (char)(c | ((c >= 'A' && c <= 'Z') ? 0x20 : 0));
+				if (p->name_len < 255)
+					p->name_len++;
+			} else {
+				rc = RL_H1_E_HEADER; /* no colon, or whitespace before it */
+			}
+			break;
+		case P_HEADER_VALUE:
+			if (c == '\r' || c == '\n') {
+				/* an obs-fold may continue this value: Content-Length ends at the
+				 * next field instead, which only changes when a list is finished */
+				rc = value_end(p);
+				if (rc == 0)
+					rc = line_end(p, c, N_HEADER_START);
+			} else if (p->hdr != H_OTHER) {
+				rc = value_byte(p, c);
+			}
+			break;
+		case P_CHUNK_SIZE: {
+			int h = hex_value(c);
+			if (++p->line_bytes > RL_H1_MAX_CHUNK_LINE) {
+				rc = RL_H1_E_CHUNK_SIZE;
+				break;
+			}
+			if (h >= 0) {
+				if (p->remaining > (MAX_LENGTH >> 4)) {
+					rc = RL_H1_E_CHUNK_SIZE;
+					break;
+				}
+				p->remaining = p->remaining << 4 | (uint64_t)h;
+				p->match = 1;
+			} else if (!p->match) {
+				rc = RL_H1_E_CHUNK_SIZE;
+			} else if (c == ';') {
+				p->state = P_CHUNK_EXT;
+			} else if (c == ' ' || c == '\t') {
+				p->state = P_CHUNK_BWS;
+			} else if (c == '\r' || c == '\n') {
+				rc = line_end(p, c, N_CHUNK_SIZE_DONE);
+			} else {
+				rc = RL_H1_E_CHUNK_SIZE;
+			}
+			break;
+		}
+		case P_CHUNK_BWS:
+			if (++p->line_bytes > RL_H1_MAX_CHUNK_LINE)
+				rc = RL_H1_E_CHUNK;
+			else if (c == ';')
+				p->state = P_CHUNK_EXT;
+			else if (c == '\r' || c == '\n')
+				rc = line_end(p, c, N_CHUNK_SIZE_DONE);
+			else if (c != ' ' && c != '\t')
+				rc = RL_H1_E_CHUNK_SIZE;
+			break;
+		case P_CHUNK_EXT:
+			if (++p->line_bytes > RL_H1_MAX_CHUNK_LINE)
+				rc = RL_H1_E_CHUNK;
+			else if (c == '\r' || c == '\n')
+				rc = line_end(p, c, N_CHUNK_SIZE_DONE);
+			break;
+		case P_CHUNK_DATA_CR:
+			if (c == '\r') {
+				p->state = P_CHUNK_DATA_LF;
+				break;
+			}
+			if (c != '\n') {
+				rc = RL_H1_E_CHUNK;
+				break;
+			}
+			/* a bare LF after chunk data ends it too */
+			__attribute__((fallthrough));
+		case P_CHUNK_DATA_LF:
+			if (c != '\n') {
+				rc = RL_H1_E_BARE_CR;
+				break;
+			}
+			p->state = P_CHUNK_SIZE;
+			p->line_bytes = 0;
+			p->remaining = 0;
+			p->match = 0;
+			break;
+		}
+		if (rc != RL_H1_AGAIN)
+			break;
+	}
+	*consumed = i;
+	return rc;
+}
+
+int rl_h1_finish(struct rl_h1_parser *p)
+{
+	if (p->state == P_BODY_CLOSE) {
+		p->state = P_DONE;
+		p->keep_alive = false;
+		return RL_H1_DONE;
+	}
+	if (p->state == P_DONE)
+		return RL_H1_DONE;
+	return p->state == P_START && !p->interim ? RL_H1_E_CLOSED_EARLY : RL_H1_E_TRUNCATED;
+}
+
+const char *rl_h1_strerror(int err)
+{
+	switch (err) {
+	case RL_H1_E_STATUS_LINE: return "malformed status line";
+	case RL_H1_E_HEADER: return "malformed header line";
+	case RL_H1_E_HEADER_TOO_LARGE: return "header block over 64 KiB";
+	case RL_H1_E_BARE_CR: return "CR not followed by LF";
+	case RL_H1_E_NUL: return "NUL byte in header block";
+	case RL_H1_E_CONTENT_LENGTH: return "invalid Content-Length";
+	case RL_H1_E_CONFLICTING_LENGTH: return "conflicting Content-Length values";
+	case RL_H1_E_CHUNK_SIZE: return "invalid chunk size";
+	case RL_H1_E_CHUNK: return "malformed chunk";
+	case RL_H1_E_UPGRADE: return "unrequested 101 Switching Protocols";
+	case RL_H1_E_TOO_MANY_INTERIM: return "too many 1xx responses";
+	case RL_H1_E_CLOSED_EARLY: return "connection closed before the response";
+	case RL_H1_E_TRUNCATED: return "connection closed inside the response";
+	default: return "unknown HTTP/1.1 error";
+	}
+}

@@ -1,0 +1,99 @@
+/* The console report: configuration, then per target the REST-vs-gRPC seed's layout
+ * (success, latency and phase percentiles, payload, bytes, throughput, efficiency,
+ * statuses, errors), then the client's own CPU cost. */
+#include "ringload/report.h"
+#include "ringload/units.h"
+
+static void phase_row(FILE *f, const char *name, const struct rl_hist_summary *s)
+{
+	char b[9][24];
+	if (!s->count) {
+		fprintf(f, "  %-9s %10s\n", name, "-");
+		return;
+	}
+	double v[9] = { s->mean, s->min, s->p50, s->p90, s->p95, s->p99, s->p999, s->max, s->stddev };
+	fprintf(f, "  %-9s", name);
+	for (int i = 0; i < 9; i++)
+		fprintf(f, " %9s", rl_fmt_ms(b[i], sizeof(b[i]), v[i]));
+	fputc('\n', f);
+}
+
+static void target_block(FILE *f, const char *title, const struct rl_stats *s, double duration_s)
+{
+	struct rl_metrics m;
+	char a[32], b[32], c[32];
+	rl_metrics_compute(s, duration_s, &m);
+	fprintf(f, "\n%s\n", title);
+	fprintf(f, "  Requests      %llu total, %llu successful, %llu failed (%.2f%% success)\n",
+		(unsigned long long)m.requests, (unsigned long long)m.successful,
+		(unsigned long long)m.failed, m.success_rate);
+	if (s->unfinished)
+		fprintf(f, "  Unfinished    %llu in flight when the run ended (not counted above)\n",
+			(unsigned long long)s->unfinished);
+	fprintf(f, "  Throughput    %.2f req/s over %.3fs\n", m.throughput_rps, duration_s);
+	fprintf(f, "  %-9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "mean", "min", "p50", "p90",
+		"p95", "p99", "p99.9", "max", "stddev");
+	phase_row(f, "Latency", &m.latency);
+	phase_row(f, "Connect", &m.connect);
+	phase_row(f, "TTFB", &m.ttfb);
+	phase_row(f, "Download", &m.download);
+	fprintf(f, "  Payload       %s average per successful response\n",
+		rl_fmt_bytes(a, sizeof(a), m.avg_payload_bytes));
+	fprintf(f, "  Transfer      received %s (%s/s), sent %s\n",
+		rl_fmt_bytes(a, sizeof(a), (double)s->bytes_received),
+		rl_fmt_bytes(b, sizeof(b), m.transfer_bytes_per_s),
+		rl_fmt_bytes(c, sizeof(c), (double)s->bytes_sent));
+	fprintf(f, "  Efficiency    %.2f bytes/ms (average payload / average latency)\n",
+		m.network_efficiency_bytes_per_ms);
+	fprintf(f, "  Status codes ");
+	int shown = 0;
+	for (int i = 0; i < RL_STATUS_MAX; i++)
+		if (s->status[i])
+			fprintf(f, "%s %d: %llu", shown++ ? "," : "", i, (unsigned long long)s->status[i]);
+	fprintf(f, "%s\n", shown ? "" : " none");
+	fprintf(f, "  Errors       ");
+	shown = 0;
+	for (int i = 0; i < RL_ERR_COUNT; i++)
+		if (s->errors[i])
+			fprintf(f, "%s %s: %llu", shown++ ? "," : "", rl_err_names[i],
+				(unsigned long long)s->errors[i]);
+	for (int i = 400; i < RL_STATUS_MAX; i++)
+		if (s->status[i])
+			fprintf(f, "%s http_%d: %llu", shown++ ? "," : "", i, (unsigned long long)s->status[i]);
+	fprintf(f, "%s\n", shown ? "" : " none");
+	fprintf(f, "  Connections   %llu opened, %llu reconnects",
+		(unsigned long long)s->conns_opened, (unsigned long long)s->reconnects);
+	if (s->unsolicited)
+		fprintf(f, ", %llu closed for unsolicited bytes", (unsigned long long)s->unsolicited);
+	fputc('\n', f);
+}
+
+void rl_report_console(FILE *f, const struct rl_report *r)
+{
+	const struct rl_options *o = r->opt;
+	const struct rl_result *res = r->res;
+	char d[32];
+	fprintf(f, "ringload %s: HTTP/1.1, closed loop, %u connection%s on %u thread%s", RINGLOAD_VERSION,
+		o->connections, o->connections == 1 ? "" : "s", o->threads, o->threads == 1 ? "" : "s");
+	if (o->pipeline > 1)
+		fprintf(f, ", pipeline %u", o->pipeline);
+	if (o->requests)
+		fprintf(f, ", %llu requests", (unsigned long long)o->requests);
+	if (o->duration_ns)
+		fprintf(f, ", %s", rl_fmt_ms(d, sizeof(d), (double)o->duration_ns / 1e6));
+	fputc('\n', f);
+	if (o->verbose)
+		fprintf(f, "engine: defer_taskrun=%s buffer_ring=%s fixed_files=%s\n",
+			res->features.defer_taskrun ? "yes" : "no", res->features.buf_ring ? "yes" : "no",
+			res->features.fixed_files ? "yes" : "no");
+	if (res->interrupted)
+		fprintf(f, "interrupted: results so far\n");
+	for (size_t i = 0; i < res->ntargets; i++)
+		target_block(f, r->targets[i].url, &res->targets[i], res->duration_s);
+	if (res->ntargets > 1)
+		target_block(f, "All targets", &res->total, res->duration_s);
+	char rss[32];
+	fprintf(f, "\nClient cost   %.3fs user + %.3fs sys CPU = %.2f us/request, max RSS %s\n",
+		res->cpu_user_s, res->cpu_sys_s, rl_report_cpu_us_per_request(res),
+		rl_fmt_bytes(rss, sizeof(rss), (double)res->max_rss_kb * 1024));
+}

@@ -1,0 +1,70 @@
+/* metric,value rows: one row per number, scoped "total." or "target<N>." */
+#include "ringload/report.h"
+
+static void summary(FILE *f, const char *scope, const char *name, const struct rl_hist_summary *s)
+{
+	fprintf(f, "%s.%s.count,%llu\n", scope, name, (unsigned long long)s->count);
+	const char *k[] = { "min", "mean", "stddev", "p50", "p90", "p95", "p99", "p999", "max" };
+	double v[] = { s->min, s->mean, s->stddev, s->p50, s->p90, s->p95, s->p99, s->p999, s->max };
+	for (int i = 0; i < 9; i++)
+		fprintf(f, "%s.%s.%s,%.3f\n", scope, name, k[i], v[i]);
+}
+
+static void stats(FILE *f, const char *scope, const struct rl_stats *s, double duration_s)
+{
+	struct rl_metrics m;
+	rl_metrics_compute(s, duration_s, &m);
+	fprintf(f, "%s.requests,%llu\n", scope, (unsigned long long)m.requests);
+	fprintf(f, "%s.successful,%llu\n", scope, (unsigned long long)m.successful);
+	fprintf(f, "%s.failed,%llu\n", scope, (unsigned long long)m.failed);
+	fprintf(f, "%s.timeouts,%llu\n", scope, (unsigned long long)m.timeouts);
+	fprintf(f, "%s.unfinished,%llu\n", scope, (unsigned long long)s->unfinished);
+	fprintf(f, "%s.success_rate,%.3f\n", scope, m.success_rate);
+	fprintf(f, "%s.throughput_rps,%.3f\n", scope, m.throughput_rps);
+	fprintf(f, "%s.bytes_received,%llu\n", scope, (unsigned long long)s->bytes_received);
+	fprintf(f, "%s.bytes_sent,%llu\n", scope, (unsigned long long)s->bytes_sent);
+	fprintf(f, "%s.avg_payload_bytes,%.3f\n", scope, m.avg_payload_bytes);
+	fprintf(f, "%s.transfer_bytes_per_s,%.3f\n", scope, m.transfer_bytes_per_s);
+	fprintf(f, "%s.network_efficiency_bytes_per_ms,%.3f\n", scope, m.network_efficiency_bytes_per_ms);
+	summary(f, scope, "latency_ms", &m.latency);
+	summary(f, scope, "connect_ms", &m.connect);
+	summary(f, scope, "ttfb_ms", &m.ttfb);
+	summary(f, scope, "download_ms", &m.download);
+	for (int i = 0; i < RL_STATUS_MAX; i++)
+		if (s->status[i])
+			fprintf(f, "%s.status.%d,%llu\n", scope, i, (unsigned long long)s->status[i]);
+	for (int i = 0; i < RL_ERR_COUNT; i++)
+		if (s->errors[i])
+			fprintf(f, "%s.errors.%s,%llu\n", scope, rl_err_names[i], (unsigned long long)s->errors[i]);
+	for (int i = 400; i < RL_STATUS_MAX; i++)
+		if (s->status[i])
+			fprintf(f, "%s.errors.http_%d,%llu\n", scope, i, (unsigned long long)s->status[i]);
+	fprintf(f, "%s.connections_opened,%llu\n", scope, (unsigned long long)s->conns_opened);
+	fprintf(f, "%s.reconnects,%llu\n", scope, (unsigned long long)s->reconnects);
+}
+
+int rl_report_csv(FILE *f, const struct rl_report *r)
+{
+	const struct rl_result *res = r->res;
+	fputs("metric,value\n", f);
+	fprintf(f, "duration_s,%.6f\n", res->duration_s);
+	for (size_t i = 0; i < res->ntargets; i++) {
+		char scope[32];
+		snprintf(scope, sizeof(scope), "target%zu", i + 1);
+		/* URLs may hold commas: quote per RFC 4180 */
+		fprintf(f, "%s.url,\"", scope);
+		for (const char *c = r->targets[i].url; *c; c++) {
+			if (*c == '"')
+				fputc('"', f);
+			fputc(*c, f);
+		}
+		fputs("\"\n", f);
+		stats(f, scope, &res->targets[i], res->duration_s);
+	}
+	stats(f, "total", &res->total, res->duration_s);
+	fprintf(f, "client.cpu_user_s,%.6f\n", res->cpu_user_s);
+	fprintf(f, "client.cpu_sys_s,%.6f\n", res->cpu_sys_s);
+	fprintf(f, "client.cpu_us_per_request,%.3f\n", rl_report_cpu_us_per_request(res));
+	fprintf(f, "client.max_rss_kb,%ld\n", res->max_rss_kb);
+	return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,168 @@
+/* The JSON result of SPEC.md: config, per-target and total statistics with lossless
+ * histograms, and the client's own cost. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonw.h"
+#include "ringload/report.h"
+
+static void summary(struct rl_jw *w, const char *key, const struct rl_hist_summary *s)
+{
+	rl_jw_obj(w, key);
+	rl_jw_u64(w, "count", s->count);
+	rl_jw_num(w, "min", s->min, 3);
+	rl_jw_num(w, "mean", s->mean, 3);
+	rl_jw_num(w, "stddev", s->stddev, 3);
+	rl_jw_num(w, "p50", s->p50, 3);
+	rl_jw_num(w, "p90", s->p90, 3);
+	rl_jw_num(w, "p95", s->p95, 3);
+	rl_jw_num(w, "p99", s->p99, 3);
+	rl_jw_num(w, "p999", s->p999, 3);
+	rl_jw_num(w, "max", s->max, 3);
+	rl_jw_end_obj(w);
+}
+
+static int histogram(struct rl_jw *w, const struct rl_hist *h)
+{
+	size_t cap = rl_hist_encoded_max();
+	char *text = malloc(cap);
+	if (!text || rl_hist_encode(h, text, cap) < 0) {
+		free(text);
+		return -1;
+	}
+	rl_jw_obj(w, "histogram");
+	rl_jw_str(w, "encoding", "rl-hdr-v1");
+	rl_jw_str(w, "unit", "us");
+	rl_jw_u64(w, "significant_digits", RL_HIST_SIG_DIGITS);
+	rl_jw_u64(w, "lowest", 1);
+	rl_jw_u64(w, "highest", RL_HIST_HIGHEST_US);
+	rl_jw_u64(w, "count", h->total);
+	rl_jw_u64(w, "min", h->total ? h->min_us : 0);
+	rl_jw_u64(w, "max", h->max_us);
+	rl_jw_u64(w, "sum", h->sum_us);
+	rl_jw_num(w, "sum_sq", h->sum_sq_us, 0);
+	rl_jw_str(w, "counts", text);
+	rl_jw_end_obj(w);
+	free(text);
+	return 0;
+}
+
+static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s)
+{
+	struct rl_metrics m;
+	rl_metrics_compute(s, duration_s, &m);
+	rl_jw_u64(w, "requests", m.requests);
+	rl_jw_u64(w, "successful", m.successful);
+	rl_jw_u64(w, "failed", m.failed);
+	rl_jw_u64(w, "timeouts", m.timeouts);
+	rl_jw_u64(w, "unfinished", s->unfinished);
+	rl_jw_num(w, "success_rate", m.success_rate, 3);
+	rl_jw_num(w, "throughput_rps", m.throughput_rps, 3);
+	rl_jw_u64(w, "bytes_received", s->bytes_received);
+	rl_jw_u64(w, "bytes_sent", s->bytes_sent);
+	rl_jw_num(w, "avg_payload_bytes", m.avg_payload_bytes, 3);
+	rl_jw_num(w, "transfer_bytes_per_s", m.transfer_bytes_per_s, 3);
+	rl_jw_num(w, "network_efficiency_bytes_per_ms", m.network_efficiency_bytes_per_ms, 3);
+	summary(w, "latency_ms", &m.latency);
+	summary(w, "connect_ms", &m.connect);
+	summary(w, "ttfb_ms", &m.ttfb);
+	summary(w, "download_ms", &m.download);
+	rl_jw_obj(w, "status_codes");
+	char key[16];
+	for (int i = 0; i < RL_STATUS_MAX; i++) {
+		if (s->status[i]) {
+			snprintf(key, sizeof(key), "%d", i);
+			rl_jw_u64(w, key, s->status[i]);
+		}
+	}
+	rl_jw_end_obj(w);
+	rl_jw_obj(w, "errors");
+	for (int i = 0; i < RL_ERR_COUNT; i++)
+		if (s->errors[i])
+			rl_jw_u64(w, rl_err_names[i], s->errors[i]);
+	for (int i = 400; i < RL_STATUS_MAX; i++) {
+		if (s->status[i]) {
+			snprintf(key, sizeof(key), "http_%d", i);
+			rl_jw_u64(w, key, s->status[i]);
+		}
+	}
+	rl_jw_end_obj(w);
+	rl_jw_obj(w, "connections");
+	rl_jw_u64(w, "opened", s->conns_opened);
+	rl_jw_u64(w, "reconnects", s->reconnects);
+	rl_jw_u64(w, "closed_unsolicited_bytes", s->unsolicited);
+	rl_jw_end_obj(w);
+	return histogram(w, &s->latency);
+}
+
+int rl_report_json(FILE *f, const struct rl_report *r)
+{
+	const struct rl_options *o = r->opt;
+	const struct rl_result *res = r->res;
+	struct rl_jw w;
+	rl_jw_init(&w, f);
+	rl_jw_obj(&w, NULL);
+	rl_jw_str(&w, "tool", "ringload");
+	rl_jw_str(&w, "version", RINGLOAD_VERSION);
+	char when[32];
+	struct tm tm;
+	gmtime_r(&res->started_at.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rl_jw_str(&w, "started_at", when);
+
+	rl_jw_obj(&w, "config");
+	rl_jw_arr(&w, "urls");
+	for (size_t i = 0; i < o->nurls; i++)
+		rl_jw_str(&w, NULL, o->urls[i]);
+	rl_jw_end_arr(&w);
+	rl_jw_str(&w, "protocol", "http/1.1");
+	rl_jw_str(&w, "load_model", "closed");
+	rl_jw_u64(&w, "connections", o->connections);
+	rl_jw_u64(&w, "threads", o->threads);
+	rl_jw_u64(&w, "pipeline", o->pipeline);
+	rl_jw_num(&w, "duration_s", (double)o->duration_ns / 1e9, 3);
+	rl_jw_u64(&w, "requests", o->requests);
+	rl_jw_str(&w, "method", o->method);
+	rl_jw_arr(&w, "headers");
+	for (size_t i = 0; i < o->nheaders; i++) {
+		char h[8192];
+		snprintf(h, sizeof(h), "%.*s: %.*s", (int)o->headers[i].name_len, o->headers[i].name,
+			 (int)o->headers[i].value_len, o->headers[i].value);
+		rl_jw_str(&w, NULL, h);
+	}
+	rl_jw_end_arr(&w);
+	rl_jw_u64(&w, "body_bytes", o->body_len);
+	rl_jw_num(&w, "timeout_s", (double)o->timeout_ns / 1e9, 3);
+	rl_jw_num(&w, "connect_timeout_s", (double)o->connect_timeout_ns / 1e9, 3);
+	rl_jw_obj(&w, "engine");
+	rl_jw_bool(&w, "defer_taskrun", res->features.defer_taskrun);
+	rl_jw_bool(&w, "buffer_ring", res->features.buf_ring);
+	rl_jw_bool(&w, "fixed_files", res->features.fixed_files);
+	rl_jw_end_obj(&w);
+	rl_jw_end_obj(&w);
+
+	rl_jw_num(&w, "duration_s", res->duration_s, 6);
+	rl_jw_bool(&w, "interrupted", res->interrupted);
+	int rc = 0;
+	rl_jw_arr(&w, "targets");
+	for (size_t i = 0; i < res->ntargets; i++) {
+		rl_jw_obj(&w, NULL);
+		rl_jw_str(&w, "url", r->targets[i].url);
+		rc |= stats(&w, &res->targets[i], res->duration_s);
+		rl_jw_end_obj(&w);
+	}
+	rl_jw_end_arr(&w);
+	rl_jw_obj(&w, "total");
+	rc |= stats(&w, &res->total, res->duration_s);
+	rl_jw_end_obj(&w);
+
+	rl_jw_obj(&w, "client");
+	rl_jw_num(&w, "cpu_user_s", res->cpu_user_s, 6);
+	rl_jw_num(&w, "cpu_sys_s", res->cpu_sys_s, 6);
+	rl_jw_num(&w, "cpu_us_per_request", rl_report_cpu_us_per_request(res), 3);
+	rl_jw_u64(&w, "max_rss_kb", (uint64_t)res->max_rss_kb);
+	rl_jw_end_obj(&w);
+	rl_jw_end_obj(&w);
+	return rc || ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,74 @@
+/* Derived metrics shared by every output format, so they can never disagree. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ringload/report.h"
+
+void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->requests = s->requests;
+	m->successful = s->successful;
+	m->failed = s->failed;
+	m->timeouts = s->errors[RL_ERR_TIMEOUT] + s->errors[RL_ERR_CONNECT_TIMEOUT];
+	m->success_rate = s->requests ? 100.0 * (double)s->successful / (double)s->requests : 0;
+	if (duration_s > 0) {
+		m->throughput_rps = (double)s->requests / duration_s;
+		m->transfer_bytes_per_s = (double)s->bytes_received / duration_s;
+	}
+	m->avg_payload_bytes = s->successful ? (double)s->payload_bytes / (double)s->successful : 0;
+	rl_hist_summarize(&s->latency, &m->latency);
+	rl_hist_summarize(&s->connect, &m->connect);
+	rl_hist_summarize(&s->ttfb, &m->ttfb);
+	rl_hist_summarize(&s->download, &m->download);
+	/* the seed's "network efficiency": average payload over average latency */
+	if (m->latency.mean > 0)
+		m->network_efficiency_bytes_per_ms = m->avg_payload_bytes / m->latency.mean;
+}
+
+double rl_report_cpu_us_per_request(const struct rl_result *res)
+{
+	if (!res->total.requests)
+		return 0;
+	return (res->cpu_user_s + res->cpu_sys_s) * 1e6 / (double)res->total.requests;
+}
+
+int rl_report_check_path(const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	if (access(dir, W_OK)) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report *),
+		      const struct rl_report *r, char *err, size_t errlen)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = fn(f, r);
+	if (fclose(f) || rc || rename(tmp, path)) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

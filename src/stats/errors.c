@@ -1,0 +1,42 @@
+/* The error category table and errno classification. */
+#include "ringload/errors.h"
+
+#include <errno.h>
+
+const char *const rl_err_names[RL_ERR_COUNT] = {
+	[RL_ERR_CONNECT_REFUSED] = "connect_refused",
+	[RL_ERR_CONNECT_TIMEOUT] = "connect_timeout",
+	[RL_ERR_CONNECT_UNREACHABLE] = "connect_unreachable",
+	[RL_ERR_CONNECT_ADDRNOTAVAIL] = "connect_addrnotavail",
+	[RL_ERR_CONNECT_OTHER] = "connect_error",
+	[RL_ERR_TIMEOUT] = "timeout",
+	[RL_ERR_RESET] = "reset",
+	[RL_ERR_EOF] = "eof",
+	[RL_ERR_PROTOCOL] = "protocol",
+	[RL_ERR_IO] = "io_error",
+};
+
+enum rl_err rl_err_from_connect_errno(int neg_errno)
+{
+	switch (-neg_errno) {
+	case ECONNREFUSED: return RL_ERR_CONNECT_REFUSED;
+	/* a linked timeout cancels the connect: -ECANCELED is the connect timeout */
+	case ECANCELED:
+	case ETIMEDOUT: return RL_ERR_CONNECT_TIMEOUT;
+	case ENETUNREACH:
+	case EHOSTUNREACH: return RL_ERR_CONNECT_UNREACHABLE;
+	case EADDRNOTAVAIL: return RL_ERR_CONNECT_ADDRNOTAVAIL;
+	default: return RL_ERR_CONNECT_OTHER;
+	}
+}
+
+enum rl_err rl_err_from_io_errno(int neg_errno)
+{
+	switch (-neg_errno) {
+	case ECONNRESET:
+	case EPIPE:
+	case ECONNABORTED: return RL_ERR_RESET;
+	case ETIMEDOUT: return RL_ERR_TIMEOUT;
+	default: return RL_ERR_IO;
+	}
+}

@@ -1,0 +1,247 @@
+/* HdrHistogram-style recording, percentiles, merging and the lossless counts encoding.
+ * Not for: rendering (see src/report/). Layout constants live in the header so every
+ * histogram in a run is the same shape and merging is a plain sum of counters. */
+#include "ringload/hist.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A value's bucket is the power of two above its top sub-bucket bits; inside a bucket the
+ * resolution is value >> bucket, which keeps the relative error under 1/1024. */
+static unsigned hist_index(uint64_t v)
+{
+	unsigned pow2ceil = 64 - (unsigned)__builtin_clzll(v | (2 * RL_HIST_SUB_HALF - 1));
+	unsigned bucket = pow2ceil - RL_HIST_SUB_BUCKET_BITS;
+	unsigned sub = (unsigned)(v >> bucket);
+	return ((bucket + 1) << (RL_HIST_SUB_BUCKET_BITS - 1)) + (sub - RL_HIST_SUB_HALF);
+}
+
+static uint64_t hist_value_at(unsigned index, uint64_t *width)
+{
+	unsigned bucket = (index >> (RL_HIST_SUB_BUCKET_BITS - 1));
+	unsigned sub = (index & (RL_HIST_SUB_HALF - 1)) + RL_HIST_SUB_HALF;
+	if (bucket == 0) {
+		sub -= RL_HIST_SUB_HALF;
+		*width = 1;
+		return sub;
+	}
+	bucket -= 1;
+	*width = 1ULL << bucket;
+	return (uint64_t)sub << bucket;
+}
+
+void rl_hist_reset(struct rl_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->min_us = UINT64_MAX;
+}
+
+void rl_hist_record(struct rl_hist *h, uint64_t us)
+{
+	if (us > RL_HIST_HIGHEST_US)
+		us = RL_HIST_HIGHEST_US;
+	h->counts[hist_index(us)]++;
+	h->total++;
+	h->sum_us += us;
+	h->sum_sq_us += (double)us * (double)us;
+	if (us < h->min_us)
+		h->min_us = us;
+	if (us > h->max_us)
+		h->max_us = us;
+}
+
+void rl_hist_record_ns(struct rl_hist *h, uint64_t ns)
+{
+	rl_hist_record(h, (ns + 500) / 1000);
+}
+
+void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src)
+{
+	if (!src->total)
+		return;
+	for (unsigned i = 0; i < RL_HIST_COUNTS; i++)
+		dst->counts[i] += src->counts[i];
+	dst->total += src->total;
+	dst->sum_us += src->sum_us;
+	dst->sum_sq_us += src->sum_sq_us;
+	if (src->min_us < dst->min_us)
+		dst->min_us = src->min_us;
+	if (src->max_us > dst->max_us)
+		dst->max_us = src->max_us;
+}
+
+/* The highest value equivalent to the bucket holding the pct-th value, clamped to the
+ * exact min and max so p0 and p100 are the recorded extremes. */
+uint64_t rl_hist_percentile(const struct rl_hist *h, double pct)
+{
+	if (!h->total)
+		return 0;
+	if (pct > 100.0)
+		pct = 100.0;
+	uint64_t want = (uint64_t)ceil(pct / 100.0 * (double)h->total);
+	if (want < 1)
+		want = 1;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < RL_HIST_COUNTS; i++) {
+		seen += h->counts[i];
+		if (seen >= want) {
+			uint64_t width, v = hist_value_at(i, &width);
+			v += width - 1;
+			if (v > h->max_us)
+				v = h->max_us;
+			if (v < h->min_us)
+				v = h->min_us;
+			return v;
+		}
+	}
+	return h->max_us;
+}
+
+double rl_hist_mean(const struct rl_hist *h)
+{
+	return h->total ? (double)h->sum_us / (double)h->total : 0.0;
+}
+
+double rl_hist_stddev(const struct rl_hist *h)
+{
+	if (h->total < 2)
+		return 0.0;
+	double mean = rl_hist_mean(h);
+	double var = h->sum_sq_us / (double)h->total - mean * mean;
+	return var > 0 ? sqrt(var) : 0.0;
+}
+
+void rl_hist_summarize(const struct rl_hist *h, struct rl_hist_summary *s)
+{
+	s->count = h->total;
+	s->min = h->total ? h->min_us / 1000.0 : 0;
+	s->max = h->max_us / 1000.0;
+	s->mean = rl_hist_mean(h) / 1000.0;
+	s->stddev = rl_hist_stddev(h) / 1000.0;
+	s->p50 = rl_hist_percentile(h, 50) / 1000.0;
+	s->p90 = rl_hist_percentile(h, 90) / 1000.0;
+	s->p95 = rl_hist_percentile(h, 95) / 1000.0;
+	s->p99 = rl_hist_percentile(h, 99) / 1000.0;
+	s->p999 = rl_hist_percentile(h, 99.9) / 1000.0;
+}
+
+/* ---- encoding ---- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t rl_hist_encoded_max(void)
+{
+	/* worst case: every counter a 10-byte varint, then base64 (4/3) and a NUL */
+	return ((size_t)RL_HIST_COUNTS * 10 + 2) / 3 * 4 + 1;
+}
+
+static size_t put_varint(uint8_t *p, int64_t v)
+{
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 0;
+	while (z >= 0x80) {
+		p[n++] = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	p[n++] = (uint8_t)z;
+	return n;
+}
+
+long rl_hist_encode(const struct rl_hist *h, char *out, size_t out_size)
+{
+	/* Called once per report, never on the hot path: the scratch space is allocated. */
+	size_t cap = (size_t)RL_HIST_COUNTS * 10;
+	uint8_t *raw = malloc(cap);
+	if (!raw)
+		return -1;
+	size_t n = 0;
+	unsigned last = 0;
+	for (unsigned i = 0; i < RL_HIST_COUNTS; i++)
+		if (h->counts[i])
+			last = i + 1;
+	for (unsigned i = 0; i < last;) {
+		if (!h->counts[i]) {
+			unsigned run = 0;
+			while (i < last && !h->counts[i]) {
+				run++;
+				i++;
+			}
+			n += put_varint(raw + n, -(int64_t)run);
+		} else {
+			n += put_varint(raw + n, (int64_t)h->counts[i++]);
+		}
+	}
+	size_t need = (n + 2) / 3 * 4 + 1;
+	if (need > out_size) {
+		free(raw);
+		return -1;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)raw[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)raw[i + 1] << 8;
+		if (i + 2 < n)
+			v |= raw[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	out[o] = 0;
+	free(raw);
+	return (long)o;
+}
+
+static int b64_value(char c)
+{
+	const char *p = c ? strchr(b64, c) : NULL;
+	return p ? (int)(p - b64) : -1;
+}
+
+int rl_hist_decode(struct rl_hist *h, const char *text, size_t len)
+{
+	rl_hist_reset(h);
+	if (len % 4)
+		return -1;
+	size_t pad = 0;
+	while (pad < 2 && len > pad && text[len - 1 - pad] == '=')
+		pad++;
+	unsigned index = 0;
+	uint64_t acc = 0;
+	unsigned shift = 0;
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t w = 0;
+		for (int k = 0; k < 4; k++) {
+			int v = i + (size_t)k >= len - pad ? 0 : b64_value(text[i + k]);
+			if (v < 0)
+				return -1;
+			w = w << 6 | (uint32_t)v;
+		}
+		size_t bytes = i + 4 == len ? 3 - pad : 3;
+		for (size_t k = 0; k < bytes; k++) {
+			uint8_t b = (uint8_t)(w >> (16 - 8 * k));
+			if (shift > 63)
+				return -1;
+			acc |= (uint64_t)(b & 0x7f) << shift;
+			shift += 7;
+			if (b & 0x80)
+				continue;
+			int64_t val = (int64_t)(acc >> 1) ^ -(int64_t)(acc & 1);
+			acc = 0;
+			shift = 0;
+			if (val < 0) {
+				if ((uint64_t)-val > RL_HIST_COUNTS - index)
+					return -1;
+				index += (unsigned)-val;
+			} else {
+				if (index >= RL_HIST_COUNTS)
+					return -1;
+				h->counts[index++] = (uint64_t)val;
+				h->total += (uint64_t)val;
+			}
+		}
+	}
+	return shift ? -1 : 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The binary's contract: exit codes, one-line errors naming the problem, pre-flight,
+# result files written whole, SIGINT still printing results.
+. "$(dirname "$0")/../lib.sh"
+
+expect_usage_error() { # name needle args...
+	local name=$1 needle=$2
+	shift 2
+	"$RINGLOAD" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+	local rc=$?
+	if [ "$rc" = 2 ] && [ "$(wc -l < "$TEST_TMP/err")" = 1 ] && grep -qF -- "$needle" "$TEST_TMP/err"; then
+		ok "$name"
+	else
+		not_ok "$name" "exit $rc, stderr: $(cat "$TEST_TMP/err")"
+	fi
+}
+
+expect_usage_error "bad_connections_exit_2" "-c" -c abc http://127.0.0.1:1/
+expect_usage_error "bad_duration_exit_2" "-d" -d 5parsecs http://127.0.0.1:1/
+expect_usage_error "unknown_flag_exit_2" "--bogus" --bogus http://127.0.0.1:1/
+expect_usage_error "missing_url_exit_2" "no URL" -c 5
+expect_usage_error "https_not_yet_exit_2" "https" https://127.0.0.1:1/
+expect_usage_error "bad_url_exit_2" "not-a-url" not-a-url
+expect_usage_error "unresolvable_host_exit_2" "cannot resolve" http://no-such-host.invalid/
+expect_usage_error "unwritable_json_path_exit_2_before_run" "/nonexistent-dir/r.json" \
+	--json /nonexistent-dir/r.json http://127.0.0.1:1/
+
+check "help_exits_0" bash -c "'$RINGLOAD' --help | grep -q -- '--connections'"
+check "version_exits_0" bash -c "'$RINGLOAD' --version | grep -q '^ringload '"
+
+DEAD=$(free_port) # nothing listens there
+"$RINGLOAD" -c 2 -n 10 "http://127.0.0.1:$DEAD/" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+rc=$?
+check "unreachable_target_exit_4" test "$rc" = 4
+check "unreachable_target_says_why" grep -q "pre-flight" "$TEST_TMP/err"
+
+"$RINGLOAD" --no-preflight -q -o json -c 2 -t 1 -n 10 "http://127.0.0.1:$DEAD/" > "$TEST_TMP/refused.json"
+rc=$?
+check "refused_connects_are_results_exit_0" test "$rc" = 0
+check "refused_connects_counted_exactly" test "$(jget "$TEST_TMP/refused.json" \
+	'(d["total"]["requests"], d["total"]["failed"], d["total"]["errors"].get("connect_refused"))')" = "(10, 10, 10)"
+check "refused_accounting_holds" accounting_holds "$TEST_TMP/refused.json"
+
+PORT=$(free_port)
+start_nginx "$PORT" || { not_ok "nginx starts"; exit 1; }
+URL="http://127.0.0.1:$PORT/"
+"$RINGLOAD" --no-progress -c 4 -t 2 -d 30s "$URL" > "$TEST_TMP/int.txt" 2>&1 &
+RL=$!
+PIDS+=("$RL")
+sleep 1
+start=$(date +%s%N)
+kill -INT "$RL"
+wait "$RL"
+rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+check "sigint_exits_0" test "$rc" = 0
+check "sigint_stops_within_a_second" test "$took" -lt 1000
+check "sigint_prints_results_so_far" bash -c "grep -q 'interrupted' '$TEST_TMP/int.txt' && grep -q 'Requests' '$TEST_TMP/int.txt'"
+
+"$RINGLOAD" -q -c 2 -t 1 -n 100 --json "$TEST_TMP/f.json" --csv "$TEST_TMP/f.csv" "$URL"
+check "json_file_written" test "$(jget "$TEST_TMP/f.json" 'd["total"]["requests"]')" = 100
+check "csv_file_written" grep -qx 'total.requests,100' "$TEST_TMP/f.csv"
+check "no_temp_files_left" bash -c "! ls '$TEST_TMP' | grep -q '\.tmp\.'"
+check "quiet_prints_nothing" test -z "$("$RINGLOAD" -q -c 1 -n 5 "$URL")"

@@ -1,0 +1,95 @@
+# Shared helpers for integration tests: TAP-like results, ephemeral ports, servers that
+# are started on 127.0.0.1 and always stopped, bounded waits. Source it, don't run it.
+set -u
+: "${RINGLOAD:?RINGLOAD must point at the binary (tests/run.sh sets it)}"
+TEST_TMP=$(mktemp -d /tmp/ringload-test.XXXXXX)
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	[ -n "${NGINX_PID:-}" ] && kill "$(cat "$NGINX_PID" 2>/dev/null)" 2>/dev/null
+	rm -rf "$TEST_TMP"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; }
+not_ok() { echo "not ok - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+# check NAME COMMAND...: ok when the command succeeds
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+
+# An ephemeral port that was free a moment ago (the kernel picks it).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (at most 5 s).
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_nginx PORT [EXTRA_SERVER_DIRECTIVES]: one worker, access log in $TEST_TMP/access.log
+start_nginx() {
+	local port=$1 extra=${2:-}
+	mkdir -p "$TEST_TMP/nginx"
+	cat > "$TEST_TMP/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon on;
+pid $TEST_TMP/nginx/nginx.pid;
+error_log $TEST_TMP/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log $TEST_TMP/access.log;
+  client_body_temp_path $TEST_TMP/nginx;
+  proxy_temp_path $TEST_TMP/nginx;
+  fastcgi_temp_path $TEST_TMP/nginx;
+  uwsgi_temp_path $TEST_TMP/nginx;
+  scgi_temp_path $TEST_TMP/nginx;
+  server {
+    listen 127.0.0.1:$port;
+    $extra
+    location / { return 200 "hello from nginx\n"; }
+    location /missing { return 404; }
+  }
+}
+CONF
+	NGINX_PID="$TEST_TMP/nginx/nginx.pid"
+	nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" \
+		2>>"$TEST_TMP/nginx/error.log" && wait_port "$port"
+}
+
+# nginx writes its access log as requests finish: wait until it stops growing.
+log_lines() {
+	local f=$1 last=-1 n
+	for _ in $(seq 50); do
+		n=$(wc -l < "$f" 2>/dev/null || echo 0)
+		[ "$n" = "$last" ] && break
+		last=$n
+		sleep 0.1
+	done
+	echo "$n"
+}
+
+# jget FILE EXPR: evaluates a Python expression over the JSON document `d`.
+jget() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# The accounting identity every result must satisfy, for total and each target.
+accounting_holds() {
+	python3 - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["targets"] + [d["total"]]:
+    assert s["requests"] == s["successful"] + s["failed"], s
+    assert s["failed"] == sum(s["errors"].values()), (s["failed"], s["errors"])
+    assert sum(s["status_codes"].values()) + sum(v for k, v in s["errors"].items() if not k.startswith("http_")) == s["requests"]
+PY
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every unit test binary (cmocka, TAP output) and every integration script (TAP-like
+# "ok - name" / "not ok - name" lines), each under a time limit, and ends with the line
+# "N passed, N failed". Exits non-zero if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export RINGLOAD="$PWD/$BUILD/ringload"
+export CMOCKA_MESSAGE_OUTPUT=TAP
+passed=0
+failed=0
+
+run_suite() { # limit name command...
+	local limit=$1 name=$2
+	shift 2
+	local out rc p f
+	out=$(timeout -k 5 "$limit" "$@" 2>&1)
+	rc=$?
+	p=$(grep -c '^ok ' <<<"$out")
+	f=$(grep -c '^not ok ' <<<"$out")
+	grep -E '^(ok |not ok |# )' <<<"$out" | grep -v '^# ok - ' | sed "s/^/[$name] /"
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "[$name] not ok - suite exited with status $rc"
+		[ "$rc" -eq 124 ] && echo "[$name] # timed out after $limit s"
+		tail -n 20 <<<"$out" | sed "s/^/[$name] # /"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] && run_suite 120 "$(basename "$t")" "$t"
+done
+for t in tests/integration/*.sh; do
+	run_suite 300 "$(basename "$t" .sh)" bash "$t"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

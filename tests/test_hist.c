@@ -1,0 +1,182 @@
+/* Histogram accuracy (within 0.1%), merging, and the lossless encoding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ringload/hist.h"
+
+static uint64_t rng_state = 88172645463325252ULL;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void assert_within_tenth_percent(uint64_t got, uint64_t want)
+{
+	double err = want ? ((double)got - (double)want) / (double)want : (double)got;
+	if (err < 0)
+		err = -err;
+	if (err > 0.001)
+		fail_msg("got %llu want %llu (error %.4f%%)", (unsigned long long)got,
+			 (unsigned long long)want, err * 100);
+}
+
+static void hist_percentiles_within_a_tenth_of_a_percent(void **s)
+{
+	enum { N = 200000 };
+	struct rl_hist *h = malloc(sizeof(*h));
+	uint64_t *v = malloc(N * sizeof(*v));
+	rl_hist_reset(h);
+	for (int i = 0; i < N; i++) {
+		/* log-uniform over 1 us .. 100 s: every bucket range gets exercised */
+		int mag = (int)(rng() % 8);
+		uint64_t base = 1;
+		while (mag--)
+			base *= 10;
+		v[i] = base + rng() % (base * 9);
+		rl_hist_record(h, v[i]);
+	}
+	qsort(v, N, sizeof(*v), cmp_u64);
+	const double pcts[] = { 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
+	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
+		size_t rank = (size_t)((pcts[i] / 100.0) * N + 0.999999);
+		if (rank < 1)
+			rank = 1;
+		assert_within_tenth_percent(rl_hist_percentile(h, pcts[i]), v[rank - 1]);
+	}
+	assert_int_equal(h->min_us, v[0]);
+	assert_int_equal(h->max_us, v[N - 1]);
+	assert_int_equal(h->total, N);
+	free(v);
+	free(h);
+}
+
+static void hist_every_recorded_value_comes_back(void **s)
+{
+	struct rl_hist *h = malloc(sizeof(*h));
+	const uint64_t values[] = { 0, 1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 100000,
+				    123456789, RL_HIST_HIGHEST_US };
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		rl_hist_reset(h);
+		/* a single value: every percentile is that value, within resolution */
+		rl_hist_record(h, values[i]);
+		assert_int_equal(rl_hist_percentile(h, 50), values[i]);
+		rl_hist_record(h, values[i] + values[i] / 2000); /* same bucket or the next */
+		assert_within_tenth_percent(rl_hist_percentile(h, 100), values[i] + values[i] / 2000);
+	}
+	free(h);
+}
+
+static void hist_exact_mean_and_stddev(void **s)
+{
+	struct rl_hist *h = malloc(sizeof(*h));
+	rl_hist_reset(h);
+	const uint64_t v[] = { 2, 4, 4, 4, 5, 5, 7, 9 };
+	for (int i = 0; i < 8; i++)
+		rl_hist_record(h, v[i]);
+	assert_true(rl_hist_mean(h) == 5.0);
+	assert_true(rl_hist_stddev(h) == 2.0);
+	free(h);
+}
+
+static void hist_clamps_values_over_an_hour(void **s)
+{
+	struct rl_hist *h = malloc(sizeof(*h));
+	rl_hist_reset(h);
+	rl_hist_record(h, RL_HIST_HIGHEST_US * 10);
+	assert_int_equal(h->total, 1);
+	assert_int_equal(rl_hist_percentile(h, 50), RL_HIST_HIGHEST_US);
+	rl_hist_record_ns(h, 1499);
+	assert_int_equal(h->min_us, 1);
+	free(h);
+}
+
+static void hist_merge_equals_recording_everything_in_one(void **s)
+{
+	struct rl_hist *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b)), *all = malloc(sizeof(*all));
+	rl_hist_reset(a);
+	rl_hist_reset(b);
+	rl_hist_reset(all);
+	for (int i = 0; i < 50000; i++) {
+		uint64_t v = rng() % 5000000;
+		rl_hist_record(i % 3 ? a : b, v);
+		rl_hist_record(all, v);
+	}
+	rl_hist_merge(a, b);
+	assert_memory_equal(a->counts, all->counts, sizeof(a->counts));
+	assert_int_equal(a->total, all->total);
+	assert_int_equal(a->min_us, all->min_us);
+	assert_int_equal(a->max_us, all->max_us);
+	assert_int_equal(a->sum_us, all->sum_us);
+	/* a double sum depends on the order of additions: equal to rounding */
+	assert_true(a->sum_sq_us / all->sum_sq_us - 1 < 1e-12 && all->sum_sq_us / a->sum_sq_us - 1 < 1e-12);
+	for (int p = 1; p <= 100; p++)
+		assert_int_equal(rl_hist_percentile(a, p), rl_hist_percentile(all, p));
+	free(a);
+	free(b);
+	free(all);
+}
+
+static void hist_encoding_round_trips(void **s)
+{
+	struct rl_hist *h = malloc(sizeof(*h)), *back = malloc(sizeof(*back));
+	size_t cap = rl_hist_encoded_max();
+	char *text = malloc(cap);
+	for (int round = 0; round < 4; round++) {
+		rl_hist_reset(h);
+		int n = round == 0 ? 0 : round == 1 ? 1 : 100000;
+		for (int i = 0; i < n; i++)
+			rl_hist_record(h, round == 3 ? rng() : rng() % 100000);
+		/* a count over 2^32 must survive too */
+		if (round == 2)
+			h->counts[5] += 1ULL << 40, h->total += 1ULL << 40;
+		long len = rl_hist_encode(h, text, cap);
+		assert_true(len >= 0);
+		assert_int_equal(rl_hist_decode(back, text, (size_t)len), 0);
+		assert_memory_equal(back->counts, h->counts, sizeof(h->counts));
+		assert_int_equal(back->total, h->total);
+	}
+	free(text);
+	free(h);
+	free(back);
+}
+
+static void hist_decode_rejects_garbage(void **s)
+{
+	struct rl_hist *h = malloc(sizeof(*h));
+	assert_int_equal(rl_hist_decode(h, "abc", 3), -1);      /* not a multiple of 4 */
+	assert_int_equal(rl_hist_decode(h, "@@@@", 4), -1);     /* not base64 */
+	assert_int_equal(rl_hist_decode(h, "gA==", 4), -1);     /* unterminated varint */
+	/* a zero run past the end: zigzag(-30000) as a varint */
+	assert_int_equal(rl_hist_decode(h, "39QD", 4), -1);
+	assert_int_equal(rl_hist_decode(h, "", 0), 0);
+	assert_int_equal(h->total, 0);
+	free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(hist_percentiles_within_a_tenth_of_a_percent),
+		cmocka_unit_test(hist_every_recorded_value_comes_back),
+		cmocka_unit_test(hist_exact_mean_and_stddev),
+		cmocka_unit_test(hist_clamps_values_over_an_hour),
+		cmocka_unit_test(hist_merge_equals_recording_everything_in_one),
+		cmocka_unit_test(hist_encoding_round_trips),
+		cmocka_unit_test(hist_decode_rejects_garbage),
+	};
+	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
+}

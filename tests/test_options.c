@@ -1,0 +1,136 @@
+/* Command-line parsing: defaults, wrk/h2load habits, and one clear error per bad flag. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ringload/options.h"
+
+static int parse(struct rl_options *o, char *err, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = "ringload";
+	for (; args[argc - 1]; argc++)
+		argv[argc] = (char *)args[argc - 1];
+	argv[argc] = NULL;
+	return rl_options_parse(o, argc, argv, err, 256);
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void options_defaults(void **s)
+{
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("http://127.0.0.1:8080/")), 0);
+	assert_int_equal(o.connections, 50);
+	assert_int_equal(o.pipeline, 1);
+	assert_int_equal(o.duration_ns, 10000000000ULL);
+	assert_int_equal(o.requests, 0);
+	assert_int_equal(o.timeout_ns, 30000000000ULL);
+	assert_int_equal(o.connect_timeout_ns, 5000000000ULL);
+	assert_string_equal(o.method, "GET");
+	assert_int_equal(o.nurls, 1);
+	assert_true(o.threads >= 1);
+	rl_options_free(&o);
+}
+
+static void options_wrk_style_flags_and_run_verb(void **s)
+{
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("run", "-c", "100", "-t", "4", "-d", "30s", "-P", "8",
+					     "http://127.0.0.1/", "-H", "X-A: 1", "--timeout", "2s",
+					     "-b", "payload", "http://[::1]:81/x")), 0);
+	assert_int_equal(o.connections, 100);
+	assert_int_equal(o.threads, 4);
+	assert_int_equal(o.duration_ns, 30000000000ULL);
+	assert_int_equal(o.pipeline, 8);
+	assert_int_equal(o.nheaders, 1);
+	assert_int_equal(o.nurls, 2);
+	assert_string_equal(o.method, "POST"); /* a body without -X means POST */
+	assert_int_equal(o.body_len, 7);
+	rl_options_free(&o);
+}
+
+static void options_requests_alone_means_no_duration(void **s)
+{
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("-n", "20k", "http://127.0.0.1/")), 0);
+	assert_int_equal(o.requests, 20000);
+	assert_int_equal(o.duration_ns, 0);
+	rl_options_free(&o);
+}
+
+static void options_threads_capped_by_connections(void **s)
+{
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("-c", "1", "http://127.0.0.1/")), 0);
+	assert_int_equal(o.threads, 1);
+	rl_options_free(&o);
+	assert_int_equal(parse(&o, err, ARGS("-c", "2", "-t", "4", "http://127.0.0.1/")), RL_OPTIONS_BAD);
+	assert_non_null(strstr(err, "-t 4"));
+	rl_options_free(&o);
+}
+
+static void options_bad_flags_name_themselves(void **s)
+{
+	struct {
+		const char *const *args;
+		const char *needle;
+	} bad[] = {
+		{ ARGS("-c", "0", "http://h/"), "-c" },
+		{ ARGS("-c", "lots", "http://h/"), "-c" },
+		{ ARGS("-t", "-1", "http://h/"), "-t" },
+		{ ARGS("-d", "10x", "http://h/"), "-d" },
+		{ ARGS("-n", "0", "http://h/"), "-n" },
+		{ ARGS("-P", "0", "http://h/"), "-P" },
+		{ ARGS("-X", "get", "http://h/"), "-X" },
+		{ ARGS("-H", "NoColon", "http://h/"), "-H" },
+		{ ARGS("-o", "xml", "http://h/"), "-o" },
+		{ ARGS("--timeout", "soon", "http://h/"), "--timeout" },
+		{ ARGS("--connect-timeout", "0", "http://h/"), "--connect-timeout" },
+		{ ARGS("-b", "@/nonexistent/file", "http://h/"), "/nonexistent/file" },
+		{ ARGS("--frobnicate", "http://h/"), "--frobnicate" },
+		{ ARGS("-Z", "http://h/"), "-Z" },
+		{ ARGS("http://h/", "-c"), "-c" },
+		{ ARGS("-c", "10"), "no URL" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rl_options o;
+		char err[256] = "";
+		int rc = parse(&o, err, bad[i].args);
+		if (rc != RL_OPTIONS_BAD || !strstr(err, bad[i].needle))
+			fail_msg("case %zu: rc %d, message '%s' lacks '%s'", i, rc, err, bad[i].needle);
+		rl_options_free(&o);
+	}
+}
+
+static void options_help_and_version(void **s)
+{
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("--help")), RL_OPTIONS_HELP);
+	rl_options_free(&o);
+	assert_int_equal(parse(&o, err, ARGS("--version")), RL_OPTIONS_VERSION);
+	rl_options_free(&o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(options_defaults),
+		cmocka_unit_test(options_wrk_style_flags_and_run_verb),
+		cmocka_unit_test(options_requests_alone_means_no_duration),
+		cmocka_unit_test(options_threads_capped_by_connections),
+		cmocka_unit_test(options_bad_flags_name_themselves),
+		cmocka_unit_test(options_help_and_version),
+	};
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
