@@ -5,8 +5,8 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config liburing-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler"
-TEST_PKGS="libcmocka-dev nginx-light curl"
-BENCH_PKGS="wrk nghttp2-client util-linux"
+TEST_PKGS="libcmocka-dev nginx-light curl python3"
+BENCH_PKGS="wrk nghttp2-client util-linux time"
 
 case "${1:-all}" in
 	build) WANT="$BUILD_PKGS" ;;

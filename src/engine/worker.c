@@ -59,6 +59,8 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	int rc = ring_init(w, pow2_at_least(nconns * 2 + 64 < 4096 ? nconns * 2 + 64 : 4096));
 	if (rc)
 		return rc;
+	/* a registered ring fd (5.18) spares io_uring_enter its file lookup; optional */
+	io_uring_register_ring_fd(&w->ring);
 
 	if (!compat_off("nofixed") && io_uring_register_files_sparse(&w->ring, nconns) == 0)
 		w->feat.fixed_files = true;

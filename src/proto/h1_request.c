@@ -49,7 +49,7 @@ struct writer {
 
 static void put(struct writer *w, const char *s, size_t n)
 {
-	if (w->out && w->len + n <= w->cap)
+	if (n && w->out && w->len + n <= w->cap)
 		memcpy(w->out + w->len, s, n);
 	w->len += n;
 }

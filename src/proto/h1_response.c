@@ -26,12 +26,37 @@ enum { CL_LEAD, CL_DIGITS, CL_TRAIL };
 
 static const char http_prefix[] = "HTTP/1.";
 
-/* RFC 9110 5.6.2 tchar */
-static bool is_tchar(uint8_t c)
+/* RFC 9110 5.6.2 tchar, as a table: header names are scanned in bulk */
+#define T1(c) [c] = 1
+static const uint8_t tchar[256] = {
+	T1('!'), T1('#'), T1('$'), T1('%'), T1('&'), T1('\''), T1('*'), T1('+'), T1('-'), T1('.'),
+	T1('^'), T1('_'), T1('`'), T1('|'), T1('~'),
+	T1('0'), T1('1'), T1('2'), T1('3'), T1('4'), T1('5'), T1('6'), T1('7'), T1('8'), T1('9'),
+	T1('a'), T1('b'), T1('c'), T1('d'), T1('e'), T1('f'), T1('g'), T1('h'), T1('i'), T1('j'),
+	T1('k'), T1('l'), T1('m'), T1('n'), T1('o'), T1('p'), T1('q'), T1('r'), T1('s'), T1('t'),
+	T1('u'), T1('v'), T1('w'), T1('x'), T1('y'), T1('z'),
+	T1('A'), T1('B'), T1('C'), T1('D'), T1('E'), T1('F'), T1('G'), T1('H'), T1('I'), T1('J'),
+	T1('K'), T1('L'), T1('M'), T1('N'), T1('O'), T1('P'), T1('Q'), T1('R'), T1('S'), T1('T'),
+	T1('U'), T1('V'), T1('W'), T1('X'), T1('Y'), T1('Z'),
+};
+#undef T1
+
+static inline bool is_tchar(uint8_t c)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && memchr(extra, c, sizeof(extra) - 1));
+	return tchar[c];
+}
+
+static inline char lower(uint8_t c)
+{
+	return (char)(c | ((c >= 'A' && c <= 'Z') ? 0x20 : 0));
+}
+
+/* Bytes of the header block the bulk scans may take before the limit check must see
+ * them one at a time: errors then land on the same byte whatever the split. */
+static inline size_t block_room(const struct rl_h1_parser *p, size_t avail)
+{
+	size_t room = RL_H1_MAX_HEADER_BLOCK - p->block_bytes;
+	return avail < room ? avail : room;
 }
 
 static int hex_value(uint8_t c)
@@ -289,6 +314,30 @@ int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *
 			rc = RL_H1_DONE;
 			break;
 		}
+		/* Bulk scans over the bytes that need no decision: a reason phrase, a value
+		 * nobody reads, a header name. They stop at anything that needs one (control
+		 * bytes, ':'), which the byte-wise switch below then handles. */
+		if (p->state == P_REASON || (p->state == P_HEADER_VALUE && p->hdr == H_OTHER)) {
+			size_t end = i + block_room(p, len - i), j = i;
+			while (j < end && buf[j] > '\r')
+				j++;
+			p->block_bytes += (uint32_t)(j - i);
+			i = j;
+			if (i == len)
+				break;
+		} else if (p->state == P_HEADER_NAME) {
+			size_t end = i + block_room(p, len - i), j = i;
+			for (; j < end && is_tchar(buf[j]); j++) {
+				if (p->name_len < sizeof(p->name))
+					p->name[p->name_len] = lower(buf[j]);
+				if (p->name_len < 255)
+					p->name_len++;
+			}
+			p->block_bytes += (uint32_t)(j - i);
+			i = j;
+			if (i == len)
+				break;
+		}
 
 		uint8_t c = buf[i++];
 		if (in_header_block(p->state) && ++p->block_bytes > RL_H1_MAX_HEADER_BLOCK) {
@@ -371,7 +420,7 @@ int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *
 				p->state = P_HEADER_VALUE;
 			} else if (is_tchar(c)) {
 				p->name_len = 0;
-				p->name[p->name_len++] = (char)(c | ((c >= 'A' && c <= 'Z') ? 0x20 : 0));
+				p->name[p->name_len++] = lower(c);
 				p->state = P_HEADER_NAME;
 			} else {
 				rc = RL_H1_E_HEADER;
@@ -383,7 +432,7 @@ int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *
 				p->state = P_HEADER_VALUE;
 			} else if (is_tchar(c)) {
 				if (p->name_len < sizeof(p->name))
-					p->name[p->name_len] = (char)(c | ((c >= 'A' && c <= 'Z') ? 0x20 : 0));
+					p->name[p->name_len] = lower(c);
 				if (p->name_len < 255)
 					p->name_len++;
 			} else {
