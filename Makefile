@@ -31,17 +31,30 @@ endif
 
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-            -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+            -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
+PROTOS   := $(wildcard proto/*.proto)
+GEN_SRC  := $(PROTOS:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
 LIB_SRC  := $(filter-out src/cli/main.c,$(sort $(wildcard src/*/*.c)))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test demo bench install clean
 all: $(BUILD)/ringload
+
+# protoc-c output lands in build/, never in the tree
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers -c $< -o $@
+
+# sources that include generated headers wait for them
+$(LIB_SRC:%.c=$(BUILD)/obj/%.o): | $(GEN_SRC)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -69,3 +69,26 @@ for c in $CONNS; do
 	printf "%-10s %6d %12.0f %12.2f %12.2f %12.2f\n" ringload "$c" "$rr" "$ruq" "$rsq" "$rcq"
 	awk -v a="$rcq" -v b="$wcq" 'BEGIN { printf "%-10s %6s   ringload/wrk CPU per request: %.2f\n", "", "", a / b }'
 done
+
+# The built-in server beside nginx: one worker/thread each on the server CPU, the same
+# client (wrk, one thread on the client CPU), the same small response.
+SERVE_LOG="$TMP/serve.log"
+taskset -c "$SERVER_CPU" "$RINGLOAD" serve --port 0 --threads 1 > "$SERVE_LOG" 2>&1 &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null; kill $(cat "$TMP/nginx.pid" 2>/dev/null) 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do
+	SPORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$SERVE_LOG" | cut -d: -f3 || true)
+	[ -n "$SPORT" ] && break
+	sleep 0.05
+done
+echo
+echo "Servers on one core (CPU $SERVER_CPU), client wrk -t1 -c50 on CPU $CLIENT_CPU, median of $REPS x $DURATION"
+printf "%-16s %12s\n" server "req/s"
+for server in nginx ringload-serve; do
+	port=$PORT
+	[ "$server" = ringload-serve ] && port=$SPORT
+	for _ in $(seq "$REPS"); do
+		taskset -c "$CLIENT_CPU" wrk -t1 -c50 -d"$DURATION" "http://127.0.0.1:$port/" |
+			awk '/Requests\/sec/ { print $2 }'
+	done | median | awk -v s="$server" '{ printf "%-16s %12.0f\n", s, $1 }'
+done

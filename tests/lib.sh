@@ -93,3 +93,17 @@ for s in d["targets"] + [d["total"]]:
     assert sum(s["status_codes"].values()) + sum(v for k, v in s["errors"].items() if not k.startswith("http_")) == s["requests"]
 PY
 }
+
+# start_serve [ARGS]: `ringload serve` on an ephemeral port it picks and prints; sets
+# SERVE_PORT and SERVE_PID.
+start_serve() {
+	"$RINGLOAD" serve --port 0 "$@" > "$TEST_TMP/serve.out" 2>&1 &
+	SERVE_PID=$!
+	PIDS+=("$SERVE_PID")
+	for _ in $(seq 100); do
+		SERVE_PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TEST_TMP/serve.out" 2>/dev/null | cut -d: -f3)
+		[ -n "$SERVE_PORT" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}

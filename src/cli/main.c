@@ -10,6 +10,7 @@
 #include "ringload/engine.h"
 #include "ringload/options.h"
 #include "ringload/report.h"
+#include "ringload/serve.h"
 #include "ringload/target.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_UNREACHABLE = 4 };
@@ -116,5 +117,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "serve"))
+		return rl_serve_main(argc - 1, argv + 1);
 	return cmd_run(argc, argv);
 }

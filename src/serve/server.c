@@ -1,0 +1,445 @@
+/* `ringload serve`: one io_uring event loop per thread, each with its own SO_REUSEPORT
+ * listener and multishot accept. HTTP/1.1 and h2c share the port; a connection that
+ * opens with the HTTP/2 preface is handed to nghttp2. The server allocates per
+ * connection (slots are reused), never per HTTP/1.1 request. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ringload/serve.h"
+#include "ringload/units.h"
+#include "server.h"
+
+#define RING_ENTRIES 1024
+#define MAX_SLOTS    (1u << 20)
+
+struct io_uring_sqe *srv_sqe(struct srv_thread *t)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
+	while (!sqe) {
+		io_uring_submit(&t->ring);
+		sqe = io_uring_get_sqe(&t->ring);
+	}
+	return sqe;
+}
+
+int srv_out_reserve(struct srv_conn *c, size_t n)
+{
+	if (c->out_len + n <= c->out_cap)
+		return 0;
+	if (c->send_busy && c->out_sent < c->out_len)
+		return -1; /* the kernel may be reading out: no realloc under it */
+	size_t cap = c->out_cap ? c->out_cap : SRV_OUT_MIN;
+	while (cap < c->out_len + n)
+		cap *= 2;
+	uint8_t *p = realloc(c->out, cap);
+	if (!p)
+		return -1;
+	c->out = p;
+	c->out_cap = cap;
+	return 0;
+}
+
+void srv_out_put(struct srv_conn *c, const void *p, size_t n)
+{
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+}
+
+void srv_send(struct srv_conn *c)
+{
+	if (!c->open || c->send_busy || c->out_sent == c->out_len)
+		return;
+	struct io_uring_sqe *sqe = srv_sqe(c->t);
+	io_uring_prep_send(sqe, c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, SRV_UD(S_SEND, c->slot, c->gen));
+	c->send_busy = true;
+}
+
+void srv_arm_timer(struct srv_conn *c, uint64_t ns)
+{
+	c->ts.tv_sec = (long long)(ns / 1000000000);
+	c->ts.tv_nsec = (long long)(ns % 1000000000);
+	struct io_uring_sqe *sqe = srv_sqe(c->t);
+	io_uring_prep_timeout(sqe, &c->ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, SRV_UD(S_TIMER, c->slot, c->gen));
+	c->timer_armed = true;
+}
+
+static void arm_recv(struct srv_conn *c)
+{
+	if (!c->open || c->recv_armed || c->peer_eof || c->in_len == SRV_IN_CAP)
+		return;
+	struct io_uring_sqe *sqe = srv_sqe(c->t);
+	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, SRV_IN_CAP - c->in_len, 0);
+	io_uring_sqe_set_data64(sqe, SRV_UD(S_RECV, c->slot, c->gen));
+	c->recv_armed = true;
+}
+
+void srv_close(struct srv_conn *c)
+{
+	if (!c->open)
+		return;
+	struct srv_thread *t = c->t;
+	uint32_t old = c->gen++;
+	struct io_uring_sqe *sqe;
+	if (c->recv_armed || c->send_busy) {
+		sqe = srv_sqe(t);
+		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, SRV_UD(S_CANCEL, c->slot, c->gen));
+	}
+	if (c->timer_armed) {
+		sqe = srv_sqe(t);
+		io_uring_prep_timeout_remove(sqe, SRV_UD(S_TIMER, c->slot, old), 0);
+		io_uring_sqe_set_data64(sqe, SRV_UD(S_CANCEL, c->slot, c->gen));
+	}
+	if (c->h1 != H1_IDLE && c->h1 != H1_READ_BODY)
+		rl_serve_count_end(t->ctr, RL_SERVE_H1, srv_now_ns() - c->started_ns);
+	srv_h2_free(c);
+	sqe = srv_sqe(t);
+	io_uring_prep_close(sqe, c->fd);
+	io_uring_sqe_set_data64(sqe, SRV_UD(S_CLOSE, c->slot, c->gen));
+	c->open = false;
+}
+
+static void on_data(struct srv_conn *c)
+{
+	if (!c->h2 && c->h1 == H1_IDLE && c->in_len) {
+		bool need_more;
+		if (srv_h2_preface(c->in, c->in_len, &need_more)) {
+			if (srv_h2_start(c)) {
+				srv_close(c);
+				return;
+			}
+		} else if (need_more) {
+			return;
+		}
+	}
+	if (c->h2)
+		srv_h2_on_data(c);
+	else
+		srv_h1_on_data(c);
+}
+
+static struct srv_conn *conn_new(struct srv_thread *t, int fd)
+{
+	struct srv_conn *c = t->free;
+	if (c) {
+		t->free = c->next_free;
+	} else {
+		if (t->nslots == MAX_SLOTS)
+			return NULL;
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		c->slot = t->nslots;
+		c->t = t;
+		struct srv_conn **slots = realloc(t->slots, (t->nslots + 1) * sizeof(*slots));
+		if (!slots) {
+			free(c);
+			return NULL;
+		}
+		t->slots = slots;
+		t->slots[t->nslots++] = c;
+	}
+	c->fd = fd;
+	c->open = true;
+	c->h2 = c->recv_armed = c->send_busy = c->timer_armed = c->peer_eof = c->close_after = false;
+	c->in_len = c->out_len = c->out_sent = 0;
+	c->h1 = H1_IDLE;
+	c->session = NULL;
+	c->streams = NULL;
+	return c;
+}
+
+static void arm_accept(struct srv_thread *t)
+{
+	struct io_uring_sqe *sqe = srv_sqe(t);
+	io_uring_prep_multishot_accept(sqe, t->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, SRV_UD(S_ACCEPT, 0, 0));
+}
+
+static void on_accept(struct srv_thread *t, const struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(t->stop))
+		arm_accept(t);
+	if (cqe->res < 0)
+		return; /* EMFILE and friends: the client sees a refused or reset connect */
+	int one = 1;
+	setsockopt(cqe->res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct srv_conn *c = conn_new(t, cqe->res);
+	if (!c) {
+		close(cqe->res);
+		return;
+	}
+	arm_recv(c);
+}
+
+static void dispatch(struct srv_thread *t, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	if (ud == LIBURING_UDATA_TIMEOUT)
+		return;
+	if (!(ud >> 56)) {
+		srv_h2_on_stream_timer((struct srv_stream *)(uintptr_t)ud);
+		return;
+	}
+	unsigned op = (unsigned)(ud >> 56);
+	if (op == S_ACCEPT) {
+		on_accept(t, cqe);
+		return;
+	}
+	uint32_t slot = (uint32_t)(ud >> 32) & 0xffffff;
+	if (slot >= t->nslots)
+		return;
+	struct srv_conn *c = t->slots[slot];
+	if ((uint32_t)ud != c->gen)
+		return; /* an operation of a connection already closed */
+	switch (op) {
+	case S_RECV:
+		c->recv_armed = false;
+		if (cqe->res > 0) {
+			c->in_len += (size_t)cqe->res;
+			on_data(c);
+			arm_recv(c);
+		} else if (cqe->res == 0) {
+			/* half-close: answer what was asked (h1_conn.c closes when done) */
+			c->peer_eof = true;
+			if (c->h2 || (c->h1 == H1_IDLE && !c->send_busy))
+				srv_close(c);
+		} else {
+			srv_close(c);
+		}
+		break;
+	case S_SEND:
+		c->send_busy = false;
+		if (cqe->res < 0) {
+			srv_close(c);
+			return;
+		}
+		c->out_sent += (size_t)cqe->res;
+		if (c->out_sent < c->out_len) {
+			srv_send(c);
+			return;
+		}
+		c->out_len = c->out_sent = 0;
+		if (c->h2)
+			srv_h2_on_sent(c);
+		else
+			srv_h1_on_sent(c);
+		arm_recv(c);
+		break;
+	case S_TIMER:
+		c->timer_armed = false;
+		srv_h1_on_timer(c);
+		break;
+	case S_CLOSE:
+		c->gen++;
+		c->next_free = t->free;
+		t->free = c;
+		break;
+	default:
+		break;
+	}
+}
+
+static int listen_on(const struct srv_options *o, unsigned port, unsigned *bound_port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, o->bind, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, o->bind, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*in6);
+	} else {
+		return -EINVAL;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096)) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*bound_port = ntohs(ss.ss_family == AF_INET ? in4->sin_port : in6->sin6_port);
+	return fd;
+}
+
+static void *thread_main(void *arg)
+{
+	struct srv_thread *t = arg;
+	arm_accept(t);
+	while (!atomic_load(t->stop)) {
+		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 50000000 };
+		struct io_uring_cqe *cqe;
+		io_uring_submit_and_wait_timeout(&t->ring, &cqe, 1, &ts, NULL);
+		unsigned head, n = 0;
+		io_uring_for_each_cqe(&t->ring, head, cqe) {
+			dispatch(t, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&t->ring, n);
+	}
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		struct srv_conn *c = t->slots[i];
+		if (c->open) {
+			srv_h2_free(c);
+			close(c->fd);
+		}
+		free(c->out);
+		free(c);
+	}
+	free(t->slots);
+	io_uring_queue_exit(&t->ring);
+	close(t->listen_fd);
+	return NULL;
+}
+
+static const struct option serve_opts[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "bind", required_argument, NULL, 'B' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static void serve_usage(FILE *f)
+{
+	fputs("usage: ringload serve [--port N] [--bind ADDR] [--threads N] [-v]\n"
+	      "\n"
+	      "The built-in target server: HTTP/1.1, h2c (prior knowledge) and gRPC on one port.\n"
+	      "  -p, --port N      port (default 8080; 0 picks a free one and prints it)\n"
+	      "  -B, --bind ADDR   address (default 127.0.0.1)\n"
+	      "  -t, --threads N   event loops, one io_uring each (default 1)\n"
+	      "  -v, --verbose     log every request\n"
+	      "Paths: /  /api/users/{id}  /health  /stats\n"
+	      "Knobs (query, or x-<knob> gRPC metadata): size=BYTES status=CODE ttfb=DUR\n"
+	      "  body_delay=DUR chunked=1 close=1\n", f);
+}
+
+int rl_serve_parse(int argc, char **argv, struct srv_options *o, char *err, size_t errlen)
+{
+	*o = (struct srv_options){ .bind = "127.0.0.1", .port = 8080, .threads = 1 };
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, ":p:B:t:vh", serve_opts, NULL)) != -1) {
+		uint64_t v;
+		switch (ch) {
+		case 'p':
+			if (strcmp(optarg, "0") && (rl_parse_count(optarg, 65535, &v) || !v)) {
+				snprintf(err, errlen, "--port: invalid port '%s'", optarg);
+				return -1;
+			}
+			o->port = strcmp(optarg, "0") ? (unsigned)v : 0;
+			break;
+		case 'B': o->bind = optarg; break;
+		case 't':
+			if (rl_parse_count(optarg, 256, &v) || !v) {
+				snprintf(err, errlen, "--threads: invalid value '%s' (1..256)", optarg);
+				return -1;
+			}
+			o->threads = (unsigned)v;
+			break;
+		case 'v': o->verbose++; break;
+		case 'h': return 1;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int rl_serve_main(int argc, char **argv)
+{
+	struct srv_options o;
+	char err[256];
+	int rc = rl_serve_parse(argc, argv, &o, err, sizeof(err));
+	if (rc == 1) {
+		serve_usage(stdout);
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "ringload serve: %s\n", err);
+		return 2;
+	}
+	rl_serve_pattern_init();
+	static struct rl_serve_counters ctr;
+	static _Atomic int stop;
+	struct srv_thread *threads = calloc(o.threads, sizeof(*threads));
+	pthread_t *tids = calloc(o.threads, sizeof(*tids));
+	if (!threads || !tids) {
+		fprintf(stderr, "ringload serve: out of memory\n");
+		return 1;
+	}
+	unsigned port = o.port;
+	for (unsigned i = 0; i < o.threads; i++) {
+		struct srv_thread *t = &threads[i];
+		t->id = i;
+		t->opt = &o;
+		t->ctr = &ctr;
+		t->stop = &stop;
+		t->listen_fd = listen_on(&o, port, &port);
+		if (t->listen_fd < 0) {
+			fprintf(stderr, "ringload serve: cannot listen on %s port %u: %s\n", o.bind, port,
+				t->listen_fd == -EINVAL ? "not an IP address" : strerror(-t->listen_fd));
+			return t->listen_fd == -EINVAL ? 2 : 1;
+		}
+		/* plain setup: the loop thread is not the creator, so no SINGLE_ISSUER */
+		if ((rc = io_uring_queue_init(RING_ENTRIES, &t->ring, 0))) {
+			fprintf(stderr, "ringload serve: io_uring: %s\n", strerror(-rc));
+			return 1;
+		}
+	}
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	bool v6 = strchr(o.bind, ':') != NULL;
+	printf("ringload serve: listening on http://%s%s%s:%u/ (HTTP/1.1, h2c, gRPC), %u thread%s\n",
+	       v6 ? "[" : "", o.bind, v6 ? "]" : "", port, o.threads, o.threads == 1 ? "" : "s");
+	fflush(stdout);
+	for (unsigned i = 0; i < o.threads; i++)
+		pthread_create(&tids[i], NULL, thread_main, &threads[i]);
+	int sig;
+	sigwait(&sigs, &sig);
+	atomic_store(&stop, 1);
+	for (unsigned i = 0; i < o.threads; i++)
+		pthread_join(tids[i], NULL);
+	if (o.verbose)
+		fprintf(stderr, "ringload serve: stopped by signal %d\n", sig);
+	free(threads);
+	free(tids);
+	return 0;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make demo: start `ringload serve` on a free loopback port, load-test it, print the
+# reports, stop the server. Everything stays on 127.0.0.1.
+set -eu
+RINGLOAD=${1:-build/ringload}
+LOG=$(mktemp /tmp/ringload-demo.XXXXXX)
+"$RINGLOAD" serve --port 0 > "$LOG" 2>&1 &
+SERVE=$!
+trap 'kill "$SERVE" 2>/dev/null; wait "$SERVE" 2>/dev/null; rm -f "$LOG"' EXIT
+PORT=""
+for _ in $(seq 100); do
+	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$LOG" | cut -d: -f3 || true)
+	[ -n "$PORT" ] && break
+	sleep 0.05
+done
+[ -n "$PORT" ] || { echo "demo: ringload serve did not start: $(cat "$LOG")" >&2; exit 1; }
+BASE="http://127.0.0.1:$PORT"
+echo "demo: $(head -1 "$LOG")"
+echo
+echo "== 1. HTTP/1.1, GET /api/users/42: 50 connections for 4 s (wrk's flags: -c -t -d)"
+"$RINGLOAD" -c 50 -d 4s "$BASE/api/users/42"
+echo
+echo "== 2. The phases apart: the server waits 5 ms before its headers (ttfb) and 2 ms"
+echo "==    before a 64 KiB body (download); 20 connections for 3 s"
+"$RINGLOAD" -c 20 -d 3s "$BASE/?ttfb=5ms&body_delay=2ms&size=65536"
+echo
+echo "demo: the server's own view: $(curl -s "$BASE/stats" 2>/dev/null || echo "(curl not installed)")"
