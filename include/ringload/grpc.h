@@ -3,11 +3,48 @@
 #ifndef RINGLOAD_GRPC_H
 #define RINGLOAD_GRPC_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define RL_GRPC_STATUS_COUNT 17
 
 extern const char *const rl_grpc_status_names[RL_GRPC_STATUS_COUNT];
 
 /* "5" or "NOT_FOUND" (any case) -> 5; -1 if neither. */
 int rl_grpc_status_parse(const char *s, unsigned long len);
+
+/* ---- message framing (gRPC over HTTP/2: "Length-Prefixed-Message") ----
+ * 1 byte compressed flag, 4 bytes big-endian length, the message. The deframer is a
+ * pure, allocation-free state machine: DATA frames may split a prefix or a message
+ * anywhere and may hold several messages. */
+
+#define RL_GRPC_PREFIX 5
+
+enum rl_grpc_frame_error {
+	RL_GRPC_E_COMPRESSED = -1, /* compressed flag set without a negotiated encoding */
+	RL_GRPC_E_TOO_LARGE = -2,  /* declared length over the limit */
+	RL_GRPC_E_FLAG = -3,       /* flag byte other than 0 or 1 */
+};
+
+struct rl_grpc_deframer {
+	uint32_t max_len;      /* --max-msg */
+	uint8_t compression_ok;/* the response named a grpc-encoding other than identity */
+	uint8_t hdr_len;
+	uint8_t hdr[RL_GRPC_PREFIX];
+	uint32_t remaining;    /* bytes of the current message still to come */
+	uint64_t messages;     /* complete messages */
+	uint64_t message_bytes;/* their payload bytes */
+};
+
+void rl_grpc_deframer_init(struct rl_grpc_deframer *d, uint32_t max_len);
+/* Consumes all of buf: 0, or a negative rl_grpc_frame_error. */
+int rl_grpc_deframe(struct rl_grpc_deframer *d, const uint8_t *buf, size_t len);
+/* True between messages: at END_STREAM anything else is a truncated message. */
+static inline int rl_grpc_deframer_idle(const struct rl_grpc_deframer *d)
+{
+	return d->hdr_len == 0 && d->remaining == 0;
+}
+void rl_grpc_frame_prefix(uint8_t out[RL_GRPC_PREFIX], uint32_t len);
+const char *rl_grpc_frame_strerror(int err);
 
 #endif

@@ -402,9 +402,11 @@ int rl_serve_main(int argc, char **argv)
 		return 1;
 	}
 	unsigned port = o.port;
-	for (unsigned i = 0; i < o.threads; i++) {
-		struct srv_thread *t = &threads[i];
-		t->id = i;
+	int code = 0;
+	unsigned ready = 0;
+	for (; ready < o.threads; ready++) {
+		struct srv_thread *t = &threads[ready];
+		t->id = ready;
 		t->opt = &o;
 		t->ctr = &ctr;
 		t->stop = &stop;
@@ -412,13 +414,25 @@ int rl_serve_main(int argc, char **argv)
 		if (t->listen_fd < 0) {
 			fprintf(stderr, "ringload serve: cannot listen on %s port %u: %s\n", o.bind, port,
 				t->listen_fd == -EINVAL ? "not an IP address" : strerror(-t->listen_fd));
-			return t->listen_fd == -EINVAL ? 2 : 1;
+			code = t->listen_fd == -EINVAL ? 2 : 1;
+			break;
 		}
 		/* plain setup: the loop thread is not the creator, so no SINGLE_ISSUER */
 		if ((rc = io_uring_queue_init(RING_ENTRIES, &t->ring, 0))) {
 			fprintf(stderr, "ringload serve: io_uring: %s\n", strerror(-rc));
-			return 1;
+			close(t->listen_fd);
+			code = 1;
+			break;
 		}
+	}
+	if (code) {
+		for (unsigned i = 0; i < ready; i++) {
+			io_uring_queue_exit(&threads[i].ring);
+			close(threads[i].listen_fd);
+		}
+		free(threads);
+		free(tids);
+		return code;
 	}
 	sigset_t sigs;
 	sigemptyset(&sigs);
