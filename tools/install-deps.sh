@@ -4,7 +4,7 @@
 # when something is missing.
 set -eu
 
-BUILD_PKGS="build-essential pkg-config liburing-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler"
+BUILD_PKGS="build-essential pkg-config liburing-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev"
 TEST_PKGS="libcmocka-dev nginx-light curl python3 python3-grpcio python3-protobuf protobuf-compiler nghttp2-client"
 BENCH_PKGS="wrk nghttp2-client util-linux time"
 

@@ -14,9 +14,16 @@
 #define RL_MAX_TARGETS 64
 
 enum rl_output { RL_OUT_CONSOLE, RL_OUT_JSON, RL_OUT_CSV };
+enum rl_proto { RL_PROTO_H1, RL_PROTO_H2, RL_PROTO_GRPC };
 
 struct rl_options {
 	uint32_t connections, threads, pipeline;
+	enum rl_proto proto;
+	uint32_t streams;          /* HTTP/2 streams in flight per connection */
+	uint32_t h2_window;        /* stream and connection receive windows */
+	const char *grpc_method;   /* "pkg.Service/Method" */
+	char *data;                /* gRPC request message as JSON (owned) */
+	uint32_t max_msg;          /* largest gRPC message accepted */
 	uint64_t duration_ns;      /* 0 with -n alone: run until the requests are done */
 	uint64_t requests;         /* 0: unlimited */
 	uint64_t timeout_ns, connect_timeout_ns;

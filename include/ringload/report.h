@@ -29,6 +29,7 @@ struct rl_report {
 
 void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m);
 double rl_report_cpu_us_per_request(const struct rl_result *res);
+const char *rl_report_protocol_name(enum rl_proto p); /* "http/1.1", "h2c", "grpc" */
 
 void rl_report_console(FILE *f, const struct rl_report *r);
 int rl_report_json(FILE *f, const struct rl_report *r);

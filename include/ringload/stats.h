@@ -7,16 +7,21 @@
 #include <stdint.h>
 
 #include "ringload/errors.h"
+#include "ringload/grpc.h"
 #include "ringload/hist.h"
 
 #define RL_STATUS_MAX 1000
+#define RL_H2_ERROR_CODES 16 /* RFC 9113 7: NO_ERROR..HTTP_1_1_REQUIRED; larger ones share 15 */
 
 struct rl_stats {
 	uint64_t requests, successful, failed;
 	uint64_t bytes_sent, bytes_received;
 	uint64_t payload_bytes;   /* response bodies of successful requests */
 	uint64_t errors[RL_ERR_COUNT];
-	uint64_t status[RL_STATUS_MAX];
+	uint64_t status[RL_STATUS_MAX];   /* HTTP status of every response */
+	uint64_t grpc_status[RL_GRPC_STATUS_COUNT]; /* gRPC: status of every call */
+	uint64_t stream_reset[RL_H2_ERROR_CODES];   /* HTTP/2: RST_STREAM by error code */
+	uint64_t goaways;         /* GOAWAY frames received */
 	uint64_t conns_opened;    /* successful connects */
 	uint64_t reconnects;      /* connections replaced after a close or an error */
 	uint64_t unsolicited;     /* connections closed for bytes nobody asked for */
@@ -28,5 +33,12 @@ void rl_stats_init(struct rl_stats *s);
 void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src);
 /* Failed requests by HTTP status (>= 400) plus every error category. */
 uint64_t rl_stats_error_sum(const struct rl_stats *s);
+
+/* The named counts every report shows, so they are spelled one way everywhere:
+ * statuses ("200", or gRPC names "OK", "NOT_FOUND"), and failures (the error table,
+ * http_<code>, grpc_<NAME>, stream_reset:<RFC 9113 name>). Zero counts are skipped. */
+typedef void (*rl_count_fn)(void *ctx, const char *name, uint64_t n);
+void rl_stats_each_status(const struct rl_stats *s, rl_count_fn fn, void *ctx);
+void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx);
 
 #endif

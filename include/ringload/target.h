@@ -25,6 +25,14 @@ struct rl_target {
 	char *request;     /* serialized once, copied into each connection's send buffer */
 	size_t request_len;
 	bool head;         /* HEAD request: the response has no body */
+	enum rl_proto proto;
+	/* HTTP/2 and gRPC: the header list (nghttp2_nv[], names lowercase), built once and
+	 * handed to nghttp2 without copies; the body, or the framed gRPC message */
+	void *h2_nva;
+	size_t h2_nvlen;
+	char *h2_strings;
+	uint8_t *h2_body;
+	size_t h2_body_len;
 };
 
 int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen);

@@ -17,7 +17,8 @@
 
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
-	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION,
+	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
+	OPT_H2_WINDOW, OPT_MAX_MSG,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +39,12 @@ static const struct option long_opts[] = {
 	{ "allow-unreachable", no_argument, NULL, OPT_ALLOW_UNREACHABLE },
 	{ "no-preflight", no_argument, NULL, OPT_NO_PREFLIGHT },
 	{ "h1", no_argument, NULL, OPT_H1 },
+	{ "h2", no_argument, NULL, OPT_H2 },
+	{ "streams", required_argument, NULL, 'm' },
+	{ "h2-window", required_argument, NULL, OPT_H2_WINDOW },
+	{ "grpc", required_argument, NULL, OPT_GRPC },
+	{ "data", required_argument, NULL, OPT_DATA },
+	{ "max-msg", required_argument, NULL, OPT_MAX_MSG },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -50,7 +57,7 @@ void rl_options_usage(FILE *f)
 	fputs(
 "usage: ringload [run] [OPTIONS] URL [URL...]\n"
 "\n"
-"Load-test HTTP/1.1 servers from io_uring, measuring connect, first byte and download\n"
+"Load-test HTTP/1.1, HTTP/2 and gRPC servers from io_uring, measuring connect, first byte and download\n"
 "time of every request.\n"
 "\n"
 "  -c, --connections N      concurrent connections, all threads together (default 50)\n"
@@ -59,6 +66,12 @@ void rl_options_usage(FILE *f)
 "  -n, --requests N         stop after exactly N requests (successful or not)\n"
 "  -P, --pipeline N         HTTP/1.1 requests in flight per connection (default 1)\n"
 "      --h1                 HTTP/1.1 (the default)\n"
+"      --h2                 HTTP/2; http:// means h2c with prior knowledge\n"
+"  -m, --streams N          HTTP/2 streams in flight per connection (default 10)\n"
+"      --h2-window BYTES    HTTP/2 stream and connection receive window (default 1G)\n"
+"      --grpc SVC/METHOD    unary gRPC call, e.g. api.performance.UserService/GetUser\n"
+"      --data JSON|@FILE    the gRPC request message as JSON (default: empty message)\n"
+"      --max-msg BYTES      largest gRPC response message accepted (default 4M)\n"
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
 "  -H, --header 'K: V'      add a request header (repeatable)\n"
 "  -b, --body STR|@FILE     request body, sent with Content-Length\n"
@@ -107,34 +120,36 @@ static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, 
 	return 0;
 }
 
-static int read_body(struct rl_options *o, const char *arg, char *err, size_t errlen)
+/* STR, or @FILE read whole (at most 64 MiB), into a NUL-terminated buffer. */
+static int read_arg(const char *flag, const char *arg, char **out, size_t *out_len, char *err,
+		    size_t errlen)
 {
-	free(o->body);
-	o->body = NULL;
+	free(*out);
+	*out = NULL;
 	if (arg[0] != '@') {
-		o->body_len = strlen(arg);
-		o->body = malloc(o->body_len + 1);
-		if (!o->body)
+		*out_len = strlen(arg);
+		*out = malloc(*out_len + 1);
+		if (!*out)
 			return fail(err, errlen, "out of memory");
-		memcpy(o->body, arg, o->body_len + 1);
+		memcpy(*out, arg, *out_len + 1);
 		return 0;
 	}
 	const char *path = arg + 1;
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return fail(err, errlen, "-b: cannot open '%s': %s", path, strerror(errno));
+		return fail(err, errlen, "%s: cannot open '%s': %s", flag, path, strerror(errno));
 	struct stat st;
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_BODY) {
 		fclose(f);
-		return fail(err, errlen, "-b: '%s' is not a regular file of at most 64 MiB", path);
+		return fail(err, errlen, "%s: '%s' is not a regular file of at most 64 MiB", flag, path);
 	}
-	o->body_len = (size_t)st.st_size;
-	o->body = malloc(o->body_len + 1);
-	if (!o->body || fread(o->body, 1, o->body_len, f) != o->body_len) {
+	*out_len = (size_t)st.st_size;
+	*out = malloc(*out_len + 1);
+	if (!*out || fread(*out, 1, *out_len, f) != *out_len) {
 		fclose(f);
-		return fail(err, errlen, "-b: cannot read '%s'", path);
+		return fail(err, errlen, "%s: cannot read '%s'", flag, path);
 	}
-	o->body[o->body_len] = 0;
+	(*out)[*out_len] = 0;
 	fclose(f);
 	return 0;
 }
@@ -145,6 +160,9 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	o->connections = 50;
 	o->pipeline = 1;
 	o->timeout_ns = 30ULL * 1000000000;
+	o->streams = 10;
+	o->h2_window = 1073741823; /* h2load's default: 2^30 - 1 */
+	o->max_msg = 4u << 20;
 	o->connect_timeout_ns = 5ULL * 1000000000;
 	o->method = NULL;
 	o->progress = true;
@@ -159,7 +177,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	opterr = 0;
 	int c, idx;
 	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */
-	while ((c = getopt_long(argc, argv, "-:c:t:d:n:P:X:H:b:o:qvh", long_opts, &idx)) != -1) {
+	bool pipeline_given = false;
+	while ((c = getopt_long(argc, argv, "-:c:t:d:n:P:m:X:H:b:o:qvh", long_opts, &idx)) != -1) {
 		int rc = 0;
 		switch (c) {
 		case 1:
@@ -172,7 +191,10 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			rc = parse_u32("-t", optarg, 1, 1024, &o->threads, err, errlen);
 			o->threads_given = true;
 			break;
-		case 'P': rc = parse_u32("-P", optarg, 1, 1024, &o->pipeline, err, errlen); break;
+		case 'P':
+			rc = parse_u32("-P", optarg, 1, 1024, &o->pipeline, err, errlen);
+			pipeline_given = true;
+			break;
 		case 'd':
 			rc = parse_dur("-d", optarg, &o->duration_ns, err, errlen);
 			duration_given = true;
@@ -195,9 +217,31 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			o->nheaders++;
 			break;
 		case 'b':
-			rc = read_body(o, optarg, err, errlen);
+			rc = read_arg("-b", optarg, &o->body, &o->body_len, err, errlen);
 			o->has_body = true;
 			break;
+		case OPT_DATA: {
+			size_t n;
+			rc = read_arg("--data", optarg, &o->data, &n, err, errlen);
+			break;
+		}
+		case OPT_H2: o->proto = RL_PROTO_H2; break;
+		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
+		case OPT_H2_WINDOW:
+			rc = parse_u32("--h2-window", optarg, 65535, 2147483647, &o->h2_window, err, errlen);
+			break;
+		case OPT_MAX_MSG:
+			rc = parse_u32("--max-msg", optarg, 1, 2147483647, &o->max_msg, err, errlen);
+			break;
+		case OPT_GRPC: {
+			const char *slash = strchr(optarg, '/');
+			if (!slash || slash == optarg || !slash[1] || strchr(slash + 1, '/') ||
+			    strpbrk(optarg, " \t\r\n?"))
+				return fail(err, errlen, "--grpc: invalid method '%s' (expected package.Service/Method)", optarg);
+			o->grpc_method = optarg;
+			o->proto = RL_PROTO_GRPC;
+			break;
+		}
 		case OPT_TIMEOUT: rc = parse_dur("--timeout", optarg, &o->timeout_ns, err, errlen); break;
 		case OPT_CONNECT_TIMEOUT:
 			rc = parse_dur("--connect-timeout", optarg, &o->connect_timeout_ns, err, errlen);
@@ -241,8 +285,14 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	}
 	if (!o->nurls)
 		return fail(err, errlen, "no URL given (usage: ringload [OPTIONS] http://HOST:PORT/PATH)");
+	if (o->proto == RL_PROTO_GRPC && (o->method || o->has_body))
+		return fail(err, errlen, "--grpc: the call is a POST of --data; -X and -b do not apply");
+	if (o->data && o->proto != RL_PROTO_GRPC)
+		return fail(err, errlen, "--data: only for gRPC calls (give --grpc SERVICE/METHOD)");
+	if (pipeline_given && o->proto != RL_PROTO_H1)
+		return fail(err, errlen, "-P: pipelining is HTTP/1.1's; HTTP/2 and gRPC use -m streams");
 	if (!o->method)
-		o->method = o->has_body ? "POST" : "GET";
+		o->method = o->proto == RL_PROTO_GRPC || o->has_body ? "POST" : "GET";
 	if (!duration_given && !o->requests)
 		o->duration_ns = 10ULL * 1000000000;
 	if (!o->threads) {
@@ -263,5 +313,6 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 void rl_options_free(struct rl_options *o)
 {
 	free(o->body);
-	o->body = NULL;
+	free(o->data);
+	o->body = o->data = NULL;
 }

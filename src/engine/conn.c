@@ -23,14 +23,22 @@
 
 #define BACKOFF_MAX_NS (100ULL * 1000000) /* reconnect backoff cap after failed connects */
 
-static inline struct rl_stats *conn_stats(struct rl_worker *w, struct rl_conn *c)
+struct rl_stats *rl_conn_stats(struct rl_worker *w, struct rl_conn *c)
 {
 	return &w->stats[c->target];
 }
 
-static inline const struct rl_target *conn_target(struct rl_worker *w, struct rl_conn *c)
+const struct rl_target *rl_conn_target(struct rl_worker *w, struct rl_conn *c)
 {
 	return &w->sh->targets[c->target];
+}
+
+#define conn_stats rl_conn_stats
+#define conn_target rl_conn_target
+
+static inline bool is_h2(struct rl_worker *w, struct rl_conn *c)
+{
+	return conn_target(w, c)->proto != RL_PROTO_H1;
 }
 
 static inline struct rl_req *req_at(struct rl_worker *w, struct rl_conn *c, uint32_t i)
@@ -38,7 +46,7 @@ static inline struct rl_req *req_at(struct rl_worker *w, struct rl_conn *c, uint
 	return &c->reqs[(c->head + i) % w->sh->opt->pipeline];
 }
 
-static void mark_dirty(struct rl_worker *w, struct rl_conn *c)
+void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c)
 {
 	if (c->dirty)
 		return;
@@ -47,7 +55,7 @@ static void mark_dirty(struct rl_worker *w, struct rl_conn *c)
 	w->dirty = c;
 }
 
-static bool take_request(struct rl_worker *w)
+bool rl_conn_take_request(struct rl_worker *w)
 {
 	if (w->stopping || !w->quota)
 		return false;
@@ -57,12 +65,17 @@ static bool take_request(struct rl_worker *w)
 	return true;
 }
 
-static void give_back_request(struct rl_worker *w)
+void rl_conn_give_back_request(struct rl_worker *w)
 {
 	if (w->quota != UINT64_MAX)
 		w->quota++;
 	w->inflight--;
 }
+
+#define mark_dirty rl_conn_mark_dirty
+#define take_request rl_conn_take_request
+#define give_back_request rl_conn_give_back_request
+#define count_failure rl_conn_count_failure
 
 static void set_fixed(struct rl_worker *w, struct io_uring_sqe *sqe)
 {
@@ -88,7 +101,7 @@ static void pop_head(struct rl_worker *w, struct rl_conn *c)
 	rl_h1_parser_reset(&c->parser, conn_target(w, c)->head);
 }
 
-static void count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err)
+void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err)
 {
 	st->requests++;
 	st->failed++;
@@ -100,7 +113,6 @@ static void complete_head(struct rl_worker *w, struct rl_conn *c)
 {
 	struct rl_stats *st = conn_stats(w, c);
 	struct rl_req *r = req_at(w, c, 0);
-	uint64_t now = w->now_ns;
 	unsigned status = c->parser.status;
 	st->requests++;
 	st->status[status]++;
@@ -111,10 +123,16 @@ static void complete_head(struct rl_worker *w, struct rl_conn *c)
 		st->successful++;
 		st->payload_bytes += c->parser.body_bytes;
 	}
-	rl_hist_record_ns(&st->latency, now - r->start_ns);
-	rl_hist_record_ns(&st->ttfb, r->first_ns - r->sent_ns);
-	rl_hist_record_ns(&st->download, now - r->first_ns);
+	rl_conn_record_times(w, st, r);
 	pop_head(w, c);
+}
+
+void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r)
+{
+	uint64_t now = w->now_ns, sent = r->sent_ns ? r->sent_ns : r->first_ns;
+	rl_hist_record_ns(&st->latency, now - r->start_ns);
+	rl_hist_record_ns(&st->ttfb, r->first_ns > sent ? r->first_ns - sent : 0);
+	rl_hist_record_ns(&st->download, now - r->first_ns);
 }
 
 /* Ends every in-flight request: handed to the kernel -> failed with err (when err is
@@ -135,9 +153,10 @@ static void drain_requests(struct rl_worker *w, struct rl_conn *c, enum rl_err e
 }
 
 /* Submits the close of the slot's socket, after cancelling what is still armed on it. */
-static void conn_close(struct rl_worker *w, struct rl_conn *c)
+void rl_conn_close(struct rl_worker *w, struct rl_conn *c)
 {
 	rl_tw_cancel(&w->tw, &c->timer);
+	rl_h2_free(w, c);
 	uint32_t old_gen = c->gen++;
 	struct io_uring_sqe *sqe;
 	if (c->recv_armed) {
@@ -163,11 +182,18 @@ static void conn_close(struct rl_worker *w, struct rl_conn *c)
 	c->out_len = c->out_sent = 0;
 }
 
-static void conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err)
+#define conn_close rl_conn_close
+
+void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err)
 {
-	drain_requests(w, c, err);
+	if (is_h2(w, c))
+		rl_h2_drain(w, c, err);
+	else
+		drain_requests(w, c, err);
 	conn_close(w, c);
 }
+
+#define conn_fail rl_conn_fail
 
 static void connect_failed(struct rl_worker *w, struct rl_conn *c, int res);
 
@@ -250,13 +276,24 @@ void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res)
 		st->reconnects++;
 	c->reconnect = true;
 	rl_hist_record_ns(&st->connect, w->now_ns - c->connect_start_ns);
-	rl_h1_parser_reset(&c->parser, conn_target(w, c)->head);
+	if (is_h2(w, c)) {
+		if (rl_h2_open(w, c)) {
+			conn_fail(w, c, RL_ERR_IO);
+			return;
+		}
+	} else {
+		rl_h1_parser_reset(&c->parser, conn_target(w, c)->head);
+	}
 	arm_recv(w, c);
 	rl_conn_fill(w, c);
 }
 
 void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 {
+	if (is_h2(w, c)) {
+		rl_h2_fill(w, c);
+		return;
+	}
 	if (c->state != C_OPEN || c->close_after)
 		return;
 	const struct rl_target *t = conn_target(w, c);
@@ -280,6 +317,11 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 void rl_conn_flush(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns)
 {
 	c->dirty = false;
+	if (c->state == C_OPEN && is_h2(w, c)) {
+		rl_h2_flush(w, c); /* frames into the out buffer; it stamps what it sends */
+		if (c->state != C_OPEN)
+			return;
+	}
 	if (c->state != C_OPEN || c->send_busy || c->out_sent == c->out_len)
 		return;
 	struct io_uring_sqe *sqe = rl_worker_sqe(w);
@@ -287,6 +329,8 @@ void rl_conn_flush(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns)
 	set_fixed(w, sqe);
 	io_uring_sqe_set_data64(sqe, RL_UD(OP_SEND, c->slot, c->gen));
 	c->send_busy = true;
+	if (is_h2(w, c))
+		return;
 	/* the send is handed to the kernel by this loop turn's one io_uring_enter */
 	for (uint32_t i = 0; i < c->inflight; i++) {
 		struct rl_req *r = req_at(w, c, i);
@@ -307,7 +351,7 @@ void rl_conn_on_send(struct rl_worker *w, struct rl_conn *c, int res)
 	/* Drop what was sent. A short send leaves the rest of a request unsent: that
 	 * request is not handed over until its last byte is, so it loses its stamp. */
 	uint32_t sent = c->out_sent;
-	for (uint32_t i = 0; i < c->inflight; i++) {
+	for (uint32_t i = 0; i < c->inflight && !is_h2(w, c); i++) {
 		struct rl_req *r = req_at(w, c, i);
 		if (r->out_end > sent) {
 			r->sent_ns = 0;
@@ -322,12 +366,16 @@ void rl_conn_on_send(struct rl_worker *w, struct rl_conn *c, int res)
 	}
 	c->out_len -= sent;
 	c->out_sent = 0;
+	if (c->h2 && (nghttp2_session_want_write(c->h2) || c->goaway))
+		mark_dirty(w, c); /* frames that did not fit, or a GOAWAY'd connection to retire */
 }
 
 /* Feeds received bytes to the parser, completing as many pipelined responses as they
  * hold. Returns false if the connection was closed. */
 static bool conn_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len)
 {
+	if (is_h2(w, c))
+		return rl_h2_consume(w, c, data, len);
 	while (len) {
 		if (!c->inflight) {
 			/* bytes nobody asked for: the connection's framing can't be trusted */
@@ -363,7 +411,9 @@ static bool conn_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *
 
 static void conn_on_eof(struct rl_worker *w, struct rl_conn *c)
 {
-	if (c->inflight && rl_h1_parser_started(&c->parser)) {
+	if (is_h2(w, c)) {
+		rl_h2_drain(w, c, RL_ERR_EOF);
+	} else if (c->inflight && rl_h1_parser_started(&c->parser)) {
 		if (rl_h1_finish(&c->parser) == RL_H1_DONE) {
 			complete_head(w, c); /* a body delimited by the close */
 			drain_requests(w, c, RL_ERR_COUNT);
@@ -441,6 +491,9 @@ void rl_conn_on_timer(struct rl_timer *t, void *arg)
 		else
 			rl_conn_connect(w, c);
 	} else if (c->state == C_OPEN && c->inflight) {
-		conn_fail(w, c, RL_ERR_TIMEOUT);
+		if (is_h2(w, c))
+			rl_h2_on_timer(w, c); /* streams time out alone; the connection stays */
+		else
+			conn_fail(w, c, RL_ERR_TIMEOUT);
 	}
 }

@@ -2,6 +2,8 @@
  * the request serialized once, and the blocking pre-flight probe. */
 #include "ringload/target.h"
 
+#include <nghttp2/nghttp2.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -12,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "ringload/grpc.h"
 
 int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 {
@@ -82,6 +86,122 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 	return 0;
 }
 
+static bool h2_skip_header(const struct rl_h1_header *h)
+{
+	/* connection-specific fields are malformed in HTTP/2 (RFC 9113 8.2.2); Host
+	 * becomes :authority */
+	static const char *const skip[] = { "host", "connection", "keep-alive", "proxy-connection",
+					    "transfer-encoding", "upgrade", "te" };
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (h->name_len == strlen(skip[i]) && !strncasecmp(h->name, skip[i], h->name_len))
+			return true;
+	return false;
+}
+
+/* grpc-timeout: at most 8 digits and a unit (gRPC over HTTP/2, "Timeout") */
+static void grpc_timeout(char *out, size_t n, uint64_t ns)
+{
+	static const struct { char unit; uint64_t ns; } units[] = {
+		{ 'n', 1 }, { 'u', 1000 }, { 'm', 1000000 }, { 'S', 1000000000ULL },
+		{ 'M', 60000000000ULL }, { 'H', 3600000000000ULL },
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t v = (ns + units[i].ns - 1) / units[i].ns;
+		if (v <= 99999999) {
+			snprintf(out, n, "%llu%c", (unsigned long long)v, units[i].unit);
+			return;
+		}
+	}
+	snprintf(out, n, "99999999H");
+}
+
+static int h2_request_init(struct rl_target *t, const struct rl_options *o, char *err, size_t errlen)
+{
+	bool grpc = t->proto == RL_PROTO_GRPC;
+	const char *authority = t->u.authority, *agent = "ringload";
+	size_t authority_len = strlen(authority);
+	for (size_t i = 0; i < o->nheaders; i++) {
+		const struct rl_h1_header *h = &o->headers[i];
+		if (h->name_len == 4 && !strncasecmp(h->name, "host", 4)) {
+			authority = h->value;
+			authority_len = h->value_len;
+		}
+	}
+	if (grpc) {
+		if (rl_grpc_request_message(o->grpc_method, o->data, &t->h2_body, &t->h2_body_len, err, errlen))
+			return -1;
+	} else if (o->body_len) {
+		t->h2_body = malloc(o->body_len);
+		if (!t->h2_body) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(t->h2_body, o->body, o->body_len);
+		t->h2_body_len = o->body_len;
+	}
+	/* one buffer for every string the list points at: lowercased names, :path, numbers */
+	size_t cap = 256 + strlen(t->u.target) + (o->grpc_method ? strlen(o->grpc_method) : 0);
+	for (size_t i = 0; i < o->nheaders; i++)
+		cap += o->headers[i].name_len + 1;
+	nghttp2_nv *nv = calloc(o->nheaders + 10, sizeof(*nv));
+	char *str = malloc(cap), *p = str;
+	if (!nv || !str) {
+		free(nv);
+		free(str);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+#define ADD(name, value, vlen) do { \
+		nv[n] = (nghttp2_nv){ (uint8_t *)(name), (uint8_t *)(value), strlen(name), (vlen), \
+				      NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE }; \
+		n++; \
+	} while (0)
+	ADD(":method", o->method, strlen(o->method));
+	ADD(":scheme", "http", 4);
+	ADD(":authority", authority, authority_len);
+	const char *path = p;
+	if (grpc)
+		p += sprintf(p, "/%s", o->grpc_method) + 1;
+	else
+		p += sprintf(p, "%s", t->u.target) + 1;
+	ADD(":path", path, strlen(path));
+	bool has_agent = false;
+	for (size_t i = 0; i < o->nheaders; i++)
+		has_agent |= o->headers[i].name_len == 10 && !strncasecmp(o->headers[i].name, "user-agent", 10);
+	if (!has_agent)
+		ADD("user-agent", agent, strlen(agent));
+	if (grpc) {
+		ADD("content-type", "application/grpc", 16);
+		ADD("te", "trailers", 8);
+		const char *tmo = p;
+		grpc_timeout(p, 16, o->timeout_ns);
+		p += strlen(p) + 1;
+		ADD("grpc-timeout", tmo, strlen(tmo));
+	} else if (t->h2_body_len || o->has_body) {
+		const char *cl = p;
+		p += sprintf(p, "%zu", t->h2_body_len) + 1;
+		ADD("content-length", cl, strlen(cl));
+	}
+	for (size_t i = 0; i < o->nheaders; i++) {
+		const struct rl_h1_header *h = &o->headers[i];
+		if (h2_skip_header(h))
+			continue;
+		char *name = p;
+		for (size_t k = 0; k < h->name_len; k++)
+			*p++ = (char)(h->name[k] >= 'A' && h->name[k] <= 'Z' ? h->name[k] | 0x20 : h->name[k]);
+		*p++ = 0;
+		nv[n] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)h->value, h->name_len, h->value_len,
+				      NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
+		n++;
+	}
+#undef ADD
+	t->h2_nva = nv;
+	t->h2_nvlen = n;
+	t->h2_strings = str;
+	return 0;
+}
+
 int rl_target_init(struct rl_target *t, const char *url, const struct rl_options *o,
 		   char *err, size_t errlen)
 {
@@ -109,6 +229,9 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 		.body = o->body, .body_len = o->body_len, .has_body = o->has_body,
 	};
 	t->head = !strcmp(o->method, "HEAD");
+	t->proto = o->proto;
+	if (t->proto != RL_PROTO_H1 && h2_request_init(t, o, err, errlen))
+		return -1;
 	t->request_len = rl_h1_request_write(&r, NULL, 0);
 	t->request = malloc(t->request_len);
 	if (!t->request) {
@@ -122,7 +245,13 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 void rl_target_free(struct rl_target *t)
 {
 	free(t->request);
+	free(t->h2_nva);
+	free(t->h2_strings);
+	free(t->h2_body);
 	t->request = NULL;
+	t->h2_nva = NULL;
+	t->h2_strings = NULL;
+	t->h2_body = NULL;
 }
 
 int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns)

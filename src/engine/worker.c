@@ -91,13 +91,21 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	}
 
 	size_t max_req = 0;
-	for (size_t i = 0; i < w->sh->ntargets; i++)
+	bool h2 = false;
+	for (size_t i = 0; i < w->sh->ntargets; i++) {
 		if (w->sh->targets[i].request_len > max_req)
 			max_req = w->sh->targets[i].request_len;
-	/* up to `pipeline` requests sent but unanswered plus as many newly issued */
+		h2 |= w->sh->targets[i].proto != RL_PROTO_H1;
+	}
+	/* HTTP/1.1: up to `pipeline` requests sent but unanswered plus as many newly
+	 * issued. HTTP/2: room for a full DATA frame beside a turn's HEADERS frames. */
 	w->out_cap = (uint32_t)(2 * o->pipeline * max_req);
+	if (h2 && w->out_cap < 65536 + 2 * o->streams * max_req)
+		w->out_cap = (uint32_t)(65536 + 2 * o->streams * max_req);
+	uint32_t slots = o->pipeline > o->streams ? o->pipeline : o->streams;
+	rl_h2_mem_init(w);
 	w->conns = calloc(nconns, sizeof(*w->conns));
-	w->req_mem = calloc((size_t)nconns * o->pipeline, sizeof(*w->req_mem));
+	w->req_mem = calloc((size_t)nconns * slots, sizeof(*w->req_mem));
 	w->out_mem = malloc((size_t)nconns * w->out_cap);
 	w->stats = malloc(w->sh->ntargets * sizeof(*w->stats));
 	if (!w->feat.buf_ring)
@@ -112,7 +120,8 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 		c->slot = i;
 		c->fd = -1;
 		c->target = (first_global_conn + i) % (uint32_t)w->sh->ntargets;
-		c->reqs = &w->req_mem[(size_t)i * o->pipeline];
+		c->reqs = &w->req_mem[(size_t)i * slots];
+		c->w = w;
 		c->out = &w->out_mem[(size_t)i * w->out_cap];
 		if (w->rbuf_mem)
 			c->rbuf = &w->rbuf_mem[(size_t)i * w->buf_size];
@@ -131,6 +140,9 @@ void rl_worker_free(struct rl_worker *w)
 	}
 	if (w->bufs)
 		munmap(w->bufs, (size_t)w->nbufs * w->buf_size);
+	for (uint32_t i = 0; w->conns && i < w->nconns; i++)
+		rl_h2_free(w, &w->conns[i]);
+	rl_h2_mem_free(w);
 	free(w->conns);
 	free(w->req_mem);
 	free(w->out_mem);
@@ -210,6 +222,7 @@ void rl_worker_run(struct rl_worker *w)
 	for (;;) {
 		/* 1. queue this turn's sends; their requests count as handed over now */
 		uint64_t flush_ns = rl_now_ns();
+		w->flush_ns = flush_ns;
 		while (w->dirty) {
 			struct rl_conn *c = w->dirty;
 			w->dirty = c->next_dirty;

@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <nghttp2/nghttp2.h>
+
 #include "ringload/engine.h"
+#include "ringload/grpc.h"
 #include "ringload/h1.h"
 #include "timerwheel.h"
 #include "uring_compat.h"
@@ -30,12 +33,22 @@ enum rl_conn_state {
 	C_CLOSING,    /* close submitted; reconnect (or idle) when it completes */
 };
 
-/* One request on a connection, from issue to its last response byte. */
+/* One request on a connection, from issue to its last response byte. HTTP/1.1 keeps
+ * them in a ring (responses come in order); HTTP/2 in slots, one per stream. */
 struct rl_req {
 	uint64_t start_ns;   /* issued (closed loop) */
 	uint64_t sent_ns;    /* its last byte handed to the kernel; 0 until then */
 	uint64_t first_ns;   /* first response byte; 0 until then */
-	uint32_t out_end;    /* offset just past its bytes in the connection's out buffer */
+	uint32_t out_end;    /* HTTP/1.1: offset just past its bytes in the out buffer */
+	/* HTTP/2 and gRPC */
+	int32_t stream_id;
+	uint16_t status;     /* :status */
+	int8_t grpc_status;  /* -1 none yet, -2 not a status */
+	bool active;         /* the slot holds a stream nghttp2 still knows */
+	bool done;           /* counted: a late close or frame changes nothing */
+	bool bad_frame;      /* gRPC framing broken: a protocol error */
+	uint64_t body_off, payload;
+	struct rl_grpc_deframer deframer;
 };
 
 struct rl_worker;
@@ -54,6 +67,9 @@ struct rl_conn {
 	char *out;           /* pending request bytes: [out_sent, out_len) not yet sent */
 	uint32_t out_len, out_sent;
 	uint8_t *rbuf;       /* receive buffer when there is no buffer ring */
+	struct rl_worker *w;
+	nghttp2_session *h2;
+	bool goaway;         /* no new streams: finish, then reconnect */
 	uint64_t connect_start_ns, connect_done_ns;
 	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
 	struct rl_timer timer;
@@ -91,6 +107,9 @@ struct rl_worker {
 	uint64_t completed, failed;   /* for the progress line */
 	bool stopping;
 	uint64_t now_ns;              /* the clock read after the last wait */
+	uint64_t flush_ns;            /* the clock read before this turn's submit */
+	nghttp2_mem h2_mem;           /* nghttp2's allocations come from h2_pool */
+	void *h2_pool[16];            /* free lists by power-of-two size class */
 	struct __kernel_timespec connect_ts;
 	/* provided buffer ring */
 	struct io_uring_buf_ring *br;
@@ -131,5 +150,26 @@ void rl_conn_on_close(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_on_timer(struct rl_timer *t, void *worker);
 void rl_conn_flush(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns);
 void rl_conn_fill(struct rl_worker *w, struct rl_conn *c);
+/* shared with conn_h2.c */
+struct rl_stats *rl_conn_stats(struct rl_worker *w, struct rl_conn *c);
+const struct rl_target *rl_conn_target(struct rl_worker *w, struct rl_conn *c);
+void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c);
+bool rl_conn_take_request(struct rl_worker *w);
+void rl_conn_give_back_request(struct rl_worker *w);
+void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err);
+void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r);
+void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err);
+void rl_conn_close(struct rl_worker *w, struct rl_conn *c);
+
+/* conn_h2.c: HTTP/2 and gRPC streams on a connection, through nghttp2 */
+void rl_h2_mem_init(struct rl_worker *w);
+void rl_h2_mem_free(struct rl_worker *w);
+int rl_h2_open(struct rl_worker *w, struct rl_conn *c);
+void rl_h2_fill(struct rl_worker *w, struct rl_conn *c);
+void rl_h2_flush(struct rl_worker *w, struct rl_conn *c);
+bool rl_h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len);
+void rl_h2_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err);
+void rl_h2_on_timer(struct rl_worker *w, struct rl_conn *c);
+void rl_h2_free(struct rl_worker *w, struct rl_conn *c);
 
 #endif

@@ -18,6 +18,17 @@ static void phase_row(FILE *f, const char *name, const struct rl_hist_summary *s
 	fputc('\n', f);
 }
 
+struct console_list {
+	FILE *f;
+	int shown;
+};
+
+static void console_count(void *ctx, const char *name, uint64_t n)
+{
+	struct console_list *l = ctx;
+	fprintf(l->f, "%s %s: %llu", l->shown++ ? "," : "", name, (unsigned long long)n);
+}
+
 static void target_block(FILE *f, const char *title, const struct rl_stats *s, double duration_s)
 {
 	struct rl_metrics m;
@@ -45,24 +56,18 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 		rl_fmt_bytes(c, sizeof(c), (double)s->bytes_sent));
 	fprintf(f, "  Efficiency    %.2f bytes/ms (average payload / average latency)\n",
 		m.network_efficiency_bytes_per_ms);
+	struct console_list l = { f, 0 };
 	fprintf(f, "  Status codes ");
-	int shown = 0;
-	for (int i = 0; i < RL_STATUS_MAX; i++)
-		if (s->status[i])
-			fprintf(f, "%s %d: %llu", shown++ ? "," : "", i, (unsigned long long)s->status[i]);
-	fprintf(f, "%s\n", shown ? "" : " none");
+	rl_stats_each_status(s, console_count, &l);
+	fprintf(f, "%s\n", l.shown ? "" : " none");
+	l.shown = 0;
 	fprintf(f, "  Errors       ");
-	shown = 0;
-	for (int i = 0; i < RL_ERR_COUNT; i++)
-		if (s->errors[i])
-			fprintf(f, "%s %s: %llu", shown++ ? "," : "", rl_err_names[i],
-				(unsigned long long)s->errors[i]);
-	for (int i = 400; i < RL_STATUS_MAX; i++)
-		if (s->status[i])
-			fprintf(f, "%s http_%d: %llu", shown++ ? "," : "", i, (unsigned long long)s->status[i]);
-	fprintf(f, "%s\n", shown ? "" : " none");
+	rl_stats_each_error(s, console_count, &l);
+	fprintf(f, "%s\n", l.shown ? "" : " none");
 	fprintf(f, "  Connections   %llu opened, %llu reconnects",
 		(unsigned long long)s->conns_opened, (unsigned long long)s->reconnects);
+	if (s->goaways)
+		fprintf(f, ", %llu GOAWAY", (unsigned long long)s->goaways);
 	if (s->unsolicited)
 		fprintf(f, ", %llu closed for unsolicited bytes", (unsigned long long)s->unsolicited);
 	fputc('\n', f);
@@ -73,10 +78,15 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	const struct rl_options *o = r->opt;
 	const struct rl_result *res = r->res;
 	char d[32];
-	fprintf(f, "ringload %s: HTTP/1.1, closed loop, %u connection%s on %u thread%s", RINGLOAD_VERSION,
-		o->connections, o->connections == 1 ? "" : "s", o->threads, o->threads == 1 ? "" : "s");
-	if (o->pipeline > 1)
+	fprintf(f, "ringload %s: %s, closed loop, %u connection%s on %u thread%s", RINGLOAD_VERSION,
+		rl_report_protocol_name(o->proto), o->connections, o->connections == 1 ? "" : "s",
+		o->threads, o->threads == 1 ? "" : "s");
+	if (o->proto == RL_PROTO_H1 && o->pipeline > 1)
 		fprintf(f, ", pipeline %u", o->pipeline);
+	if (o->proto != RL_PROTO_H1)
+		fprintf(f, ", %u streams each", o->streams);
+	if (o->grpc_method)
+		fprintf(f, ", %s", o->grpc_method);
 	if (o->requests)
 		fprintf(f, ", %llu requests", (unsigned long long)o->requests);
 	if (o->duration_ns)

@@ -10,6 +10,17 @@ static void summary(FILE *f, const char *scope, const char *name, const struct r
 		fprintf(f, "%s.%s.%s,%.3f\n", scope, name, k[i], v[i]);
 }
 
+struct csv_scope {
+	FILE *f;
+	const char *scope, *kind;
+};
+
+static void csv_count(void *ctx, const char *name, uint64_t n)
+{
+	struct csv_scope *cs = ctx;
+	fprintf(cs->f, "%s.%s.%s,%llu\n", cs->scope, cs->kind, name, (unsigned long long)n);
+}
+
 static void stats(FILE *f, const char *scope, const struct rl_stats *s, double duration_s)
 {
 	struct rl_metrics m;
@@ -30,17 +41,13 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	summary(f, scope, "connect_ms", &m.connect);
 	summary(f, scope, "ttfb_ms", &m.ttfb);
 	summary(f, scope, "download_ms", &m.download);
-	for (int i = 0; i < RL_STATUS_MAX; i++)
-		if (s->status[i])
-			fprintf(f, "%s.status.%d,%llu\n", scope, i, (unsigned long long)s->status[i]);
-	for (int i = 0; i < RL_ERR_COUNT; i++)
-		if (s->errors[i])
-			fprintf(f, "%s.errors.%s,%llu\n", scope, rl_err_names[i], (unsigned long long)s->errors[i]);
-	for (int i = 400; i < RL_STATUS_MAX; i++)
-		if (s->status[i])
-			fprintf(f, "%s.errors.http_%d,%llu\n", scope, i, (unsigned long long)s->status[i]);
+	struct csv_scope cs = { f, scope, "status" };
+	rl_stats_each_status(s, csv_count, &cs);
+	cs.kind = "errors";
+	rl_stats_each_error(s, csv_count, &cs);
 	fprintf(f, "%s.connections_opened,%llu\n", scope, (unsigned long long)s->conns_opened);
 	fprintf(f, "%s.reconnects,%llu\n", scope, (unsigned long long)s->reconnects);
+	fprintf(f, "%s.goaways,%llu\n", scope, (unsigned long long)s->goaways);
 }
 
 int rl_report_csv(FILE *f, const struct rl_report *r)

@@ -48,6 +48,11 @@ static int histogram(struct rl_jw *w, const struct rl_hist *h)
 	return 0;
 }
 
+static void json_count(void *w, const char *name, uint64_t n)
+{
+	rl_jw_u64(w, name, n);
+}
+
 static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s)
 {
 	struct rl_metrics m;
@@ -69,29 +74,16 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s)
 	summary(w, "ttfb_ms", &m.ttfb);
 	summary(w, "download_ms", &m.download);
 	rl_jw_obj(w, "status_codes");
-	char key[16];
-	for (int i = 0; i < RL_STATUS_MAX; i++) {
-		if (s->status[i]) {
-			snprintf(key, sizeof(key), "%d", i);
-			rl_jw_u64(w, key, s->status[i]);
-		}
-	}
+	rl_stats_each_status(s, json_count, w);
 	rl_jw_end_obj(w);
 	rl_jw_obj(w, "errors");
-	for (int i = 0; i < RL_ERR_COUNT; i++)
-		if (s->errors[i])
-			rl_jw_u64(w, rl_err_names[i], s->errors[i]);
-	for (int i = 400; i < RL_STATUS_MAX; i++) {
-		if (s->status[i]) {
-			snprintf(key, sizeof(key), "http_%d", i);
-			rl_jw_u64(w, key, s->status[i]);
-		}
-	}
+	rl_stats_each_error(s, json_count, w);
 	rl_jw_end_obj(w);
 	rl_jw_obj(w, "connections");
 	rl_jw_u64(w, "opened", s->conns_opened);
 	rl_jw_u64(w, "reconnects", s->reconnects);
 	rl_jw_u64(w, "closed_unsolicited_bytes", s->unsolicited);
+	rl_jw_u64(w, "goaways", s->goaways);
 	rl_jw_end_obj(w);
 	return histogram(w, &s->latency);
 }
@@ -116,11 +108,21 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	for (size_t i = 0; i < o->nurls; i++)
 		rl_jw_str(&w, NULL, o->urls[i]);
 	rl_jw_end_arr(&w);
-	rl_jw_str(&w, "protocol", "http/1.1");
+	rl_jw_str(&w, "protocol", rl_report_protocol_name(o->proto));
+	if (o->proto == RL_PROTO_H1)
+		rl_jw_u64(&w, "pipeline", o->pipeline);
+	else
+		rl_jw_u64(&w, "streams", o->streams);
+	if (o->proto != RL_PROTO_H1)
+		rl_jw_u64(&w, "h2_window", o->h2_window);
+	if (o->grpc_method) {
+		rl_jw_str(&w, "grpc_method", o->grpc_method);
+		rl_jw_str(&w, "data", o->data ? o->data : "");
+		rl_jw_u64(&w, "max_msg", o->max_msg);
+	}
 	rl_jw_str(&w, "load_model", "closed");
 	rl_jw_u64(&w, "connections", o->connections);
 	rl_jw_u64(&w, "threads", o->threads);
-	rl_jw_u64(&w, "pipeline", o->pipeline);
 	rl_jw_num(&w, "duration_s", (double)o->duration_ns / 1e9, 3);
 	rl_jw_u64(&w, "requests", o->requests);
 	rl_jw_str(&w, "method", o->method);

@@ -13,7 +13,8 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	m->requests = s->requests;
 	m->successful = s->successful;
 	m->failed = s->failed;
-	m->timeouts = s->errors[RL_ERR_TIMEOUT] + s->errors[RL_ERR_CONNECT_TIMEOUT];
+	m->timeouts = s->errors[RL_ERR_TIMEOUT] + s->errors[RL_ERR_CONNECT_TIMEOUT] +
+		      s->grpc_status[4] /* DEADLINE_EXCEEDED */;
 	m->success_rate = s->requests ? 100.0 * (double)s->successful / (double)s->requests : 0;
 	if (duration_s > 0) {
 		m->throughput_rps = (double)s->requests / duration_s;
@@ -27,6 +28,11 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	/* the seed's "network efficiency": average payload over average latency */
 	if (m->latency.mean > 0)
 		m->network_efficiency_bytes_per_ms = m->avg_payload_bytes / m->latency.mean;
+}
+
+const char *rl_report_protocol_name(enum rl_proto p)
+{
+	return p == RL_PROTO_GRPC ? "grpc" : p == RL_PROTO_H2 ? "h2c" : "http/1.1";
 }
 
 double rl_report_cpu_us_per_request(const struct rl_result *res)

@@ -1,6 +1,10 @@
-/* Per-target statistics: initialisation, merge, and the accounting identity. */
+/* Per-target statistics: initialisation, merge, and the accounting identity. A gRPC
+ * call whose HTTP status is not 200 counts under http_<code>; one that got a status
+ * counts under its gRPC status (grpc_<NAME> when not OK). */
 #include "ringload/stats.h"
 
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
 #include <string.h>
 
 void rl_stats_init(struct rl_stats *s)
@@ -24,6 +28,11 @@ void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
 		dst->errors[i] += src->errors[i];
 	for (int i = 0; i < RL_STATUS_MAX; i++)
 		dst->status[i] += src->status[i];
+	for (int i = 0; i < RL_GRPC_STATUS_COUNT; i++)
+		dst->grpc_status[i] += src->grpc_status[i];
+	for (int i = 0; i < RL_H2_ERROR_CODES; i++)
+		dst->stream_reset[i] += src->stream_reset[i];
+	dst->goaways += src->goaways;
 	dst->conns_opened += src->conns_opened;
 	dst->reconnects += src->reconnects;
 	dst->unsolicited += src->unsolicited;
@@ -41,5 +50,49 @@ uint64_t rl_stats_error_sum(const struct rl_stats *s)
 		n += s->errors[i];
 	for (int i = 400; i < RL_STATUS_MAX; i++)
 		n += s->status[i];
+	for (int i = 1; i < RL_GRPC_STATUS_COUNT; i++)
+		n += s->grpc_status[i];
+	for (int i = 0; i < RL_H2_ERROR_CODES; i++)
+		n += s->stream_reset[i];
 	return n;
+}
+
+void rl_stats_each_status(const struct rl_stats *s, rl_count_fn fn, void *ctx)
+{
+	char name[16];
+	for (int i = 0; i < RL_STATUS_MAX; i++) {
+		if (s->status[i]) {
+			snprintf(name, sizeof(name), "%d", i);
+			fn(ctx, name, s->status[i]);
+		}
+	}
+	for (int i = 0; i < RL_GRPC_STATUS_COUNT; i++)
+		if (s->grpc_status[i])
+			fn(ctx, rl_grpc_status_names[i], s->grpc_status[i]);
+}
+
+void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx)
+{
+	char name[64];
+	for (int i = 0; i < RL_ERR_COUNT; i++)
+		if (s->errors[i])
+			fn(ctx, rl_err_names[i], s->errors[i]);
+	for (int i = 400; i < RL_STATUS_MAX; i++) {
+		if (s->status[i]) {
+			snprintf(name, sizeof(name), "http_%d", i);
+			fn(ctx, name, s->status[i]);
+		}
+	}
+	for (int i = 1; i < RL_GRPC_STATUS_COUNT; i++) {
+		if (s->grpc_status[i]) {
+			snprintf(name, sizeof(name), "grpc_%s", rl_grpc_status_names[i]);
+			fn(ctx, name, s->grpc_status[i]);
+		}
+	}
+	for (int i = 0; i < RL_H2_ERROR_CODES; i++) {
+		if (s->stream_reset[i]) {
+			snprintf(name, sizeof(name), "stream_reset:%s", nghttp2_http2_strerror((uint32_t)i));
+			fn(ctx, name, s->stream_reset[i]);
+		}
+	}
 }

@@ -1,0 +1,445 @@
+/* HTTP/2 (h2c, prior knowledge) and unary gRPC on a connection. nghttp2 does the
+ * framing and never touches the socket: received bytes go in through
+ * nghttp2_session_mem_recv, frames come out of nghttp2_session_mem_send into the
+ * connection's send buffer, and everything queued in one loop turn leaves in one send.
+ * A stream is a request slot; it completes at END_STREAM (ttfb at the response
+ * HEADERS). gRPC adds our own message deframing and the status from the trailers.
+ *
+ * nghttp2 allocates per stream; its allocator here is a per-worker pool of size
+ * classes, so once warm a request costs no malloc. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+#define FRAME_ROOM (16384 + 9 + 256) /* the most one mem_send chunk holds (a DATA frame) */
+
+/* ---- allocator: power-of-two size classes, free lists, never returned to libc ---- */
+
+#define POOL_MIN_SHIFT 5  /* 32 bytes */
+#define POOL_CLASSES   16 /* up to 1 MiB; larger blocks go straight to malloc */
+
+struct pool_hdr {
+	uint32_t cls;        /* size class, or POOL_CLASSES for a plain malloc */
+	uint32_t pad;
+	uint64_t size;
+};
+
+static unsigned size_class(size_t n)
+{
+	unsigned cls = 0;
+	while (cls < POOL_CLASSES && ((size_t)1 << (cls + POOL_MIN_SHIFT)) < n)
+		cls++;
+	return cls;
+}
+
+static void *pool_malloc(size_t size, void *ud)
+{
+	struct rl_worker *w = ud;
+	unsigned cls = size_class(size);
+	struct pool_hdr *h;
+	if (cls < POOL_CLASSES && w->h2_pool[cls]) {
+		h = w->h2_pool[cls];
+		w->h2_pool[cls] = *(void **)(h + 1);
+	} else {
+		size_t bytes = cls < POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size;
+		h = malloc(sizeof(*h) + bytes);
+		if (!h)
+			return NULL;
+	}
+	h->cls = cls;
+	h->size = size;
+	return h + 1;
+}
+
+static void pool_free(void *p, void *ud)
+{
+	if (!p)
+		return;
+	struct rl_worker *w = ud;
+	struct pool_hdr *h = (struct pool_hdr *)p - 1;
+	if (h->cls >= POOL_CLASSES) {
+		free(h);
+		return;
+	}
+	*(void **)p = w->h2_pool[h->cls];
+	w->h2_pool[h->cls] = h;
+}
+
+static void *pool_calloc(size_t n, size_t size, void *ud)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	void *p = pool_malloc(n * size, ud);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+static void *pool_realloc(void *p, size_t size, void *ud)
+{
+	if (!p)
+		return pool_malloc(size, ud);
+	struct pool_hdr *h = (struct pool_hdr *)p - 1;
+	void *q = pool_malloc(size, ud);
+	if (!q)
+		return NULL;
+	memcpy(q, p, h->size < size ? h->size : size);
+	pool_free(p, ud);
+	return q;
+}
+
+void rl_h2_mem_init(struct rl_worker *w)
+{
+	w->h2_mem = (nghttp2_mem){ w, pool_malloc, pool_free, pool_calloc, pool_realloc };
+}
+
+void rl_h2_mem_free(struct rl_worker *w)
+{
+	for (unsigned i = 0; i < POOL_CLASSES; i++) {
+		while (w->h2_pool[i]) {
+			struct pool_hdr *h = w->h2_pool[i];
+			w->h2_pool[i] = *(void **)(h + 1);
+			free(h);
+		}
+	}
+}
+
+/* ---- streams ---- */
+
+static struct rl_req *stream_req(nghttp2_session *s, int32_t id)
+{
+	return id > 0 ? nghttp2_session_get_stream_user_data(s, id) : NULL;
+}
+
+static void arm_timer(struct rl_worker *w, struct rl_conn *c)
+{
+	uint64_t oldest = UINT64_MAX;
+	for (uint32_t i = 0; i < w->sh->opt->streams; i++)
+		if (c->reqs[i].active && !c->reqs[i].done && c->reqs[i].start_ns < oldest)
+			oldest = c->reqs[i].start_ns;
+	if (oldest == UINT64_MAX)
+		rl_tw_cancel(&w->tw, &c->timer);
+	else
+		rl_tw_arm(&w->tw, &c->timer, oldest + w->sh->opt->timeout_ns);
+}
+
+/* The request is over (counted); its slot frees when nghttp2 closes the stream. */
+static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
+{
+	struct rl_stats *st = rl_conn_stats(w, c);
+	bool grpc = rl_conn_target(w, c)->proto == RL_PROTO_GRPC;
+	r->done = true;
+	w->inflight--;
+	w->completed++;
+	if (!r->status || (grpc && r->status == 200 && (r->bad_frame || r->grpc_status < 0 ||
+		!rl_grpc_deframer_idle(&r->deframer) || (r->grpc_status == 0 && r->deframer.messages != 1)))) {
+		/* no :status, broken framing, no or bad grpc-status, a cut message, or an OK
+		 * unary call without exactly one message */
+		rl_conn_count_failure(w, st, RL_ERR_PROTOCOL);
+		return;
+	}
+	st->requests++;
+	bool ok;
+	if (grpc && r->status == 200) {
+		st->grpc_status[r->grpc_status]++;
+		ok = r->grpc_status == 0;
+		r->payload = r->deframer.message_bytes;
+	} else {
+		st->status[r->status]++;
+		ok = !grpc && r->status < 400;
+	}
+	if (ok) {
+		st->successful++;
+		st->payload_bytes += r->payload;
+	} else {
+		st->failed++;
+		w->failed++;
+	}
+	rl_conn_record_times(w, st, r);
+}
+
+static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+			 uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = src->ptr;
+	const struct rl_target *t = rl_conn_target(c->w, c);
+	size_t n = t->h2_body_len - r->body_off;
+	if (n > len)
+		n = len;
+	memcpy(buf, t->h2_body + r->body_off, n);
+	r->body_off += n;
+	if (r->body_off == t->h2_body_len)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)n;
+}
+
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(s, f->hd.stream_id);
+	/* the request's last frame is in this turn's send: handed over at its submit */
+	if (r && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+	    (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
+		r->sent_ns = c->w->flush_ns;
+	return 0;
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(s, f->hd.stream_id);
+	if (r && !r->first_ns)
+		r->first_ns = c->w->now_ns;
+	return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+	struct rl_req *r = stream_req(s, f->hd.stream_id);
+	if (!r || r->done)
+		return 0;
+	if (nlen == 7 && !memcmp(name, ":status", 7)) {
+		unsigned code = 0;
+		for (size_t i = 0; i < vlen && i < 3; i++)
+			code = code * 10 + (unsigned)(value[i] - '0');
+		r->status = vlen == 3 && code >= 100 && code < RL_STATUS_MAX ? (uint16_t)code : 0;
+	} else if (nlen == 11 && !memcmp(name, "grpc-status", 11)) {
+		int gs = rl_grpc_status_parse((const char *)value, vlen);
+		r->grpc_status = (int8_t)(gs < 0 ? -2 : gs);
+	} else if (nlen == 13 && !memcmp(name, "grpc-encoding", 13)) {
+		r->deframer.compression_ok = !(vlen == 8 && !memcmp(value, "identity", 8));
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+			 size_t len, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(s, id);
+	if (!r || r->done)
+		return 0;
+	if (!r->first_ns)
+		r->first_ns = c->w->now_ns;
+	if (rl_conn_target(c->w, c)->proto == RL_PROTO_GRPC) {
+		if (!r->bad_frame && rl_grpc_deframe(&r->deframer, data, len)) {
+			r->bad_frame = true;
+			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
+		}
+	} else {
+		r->payload += len;
+	}
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_worker *w = c->w;
+	if (f->hd.type == NGHTTP2_GOAWAY) {
+		/* streams above last_stream_id come back to on_stream_close as refused */
+		rl_conn_stats(w, c)->goaways++;
+		c->goaway = true;
+		return 0;
+	}
+	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+		struct rl_req *r = stream_req(s, f->hd.stream_id);
+		if (r && !r->done)
+			finish(w, c, r);
+	}
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_worker *w = c->w;
+	struct rl_req *r = stream_req(s, id);
+	if (!r)
+		return 0;
+	if (!r->done) {
+		r->done = true;
+		if (code == NGHTTP2_REFUSED_STREAM) {
+			/* refused or beyond a GOAWAY's last stream: the server never saw it */
+			rl_conn_give_back_request(w);
+		} else {
+			struct rl_stats *st = rl_conn_stats(w, c);
+			st->requests++;
+			st->failed++;
+			st->stream_reset[code < RL_H2_ERROR_CODES ? code : RL_H2_ERROR_CODES - 1]++;
+			w->failed++;
+			w->inflight--;
+			w->completed++;
+		}
+	}
+	r->active = false;
+	nghttp2_session_set_stream_user_data(s, id, NULL);
+	c->inflight--;
+	return 0;
+}
+
+static nghttp2_session_callbacks *shared_callbacks;
+
+static void callbacks_init(void)
+{
+	nghttp2_session_callbacks *cbs;
+	nghttp2_session_callbacks_new(&cbs);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+	shared_callbacks = cbs;
+}
+
+int rl_h2_open(struct rl_worker *w, struct rl_conn *c)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, callbacks_init);
+	c->goaway = false;
+	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, NULL, &w->h2_mem))
+		return -1;
+	uint32_t window = w->sh->opt->h2_window;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window },
+	};
+	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 2);
+	nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)window);
+	rl_conn_mark_dirty(w, c); /* the preface and SETTINGS go out at once */
+	return 0;
+}
+
+void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
+{
+	if (c->state != C_OPEN || c->goaway || !c->h2)
+		return;
+	const struct rl_target *t = rl_conn_target(w, c);
+	uint32_t streams = w->sh->opt->streams;
+	nghttp2_data_provider prd = { .read_callback = read_body };
+	bool added = false;
+	for (uint32_t i = 0; i < streams && c->inflight < streams; i++) {
+		struct rl_req *r = &c->reqs[i];
+		if (r->active)
+			continue;
+		if (!rl_conn_take_request(w))
+			break;
+		memset(r, 0, sizeof(*r));
+		r->start_ns = w->now_ns;
+		r->grpc_status = -1;
+		rl_grpc_deframer_init(&r->deframer, w->sh->opt->max_msg);
+		prd.source.ptr = r;
+		int32_t id = nghttp2_submit_request(c->h2, NULL, t->h2_nva, t->h2_nvlen,
+						    t->h2_body_len ? &prd : NULL, r);
+		if (id < 0) {
+			/* stream ids used up (2^31 on one connection): finish, then reconnect */
+			rl_conn_give_back_request(w);
+			c->goaway = true;
+			break;
+		}
+		r->stream_id = id;
+		r->active = true;
+		c->inflight++;
+		added = true;
+	}
+	if (added) {
+		rl_conn_mark_dirty(w, c);
+		if (!rl_timer_armed(&c->timer))
+			arm_timer(w, c);
+	}
+}
+
+void rl_h2_flush(struct rl_worker *w, struct rl_conn *c)
+{
+	if (c->state != C_OPEN || !c->h2)
+		return;
+	while (w->out_cap - c->out_len >= FRAME_ROOM) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(c->h2, &data);
+		if (n < 0) {
+			rl_conn_fail(w, c, RL_ERR_PROTOCOL);
+			return;
+		}
+		if (n == 0)
+			break;
+		memcpy(c->out + c->out_len, data, (size_t)n);
+		c->out_len += (uint32_t)n;
+	}
+	if (c->goaway && !c->inflight && c->out_sent == c->out_len && !c->send_busy)
+		rl_conn_close(w, c); /* everything the server accepted is done: reconnect */
+}
+
+bool rl_h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len)
+{
+	ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
+	if (n < 0) {
+		/* a bad server preface, a broken frame, a flood nghttp2 refuses */
+		rl_conn_fail(w, c, RL_ERR_PROTOCOL);
+		return false;
+	}
+	arm_timer(w, c);
+	rl_conn_mark_dirty(w, c); /* SETTINGS ACKs, WINDOW_UPDATEs, PINGs to answer */
+	return true;
+}
+
+void rl_h2_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err)
+{
+	for (uint32_t i = 0; i < w->sh->opt->streams; i++) {
+		struct rl_req *r = &c->reqs[i];
+		if (!r->active)
+			continue;
+		if (!r->done) {
+			if (r->sent_ns) {
+				rl_conn_count_failure(w, rl_conn_stats(w, c), err);
+				w->inflight--;
+				w->completed++;
+			} else {
+				rl_conn_give_back_request(w);
+			}
+		}
+		r->active = false;
+	}
+	c->inflight = 0;
+}
+
+void rl_h2_on_timer(struct rl_worker *w, struct rl_conn *c)
+{
+	struct rl_stats *st = rl_conn_stats(w, c);
+	bool grpc = rl_conn_target(w, c)->proto == RL_PROTO_GRPC;
+	uint64_t timeout = w->sh->opt->timeout_ns;
+	for (uint32_t i = 0; i < w->sh->opt->streams; i++) {
+		struct rl_req *r = &c->reqs[i];
+		if (!r->active || r->done || r->start_ns + timeout > w->now_ns)
+			continue;
+		/* the deadline passed: gRPC calls it DEADLINE_EXCEEDED; cancel the stream
+		 * and keep the connection */
+		r->done = true;
+		w->inflight--;
+		w->completed++;
+		if (grpc) {
+			st->requests++;
+			st->failed++;
+			st->grpc_status[4]++;
+			w->failed++;
+		} else {
+			rl_conn_count_failure(w, st, RL_ERR_TIMEOUT);
+		}
+		nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
+	}
+	arm_timer(w, c);
+	rl_conn_mark_dirty(w, c);
+}
+
+void rl_h2_free(struct rl_worker *w, struct rl_conn *c)
+{
+	if (!c->h2)
+		return;
+	nghttp2_session_del(c->h2); /* runs no callbacks: slots were drained before */
+	c->h2 = NULL;
+}
