@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# HTTP/2 and gRPC against real servers: nginx (h2c) and nghttpd count exactly what
+# ringload sent; a python3-grpcio server's own per-status counts equal ringload's;
+# `ringload serve` shows DEADLINE_EXCEEDED and GOAWAY handling.
+. "$(dirname "$0")/../lib.sh"
+
+PORT=$(free_port)
+start_nginx "$PORT" "http2 on;" 2>/dev/null || start_nginx "$PORT"
+# nginx 1.22 takes http2 on the listen line: rewrite the config if "http2 on" was refused
+if ! grep -q "listen 127.0.0.1:$PORT http2" "$TEST_TMP/nginx/nginx.conf"; then
+	kill "$(cat "$NGINX_PID")" 2>/dev/null
+	sleep 0.2
+	sed -i "s/listen 127.0.0.1:$PORT;/listen 127.0.0.1:$PORT http2;/; s/http2 on;//" "$TEST_TMP/nginx/nginx.conf"
+	nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" && wait_port "$PORT"
+fi
+: > "$TEST_TMP/access.log"
+"$RINGLOAD" -q --h2 -o json -c 4 -t 2 -m 16 -n 20000 "http://127.0.0.1:$PORT/" > "$TEST_TMP/n.json"
+logged=$(log_lines "$TEST_TMP/access.log")
+check "nginx_h2c_20000_exact (nginx logged $logged)" test "$logged" = 20000
+check "nginx_h2c_logged_as_http2" test "$(grep -c 'HTTP/2.0" 200' "$TEST_TMP/access.log")" = 20000
+check "nginx_h2c_ringload_counts" test "$(jget "$TEST_TMP/n.json" '(d["total"]["requests"], d["total"]["successful"])')" = "(20000, 20000)"
+check "nginx_h2c_accounting_holds" accounting_holds "$TEST_TMP/n.json"
+
+NPORT=$(free_port)
+mkdir -p "$TEST_TMP/docroot"
+echo "hello from nghttpd" > "$TEST_TMP/docroot/index.html"
+nghttpd --no-tls -v -d "$TEST_TMP/docroot" "$NPORT" > "$TEST_TMP/nghttpd.log" 2>&1 &
+PIDS+=($!)
+wait_port "$NPORT" || not_ok "nghttpd starts"
+"$RINGLOAD" -q --h2 -o json -c 2 -t 1 -m 16 -n 20000 "http://127.0.0.1:$NPORT/index.html" > "$TEST_TMP/ng.json"
+sleep 0.5
+served=$(grep -c 'recv (stream_id=[0-9]*) :path: /index.html' "$TEST_TMP/nghttpd.log")
+check "nghttpd_20000_exact (nghttpd saw $served)" test "$served" = 20000
+check "nghttpd_ringload_counts" test "$(jget "$TEST_TMP/ng.json" '(d["total"]["requests"], d["total"]["successful"], d["total"]["status_codes"])')" = "(20000, 20000, {'200': 20000})"
+
+# python3-grpcio: its own status counts against ours
+protoc --proto_path="$(dirname "$0")/../../proto" --python_out="$TEST_TMP" user_service.proto
+/usr/bin/python3 "$(dirname "$0")/grpc_server.py" "$TEST_TMP" "$TEST_TMP/counts.json" > "$TEST_TMP/grpc.out" 2>&1 &
+GPID=$!
+PIDS+=("$GPID")
+GPORT=""
+for _ in $(seq 100); do
+	GPORT=$(awk '/^port/ { print $2 }' "$TEST_TMP/grpc.out")
+	[ -n "$GPORT" ] && break
+	sleep 0.1
+done
+"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": "42"}' \
+	-c 4 -t 2 -m 8 -n 3000 "http://127.0.0.1:$GPORT/" > "$TEST_TMP/g.json"
+"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"userId": 20000}' \
+	-c 2 -t 1 -m 4 -n 500 "http://127.0.0.1:$GPORT/" > "$TEST_TMP/g2.json"
+kill -TERM "$GPID"
+wait "$GPID"
+check "grpc_server_counts_equal_ringload_counts" python3 - "$TEST_TMP/counts.json" "$TEST_TMP/g.json" "$TEST_TMP/g2.json" <<'PY'
+import json, sys
+server = json.load(open(sys.argv[1]))
+ours = {}
+for f in sys.argv[2:]:
+    for k, v in json.load(open(f))["total"]["status_codes"].items():
+        ours[k] = ours.get(k, 0) + v
+assert server == ours, (server, ours)
+assert server.get("UNAVAILABLE", 0) > 0 and server.get("NOT_FOUND", 0) > 0 and server.get("OK", 0) > 0
+PY
+check "grpc_failures_named" test "$(jget "$TEST_TMP/g.json" \
+	'd["total"]["errors"].get("grpc_UNAVAILABLE") == d["total"]["status_codes"].get("UNAVAILABLE") == d["total"]["failed"]')" = True
+check "grpc_accounting_holds" accounting_holds "$TEST_TMP/g.json"
+check "grpc_payload_is_message_bytes" test "$(jget "$TEST_TMP/g.json" '0 < d["total"]["avg_payload_bytes"] < 100')" = True
+
+start_serve || { not_ok "serve starts"; exit 1; }
+"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' \
+	-H 'x-ttfb: 300ms' --timeout 100ms -c 2 -t 1 -m 4 -n 8 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/dl.json"
+check "grpc_deadline_exceeded_counted" test "$(jget "$TEST_TMP/dl.json" \
+	'(d["total"]["requests"], d["total"]["status_codes"].get("DEADLINE_EXCEEDED"), d["total"]["errors"].get("grpc_DEADLINE_EXCEEDED"), d["total"]["timeouts"])')" = "(8, 8, 8, 8)"
+"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' \
+	-c 2 -t 1 -m 4 -n 2000 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/ok.json"
+check "grpc_against_serve_all_ok" test "$(jget "$TEST_TMP/ok.json" '(d["total"]["successful"], d["total"]["status_codes"])')" = "(2000, {'OK': 2000})"
+"$RINGLOAD" -q -o json --h2 -c 2 -t 1 -m 8 -n 1000 "http://127.0.0.1:$SERVE_PORT/?close=1" > "$TEST_TMP/ga.json"
+check "goaway_finish_reconnect_exact" test "$(jget "$TEST_TMP/ga.json" \
+	'(d["total"]["requests"], d["total"]["successful"], d["total"]["connections"]["goaways"] > 0, d["total"]["connections"]["reconnects"] > 0)')" = "(1000, 1000, True, True)"
+"$RINGLOAD" -q -o json --h2 -c 2 -t 1 -m 8 -n 500 "http://127.0.0.1:$SERVE_PORT/?ttfb=2ms&body_delay=3ms&size=20000" > "$TEST_TMP/ph.json"
+check "h2_phases_measured_per_stream" test "$(jget "$TEST_TMP/ph.json" \
+	'(d["total"]["ttfb_ms"]["p50"] >= 2, d["total"]["download_ms"]["p50"] >= 3, d["total"]["avg_payload_bytes"])')" = "(True, True, 20000.0)"
+
+check "grpc_bad_data_exit_2" bash -c "'$RINGLOAD' --grpc api.performance.UserService/GetUser --data '{\"nope\": 1}' \
+	http://127.0.0.1:1/ 2>&1 | grep -q \"unknown field 'nope'\""
+check "grpc_bad_method_exit_2" bash -c "'$RINGLOAD' --grpc NoSlash http://127.0.0.1:1/ 2>/dev/null; test \$? = 2"
+check "pipeline_with_h2_exit_2" bash -c "'$RINGLOAD' --h2 -P 4 http://127.0.0.1:1/ 2>&1 | grep -q -- '-m streams'"
