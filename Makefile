@@ -18,7 +18,8 @@ OPT      := $(if $(filter 1,$(DEBUG)),-O0,-O2)
 
 # A fresh Debian machine has none of the libraries: install them before pkg-config runs.
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
-ifneq ($(shell command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PKGS) && echo ok),ok)
+ifneq ($(shell command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PKGS) && \
+	test -f /usr/include/google/protobuf/descriptor.proto && echo ok),ok)
 $(info ringload: installing missing build dependencies (tools/install-deps.sh))
 INSTALL_RC := $(shell tools/install-deps.sh build >&2; echo $$?)
 ifneq ($(INSTALL_RC),0)
@@ -36,7 +37,9 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
 PROTOS   := $(wildcard proto/*.proto)
-GEN_SRC  := $(PROTOS:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
+# descriptor.proto (libprotobuf-dev) reads --protoset / --proto descriptor sets
+DESC_DIR := $(shell pkg-config --variable=includedir protobuf 2>/dev/null || echo /usr/include)
+GEN_SRC  := $(PROTOS:proto/%.proto=$(BUILD)/gen/%.pb-c.c) $(BUILD)/gen/google/protobuf/descriptor.pb-c.c
 LIB_SRC  := $(filter-out src/cli/main.c,$(sort $(wildcard src/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -49,6 +52,10 @@ all: $(BUILD)/ringload
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(dir $@)
 	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/google/protobuf/descriptor.pb-c.c: $(DESC_DIR)/google/protobuf/descriptor.proto
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=$(DESC_DIR) --c_out=$(BUILD)/gen google/protobuf/descriptor.proto
 
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(CFLAGS) -Wno-missing-field-initializers -c $< -o $@

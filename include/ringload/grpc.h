@@ -47,11 +47,13 @@ static inline int rl_grpc_deframer_idle(const struct rl_grpc_deframer *d)
 void rl_grpc_frame_prefix(uint8_t out[RL_GRPC_PREFIX], uint32_t len);
 
 /* The framed request message for METHOD ("pkg.Service/Method") from JSON (NULL: the
- * empty message, valid for any method). The built-in api.performance.UserService is
- * encoded through protoc-c's generated code. Allocates *out. 0, or -1 with a message
- * naming the bad field. */
-int rl_grpc_request_message(const char *method, const char *json, uint8_t **out, size_t *len,
-			    char *err, size_t errlen);
+ * empty message). With a .proto file or a descriptor set (one of them, or neither) any
+ * service is encoded through its descriptors; without, the built-in
+ * api.performance.UserService through protoc-c's generated code. Allocates *out.
+ * 0, or -1 with a message naming the bad field. */
+int rl_grpc_request_message(const char *method, const char *json, const char *proto_file,
+			    const char *protoset_file, uint8_t **out, size_t *len, char *err,
+			    size_t errlen);
 const char *rl_grpc_frame_strerror(int err);
 
 #endif

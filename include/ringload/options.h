@@ -23,6 +23,7 @@ struct rl_options {
 	uint32_t h2_window;        /* stream and connection receive windows */
 	const char *grpc_method;   /* "pkg.Service/Method" */
 	char *data;                /* gRPC request message as JSON (owned) */
+	const char *proto_file, *protoset_file; /* descriptors for services not built in */
 	uint32_t max_msg;          /* largest gRPC message accepted */
 	uint64_t duration_ns;      /* 0 with -n alone: run until the requests are done */
 	uint64_t requests;         /* 0: unlimited */

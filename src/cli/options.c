@@ -18,7 +18,7 @@
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
-	OPT_H2_WINDOW, OPT_MAX_MSG,
+	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +45,8 @@ static const struct option long_opts[] = {
 	{ "grpc", required_argument, NULL, OPT_GRPC },
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "max-msg", required_argument, NULL, OPT_MAX_MSG },
+	{ "proto", required_argument, NULL, OPT_PROTO },
+	{ "protoset", required_argument, NULL, OPT_PROTOSET },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -71,6 +73,8 @@ void rl_options_usage(FILE *f)
 "      --h2-window BYTES    HTTP/2 stream and connection receive window (default 1G)\n"
 "      --grpc SVC/METHOD    unary gRPC call, e.g. api.performance.UserService/GetUser\n"
 "      --data JSON|@FILE    the gRPC request message as JSON (default: empty message)\n"
+"      --proto FILE.proto   the service's definition (compiled with protoc)\n"
+"      --protoset FILE.pb   the service's FileDescriptorSet (protoc -o)\n"
 "      --max-msg BYTES      largest gRPC response message accepted (default 4M)\n"
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
 "  -H, --header 'K: V'      add a request header (repeatable)\n"
@@ -226,6 +230,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			break;
 		}
 		case OPT_H2: o->proto = RL_PROTO_H2; break;
+		case OPT_PROTO: o->proto_file = optarg; break;
+		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:
 			rc = parse_u32("--h2-window", optarg, 65535, 2147483647, &o->h2_window, err, errlen);
@@ -289,6 +295,11 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		return fail(err, errlen, "--grpc: the call is a POST of --data; -X and -b do not apply");
 	if (o->data && o->proto != RL_PROTO_GRPC)
 		return fail(err, errlen, "--data: only for gRPC calls (give --grpc SERVICE/METHOD)");
+	if ((o->proto_file || o->protoset_file) && o->proto != RL_PROTO_GRPC)
+		return fail(err, errlen, "--%s: only for gRPC calls (give --grpc SERVICE/METHOD)",
+			    o->proto_file ? "proto" : "protoset");
+	if (o->proto_file && o->protoset_file)
+		return fail(err, errlen, "--proto and --protoset: give one of them");
 	if (pipeline_given && o->proto != RL_PROTO_H1)
 		return fail(err, errlen, "-P: pipelining is HTTP/1.1's; HTTP/2 and gRPC use -m streams");
 	if (!o->method)

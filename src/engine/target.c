@@ -128,7 +128,8 @@ static int h2_request_init(struct rl_target *t, const struct rl_options *o, char
 		}
 	}
 	if (grpc) {
-		if (rl_grpc_request_message(o->grpc_method, o->data, &t->h2_body, &t->h2_body_len, err, errlen))
+		if (rl_grpc_request_message(o->grpc_method, o->data, o->proto_file, o->protoset_file,
+					    &t->h2_body, &t->h2_body_len, err, errlen))
 			return -1;
 	} else if (o->body_len) {
 		t->h2_body = malloc(o->body_len);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ringload/grpc.h"
+#include "ringload/pbjson.h"
 #include "user_service.pb-c.h"
 
 static int frame(const uint8_t *msg, size_t n, uint8_t **out, size_t *len, char *err, size_t errlen)
@@ -62,9 +63,60 @@ static int get_user_request(json_t *root, uint8_t **out, size_t *len, char *err,
 	return frame(buf, n, out, len, err, errlen);
 }
 
-int rl_grpc_request_message(const char *method, const char *json, uint8_t **out, size_t *len,
-			    char *err, size_t errlen)
+static int load_schema(const char *proto_file, const char *protoset_file, struct rl_pb_schema **s,
+		       char *err, size_t errlen)
 {
+	if (proto_file)
+		return rl_pb_schema_compile(proto_file, s, err, errlen);
+	FILE *f = fopen(protoset_file, "rb");
+	if (!f) {
+		snprintf(err, errlen, "--protoset: cannot open '%s': %s", protoset_file, strerror(errno));
+		return -1;
+	}
+	uint8_t *data = NULL;
+	size_t len = 0, cap = 0, n;
+	do {
+		if (len == cap) {
+			uint8_t *p = realloc(data, cap = cap ? cap * 2 : 65536);
+			if (!p) {
+				free(data);
+				fclose(f);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			data = p;
+		}
+		n = fread(data + len, 1, cap - len, f);
+		len += n;
+	} while (n);
+	fclose(f);
+	int rc = rl_pb_schema_load(data, len, s, err, errlen);
+	free(data);
+	if (rc) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "--protoset '%s': %s", protoset_file, why);
+	}
+	return rc;
+}
+
+int rl_grpc_request_message(const char *method, const char *json, const char *proto_file,
+			    const char *protoset_file, uint8_t **out, size_t *len, char *err,
+			    size_t errlen)
+{
+	if (proto_file || protoset_file) {
+		struct rl_pb_schema *s;
+		if (load_schema(proto_file, protoset_file, &s, err, errlen))
+			return -1;
+		const char *type = rl_pb_method_input(s, method, err, errlen);
+		uint8_t *msg = NULL;
+		size_t n = 0;
+		int rc = !type || rl_pb_encode_json(s, type, json, &msg, &n, err, errlen) ? -1
+			 : frame(msg, n, out, len, err, errlen);
+		free(msg);
+		rl_pb_schema_free(s);
+		return rc;
+	}
 	if (!json)
 		return frame(NULL, 0, out, len, err, errlen);
 	json_error_t jerr;
@@ -81,7 +133,7 @@ int rl_grpc_request_message(const char *method, const char *json, uint8_t **out,
 		rc = get_user_request(root, out, len, err, errlen);
 	else
 		snprintf(err, errlen, "--data for '%s': only api.performance.UserService is built in; "
-			 "other services need --proto/--protoset, which this build does not have yet", method);
+			 "give --proto FILE.proto or --protoset FILE.pb", method);
 	json_decref(root);
 	return rc;
 }

@@ -65,6 +65,37 @@ check "grpc_failures_named" test "$(jget "$TEST_TMP/g.json" \
 check "grpc_accounting_holds" accounting_holds "$TEST_TMP/g.json"
 check "grpc_payload_is_message_bytes" test "$(jget "$TEST_TMP/g.json" '0 < d["total"]["avg_payload_bytes"] < 100')" = True
 
+# a service defined only in a test .proto, through --proto and --protoset: the server
+# checks every field arrived with the value given in --data
+PROTO_DIR="$(dirname "$0")/../proto"
+protoc --proto_path="$PROTO_DIR" --python_out="$TEST_TMP" every_kind.proto
+protoc --proto_path="$PROTO_DIR" --include_imports -o "$TEST_TMP/every_kind.pb" every_kind.proto
+/usr/bin/python3 "$(dirname "$0")/grpc_check_server.py" "$TEST_TMP" "$PROTO_DIR/every_kind.json" \
+	"$TEST_TMP/check.json" > "$TEST_TMP/check.out" 2>&1 &
+CPID=$!
+PIDS+=("$CPID")
+CPORT=""
+for _ in $(seq 100); do
+	CPORT=$(awk '/^port/ { print $2 }' "$TEST_TMP/check.out")
+	[ -n "$CPORT" ] && break
+	sleep 0.1
+done
+"$RINGLOAD" -q -o json --grpc ringtest.Checker/Check --proto "$PROTO_DIR/every_kind.proto" \
+	--data "@$PROTO_DIR/every_kind.json" -c 2 -t 1 -m 4 -n 100 "http://127.0.0.1:$CPORT/" > "$TEST_TMP/p1.json"
+"$RINGLOAD" -q -o json --grpc ringtest.Checker/Check --protoset "$TEST_TMP/every_kind.pb" \
+	--data "@$PROTO_DIR/every_kind.json" -c 2 -t 1 -m 4 -n 100 "http://127.0.0.1:$CPORT/" > "$TEST_TMP/p2.json"
+kill -TERM "$CPID"
+wait "$CPID"
+check "proto_service_every_field_arrived (server: $(cat "$TEST_TMP/check.json" 2>/dev/null))" \
+	test "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])))' "$TEST_TMP/check.json")" = "{'ok': 200, 'mismatch': 0}"
+check "proto_service_counted_ok" test "$(jget "$TEST_TMP/p1.json" 'd["total"]["status_codes"]') $(jget "$TEST_TMP/p2.json" 'd["total"]["status_codes"]')" = "{'OK': 100} {'OK': 100}"
+check "proto_unknown_field_exit_2" bash -c "'$RINGLOAD' --grpc ringtest.Checker/Check --proto '$PROTO_DIR/every_kind.proto' \
+	--data '{\"msg\": {\"nope\": 1}}' http://127.0.0.1:1/ 2>&1 | grep -q \"unknown field 'msg.nope'\""
+check "proto_unknown_method_exit_2" bash -c "'$RINGLOAD' --grpc ringtest.Checker/Nope --proto '$PROTO_DIR/every_kind.proto' \
+	http://127.0.0.1:1/ 2>/dev/null; test \$? = 2"
+check "protoset_garbage_exit_2" bash -c "'$RINGLOAD' --grpc a.B/C --protoset '$PROTO_DIR/every_kind.json' \
+	http://127.0.0.1:1/ 2>&1 | grep -q 'FileDescriptorSet'"
+
 start_serve || { not_ok "serve starts"; exit 1; }
 "$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' \
 	-H 'x-ttfb: 300ms' --timeout 100ms -c 2 -t 1 -m 4 -n 8 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/dl.json"

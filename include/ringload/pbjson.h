@@ -1,0 +1,29 @@
+/* JSON to protobuf wire format, driven by descriptors at run time: the gRPC request
+ * message of any service, from a FileDescriptorSet (`protoc -o`, --protoset) or a
+ * .proto file (--proto, through protoc). Proto3 JSON mapping: field names or their
+ * lowerCamelCase JSON names, int64 as number or string, bytes as base64, enums by name
+ * or number, maps as objects, NaN/Infinity as strings. Setup-time only: it allocates. */
+#ifndef RINGLOAD_PBJSON_H
+#define RINGLOAD_PBJSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rl_pb_schema;
+
+/* From a serialized FileDescriptorSet. 0, or -1 with a message. */
+int rl_pb_schema_load(const uint8_t *buf, size_t len, struct rl_pb_schema **out, char *err,
+		      size_t errlen);
+/* Runs protoc on a .proto file (its directory and /usr/include as import paths). */
+int rl_pb_schema_compile(const char *proto_path, struct rl_pb_schema **out, char *err, size_t errlen);
+void rl_pb_schema_free(struct rl_pb_schema *s);
+
+/* The full name of METHOD's ("pkg.Service/Method") input message; NULL with err. */
+const char *rl_pb_method_input(const struct rl_pb_schema *s, const char *method, char *err,
+			       size_t errlen);
+/* Encodes JSON (NULL: the empty message) as message TYPE ("pkg.Msg"). Allocates *out.
+ * 0, or -1 with a message naming the field path. */
+int rl_pb_encode_json(const struct rl_pb_schema *s, const char *type, const char *json,
+		      uint8_t **out, size_t *len, char *err, size_t errlen);
+
+#endif
