@@ -17,10 +17,16 @@ done
 BASE="http://127.0.0.1:$PORT"
 echo "demo: $(head -1 "$LOG")"
 echo
-echo "== 1. HTTP/1.1, GET /api/users/42: 50 connections for 4 s (wrk's flags: -c -t -d)"
-"$RINGLOAD" -c 50 -d 4s "$BASE/api/users/42"
+echo "== 1. HTTP/1.1, GET /api/users/42: 50 connections for 3 s (wrk's flags: -c -t -d)"
+"$RINGLOAD" -c 50 -d 3s "$BASE/api/users/42"
 echo
-echo "== 2. The phases apart: the server waits 5 ms before its headers (ttfb) and 2 ms"
+echo "== 2. The same over h2c (HTTP/2, prior knowledge): 10 connections x 10 streams (h2load's -c -m)"
+"$RINGLOAD" --h2 -c 10 -m 10 -d 3s "$BASE/api/users/42"
+echo
+echo "== 3. gRPC api.performance.UserService/GetUser, user 42 (ghz-style --grpc and --data)"
+"$RINGLOAD" --grpc api.performance.UserService/GetUser --data '{"user_id": 42}' -c 10 -m 10 -d 3s "$BASE"
+echo
+echo "== 4. The phases apart: the server waits 5 ms before its headers (ttfb) and 2 ms"
 echo "==    before a 64 KiB body (download); 20 connections for 3 s"
 "$RINGLOAD" -c 20 -d 3s "$BASE/?ttfb=5ms&body_delay=2ms&size=65536"
 echo
