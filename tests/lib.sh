@@ -46,7 +46,8 @@ pid $TEST_TMP/nginx/nginx.pid;
 error_log $TEST_TMP/nginx/error.log;
 events { worker_connections 4096; }
 http {
-  access_log $TEST_TMP/access.log;
+  log_format rl '\$request \$status \$http_content_length \$http_x_request_id';
+  access_log $TEST_TMP/access.log rl;
   client_body_temp_path $TEST_TMP/nginx;
   proxy_temp_path $TEST_TMP/nginx;
   fastcgi_temp_path $TEST_TMP/nginx;

@@ -75,6 +75,8 @@ struct rl_h1_request {
 	const char *body;
 	size_t body_len;
 	bool has_body;         /* send Content-Length even when body_len == 0 */
+	bool open_head;        /* stop after the headers: no Content-Length, no blank line,
+				* no body (a templated request adds them as it renders) */
 };
 
 /* Serializes the request into out; returns its length, or the size needed if out_size

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "ringload/options.h"
+#include "ringload/template.h"
 
 struct rl_url {
 	char host[256];   /* without brackets for IPv6 literals */
@@ -22,9 +23,15 @@ struct rl_target {
 	struct rl_url u;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char *request;     /* serialized once, copied into each connection's send buffer */
+	char *request;     /* serialized once, copied into each connection's send buffer
+			    * (with templates: the head's template source) */
 	size_t request_len;
 	bool head;         /* HEAD request: the response has no body */
+	/* HTTP/1.1 with templates: the head (without Content-Length) and the body render
+	 * per request; request_max bounds a rendering */
+	bool templated;
+	struct rl_tpl tpl_head, tpl_body;
+	size_t request_max;
 	enum rl_proto proto;
 	/* HTTP/2 and gRPC: the header list (nghttp2_nv[], names lowercase), built once and
 	 * handed to nghttp2 without copies; the body, or the framed gRPC message */
@@ -33,6 +40,12 @@ struct rl_target {
 	char *h2_strings;
 	uint8_t *h2_body;
 	size_t h2_body_len;
+	/* HTTP/2 with templates: one template per header value (static ones unused) and the
+	 * body's; a stream renders them into its slot (h2_render_max bytes) */
+	bool h2_templated;
+	struct rl_tpl *h2_value_tpl;
+	struct rl_tpl h2_body_tpl;
+	size_t h2_render_max;
 };
 
 int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen);

@@ -288,6 +288,33 @@ void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res)
 	rl_conn_fill(w, c);
 }
 
+/* A templated HTTP/1.1 request: its body first (its length is the Content-Length),
+ * then head, length and body into out. */
+static size_t render_request(struct rl_worker *w, const struct rl_target *t, char *out)
+{
+	size_t body = rl_tpl_render(&t->tpl_body, &w->tpl, w->tpl_scratch);
+	size_t n = rl_tpl_render(&t->tpl_head, &w->tpl, out);
+	if (body || w->sh->opt->has_body) {
+		memcpy(out + n, "Content-Length: ", 16);
+		n += 16;
+		char digits[24];
+		size_t d = 0;
+		size_t v = body;
+		do {
+			digits[d++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		while (d)
+			out[n++] = digits[--d];
+		out[n++] = '\r';
+		out[n++] = '\n';
+	}
+	out[n++] = '\r';
+	out[n++] = '\n';
+	memcpy(out + n, w->tpl_scratch, body);
+	return n + body;
+}
+
 void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 {
 	if (is_h2(w, c)) {
@@ -304,8 +331,12 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 		r->start_ns = w->now_ns;
 		r->sent_ns = 0;
 		r->first_ns = 0;
-		memcpy(c->out + c->out_len, t->request, t->request_len);
-		c->out_len += (uint32_t)t->request_len;
+		if (t->templated)
+			c->out_len += (uint32_t)render_request(w, t, c->out + c->out_len);
+		else {
+			memcpy(c->out + c->out_len, t->request, t->request_len);
+			c->out_len += (uint32_t)t->request_len;
+		}
 		r->out_end = c->out_len;
 		c->inflight++;
 		mark_dirty(w, c);

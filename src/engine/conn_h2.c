@@ -165,14 +165,14 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 {
 	struct rl_conn *c = ud;
 	struct rl_req *r = src->ptr;
-	const struct rl_target *t = rl_conn_target(c->w, c);
-	size_t n = t->h2_body_len - r->body_off;
+	size_t n = r->body_len - r->body_off;
 	if (n > len)
 		n = len;
-	memcpy(buf, t->h2_body + r->body_off, n);
+	memcpy(buf, r->body + r->body_off, n);
 	r->body_off += n;
-	if (r->body_off == t->h2_body_len)
+	if (r->body_off == r->body_len)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	(void)c;
 	return (ssize_t)n;
 }
 
@@ -316,6 +316,29 @@ int rl_h2_open(struct rl_worker *w, struct rl_conn *c)
 	return 0;
 }
 
+/* With templates, a stream's header list and body render into its slot, where they
+ * stay until nghttp2 has framed them (the list is handed over without copies). */
+static const nghttp2_nv *render_stream(struct rl_worker *w, struct rl_conn *c,
+				       const struct rl_target *t, uint32_t slot, struct rl_req *r)
+{
+	nghttp2_nv *nva = &c->slot_nva[(size_t)slot * w->slot_nvlen];
+	char *out = &c->slot_render[(size_t)slot * (w->slot_render + 1)];
+	memcpy(nva, t->h2_nva, t->h2_nvlen * sizeof(*nva));
+	for (size_t k = 0; k < t->h2_nvlen; k++) {
+		if (!t->h2_value_tpl[k].dynamic)
+			continue;
+		size_t n = rl_tpl_render(&t->h2_value_tpl[k], &w->tpl, out);
+		nva[k].value = (uint8_t *)out;
+		nva[k].valuelen = n;
+		out += n;
+	}
+	if (t->h2_body_tpl.n) {
+		r->body_len = rl_tpl_render(&t->h2_body_tpl, &w->tpl, out);
+		r->body = (const uint8_t *)out;
+	}
+	return nva;
+}
+
 void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 {
 	if (c->state != C_OPEN || c->goaway || !c->h2)
@@ -335,8 +358,13 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 		r->grpc_status = -1;
 		rl_grpc_deframer_init(&r->deframer, w->sh->opt->max_msg);
 		prd.source.ptr = r;
-		int32_t id = nghttp2_submit_request(c->h2, NULL, t->h2_nva, t->h2_nvlen,
-						    t->h2_body_len ? &prd : NULL, r);
+		const nghttp2_nv *nva = t->h2_nva;
+		r->body = t->h2_body;
+		r->body_len = t->h2_body_len;
+		if (t->h2_templated)
+			nva = render_stream(w, c, t, i, r);
+		int32_t id = nghttp2_submit_request(c->h2, NULL, nva, t->h2_nvlen,
+						    r->body_len || (t->h2_templated && t->h2_body_tpl.n) ? &prd : NULL, r);
 		if (id < 0) {
 			/* stream ids used up (2^31 on one connection): finish, then reconnect */
 			rl_conn_give_back_request(w);

@@ -49,6 +49,10 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 		return -1;
 	}
 	memcpy(u->host, host, hlen);
+	if (strstr(u->host, "{{")) {
+		snprintf(err, errlen, "invalid URL '%s': templates work in the path and query, not the host", url);
+		return -1;
+	}
 	u->port = 80;
 	if (*p == ':') {
 		char *end;
@@ -70,6 +74,14 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 		return -1;
 	}
 	for (const char *c = p; c < path_end; c++) {
+		if (c[0] == '{' && c[1] == '{') {
+			/* a template: checked by the template compiler, rendered per request */
+			const char *close = strstr(c, "}}");
+			if (close && close < path_end) {
+				c = close + 1;
+				continue;
+			}
+		}
 		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
 			snprintf(err, errlen, "invalid URL '%s': space or control character in path", url);
 			return -1;
@@ -113,6 +125,50 @@ static void grpc_timeout(char *out, size_t n, uint64_t ns)
 		}
 	}
 	snprintf(out, n, "99999999H");
+}
+
+/* Header values and the body that hold templates compile once; a body rendered per
+ * stream drops content-length (END_STREAM delimits it in HTTP/2). */
+static int h2_templates_init(struct rl_target *t, char *err, size_t errlen)
+{
+	nghttp2_nv *nv = t->h2_nva;
+	bool body_dynamic = t->proto == RL_PROTO_H2 && rl_tpl_present((const char *)t->h2_body, t->h2_body_len);
+	bool dynamic = body_dynamic;
+	for (size_t i = 0; i < t->h2_nvlen; i++)
+		dynamic |= rl_tpl_present((const char *)nv[i].value, nv[i].valuelen);
+	if (!dynamic)
+		return 0;
+	t->h2_value_tpl = calloc(t->h2_nvlen, sizeof(*t->h2_value_tpl));
+	if (!t->h2_value_tpl) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char why[256];
+	for (size_t i = 0; i < t->h2_nvlen; i++) {
+		if (!rl_tpl_present((const char *)nv[i].value, nv[i].valuelen))
+			continue;
+		if (rl_tpl_compile((const char *)nv[i].value, nv[i].valuelen, &t->h2_value_tpl[i], why, sizeof(why))) {
+			snprintf(err, errlen, "%s: %.*s: %s", t->url, (int)nv[i].namelen, nv[i].name, why);
+			return -1;
+		}
+		t->h2_render_max += t->h2_value_tpl[i].max_len;
+	}
+	if (body_dynamic) {
+		if (rl_tpl_compile((const char *)t->h2_body, t->h2_body_len, &t->h2_body_tpl, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: body: %s", t->url, why);
+			return -1;
+		}
+		t->h2_render_max += t->h2_body_tpl.max_len;
+		for (size_t i = 0; i < t->h2_nvlen; i++) {
+			if (nv[i].namelen == 14 && !memcmp(nv[i].name, "content-length", 14)) {
+				memmove(&nv[i], &nv[i + 1], (t->h2_nvlen - i - 1) * sizeof(*nv));
+				t->h2_nvlen--;
+				break;
+			}
+		}
+	}
+	t->h2_templated = true;
+	return 0;
 }
 
 static int h2_request_init(struct rl_target *t, const struct rl_options *o, char *err, size_t errlen)
@@ -200,7 +256,7 @@ static int h2_request_init(struct rl_target *t, const struct rl_options *o, char
 	t->h2_nva = nv;
 	t->h2_nvlen = n;
 	t->h2_strings = str;
-	return 0;
+	return h2_templates_init(t, err, errlen);
 }
 
 int rl_target_init(struct rl_target *t, const char *url, const struct rl_options *o,
@@ -233,6 +289,16 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 	t->proto = o->proto;
 	if (t->proto != RL_PROTO_H1 && h2_request_init(t, o, err, errlen))
 		return -1;
+	bool dynamic = rl_tpl_present(t->u.target, strlen(t->u.target)) ||
+		       (o->body && rl_tpl_present(o->body, o->body_len));
+	for (size_t i = 0; i < o->nheaders; i++)
+		dynamic |= rl_tpl_present(o->headers[i].value, o->headers[i].value_len);
+	if (o->data && rl_tpl_present(o->data, strlen(o->data))) {
+		snprintf(err, errlen, "--data: templates in gRPC messages are not supported yet");
+		return -1;
+	}
+	dynamic &= t->proto == RL_PROTO_H1;
+	r.open_head = dynamic;
 	t->request_len = rl_h1_request_write(&r, NULL, 0);
 	t->request = malloc(t->request_len);
 	if (!t->request) {
@@ -240,11 +306,30 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 		return -1;
 	}
 	rl_h1_request_write(&r, t->request, t->request_len);
+	t->request_max = t->request_len;
+	if (dynamic) {
+		char why[256];
+		if (rl_tpl_compile(t->request, t->request_len, &t->tpl_head, why, sizeof(why)) ||
+		    rl_tpl_compile(o->body ? o->body : "", o->body_len, &t->tpl_body, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: %s", url, why);
+			return -1;
+		}
+		t->templated = true;
+		/* head, "Content-Length: N\r\n\r\n", body */
+		t->request_max = t->tpl_head.max_len + 40 + t->tpl_body.max_len;
+	}
 	return 0;
 }
 
 void rl_target_free(struct rl_target *t)
 {
+	rl_tpl_free(&t->tpl_head);
+	rl_tpl_free(&t->tpl_body);
+	for (size_t i = 0; t->h2_value_tpl && i < t->h2_nvlen; i++)
+		rl_tpl_free(&t->h2_value_tpl[i]);
+	free(t->h2_value_tpl);
+	rl_tpl_free(&t->h2_body_tpl);
+	t->h2_value_tpl = NULL;
 	free(t->request);
 	free(t->h2_nva);
 	free(t->h2_strings);

@@ -90,11 +90,13 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 		}
 	}
 
-	size_t max_req = 0;
+	size_t max_req = 0, max_body = 0;
 	bool h2 = false;
 	for (size_t i = 0; i < w->sh->ntargets; i++) {
-		if (w->sh->targets[i].request_len > max_req)
-			max_req = w->sh->targets[i].request_len;
+		if (w->sh->targets[i].request_max > max_req)
+			max_req = w->sh->targets[i].request_max;
+		if (w->sh->targets[i].tpl_body.max_len > max_body)
+			max_body = w->sh->targets[i].tpl_body.max_len;
 		h2 |= w->sh->targets[i].proto != RL_PROTO_H1;
 	}
 	/* HTTP/1.1: up to `pipeline` requests sent but unanswered plus as many newly
@@ -104,13 +106,31 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 		w->out_cap = (uint32_t)(65536 + 2 * o->streams * max_req);
 	uint32_t slots = o->pipeline > o->streams ? o->pipeline : o->streams;
 	rl_h2_mem_init(w);
+	/* {{seq}} is unique across workers: worker i renders i, i + n, i + 2n, ... */
+	rl_tpl_state_init(&w->tpl, rl_now_ns() ^ ((uint64_t)w->id << 48), w->id, w->sh->opt->threads);
+	w->tpl_scratch = malloc(max_body + 1);
+	for (size_t i = 0; i < w->sh->ntargets; i++) {
+		const struct rl_target *t = &w->sh->targets[i];
+		if (!t->h2_templated)
+			continue;
+		if (t->h2_nvlen > w->slot_nvlen)
+			w->slot_nvlen = t->h2_nvlen;
+		if (t->h2_render_max > w->slot_render)
+			w->slot_render = t->h2_render_max;
+	}
+	if (w->slot_nvlen) {
+		w->slot_nva_mem = calloc((size_t)nconns * o->streams * w->slot_nvlen, sizeof(nghttp2_nv));
+		w->slot_render_mem = malloc((size_t)nconns * o->streams * (w->slot_render + 1));
+		if (!w->slot_nva_mem || !w->slot_render_mem)
+			return -ENOMEM;
+	}
 	w->conns = calloc(nconns, sizeof(*w->conns));
 	w->req_mem = calloc((size_t)nconns * slots, sizeof(*w->req_mem));
 	w->out_mem = malloc((size_t)nconns * w->out_cap);
 	w->stats = malloc(w->sh->ntargets * sizeof(*w->stats));
 	if (!w->feat.buf_ring)
 		w->rbuf_mem = malloc((size_t)nconns * w->buf_size);
-	if (!w->conns || !w->req_mem || !w->out_mem || !w->stats ||
+	if (!w->conns || !w->req_mem || !w->out_mem || !w->stats || !w->tpl_scratch ||
 	    (!w->feat.buf_ring && !w->rbuf_mem))
 		return -ENOMEM;
 	for (size_t i = 0; i < w->sh->ntargets; i++)
@@ -122,6 +142,10 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 		c->target = (first_global_conn + i) % (uint32_t)w->sh->ntargets;
 		c->reqs = &w->req_mem[(size_t)i * slots];
 		c->w = w;
+		if (w->slot_nvlen) {
+			c->slot_nva = &w->slot_nva_mem[(size_t)i * o->streams * w->slot_nvlen];
+			c->slot_render = &w->slot_render_mem[(size_t)i * o->streams * (w->slot_render + 1)];
+		}
 		c->out = &w->out_mem[(size_t)i * w->out_cap];
 		if (w->rbuf_mem)
 			c->rbuf = &w->rbuf_mem[(size_t)i * w->buf_size];
@@ -143,6 +167,9 @@ void rl_worker_free(struct rl_worker *w)
 	for (uint32_t i = 0; w->conns && i < w->nconns; i++)
 		rl_h2_free(w, &w->conns[i]);
 	rl_h2_mem_free(w);
+	free(w->tpl_scratch);
+	free(w->slot_nva_mem);
+	free(w->slot_render_mem);
 	free(w->conns);
 	free(w->req_mem);
 	free(w->out_mem);

@@ -48,6 +48,8 @@ struct rl_req {
 	bool done;           /* counted: a late close or frame changes nothing */
 	bool bad_frame;      /* gRPC framing broken: a protocol error */
 	uint64_t body_off, payload;
+	const uint8_t *body; /* this stream's request body (rendered, with templates) */
+	size_t body_len;
 	struct rl_grpc_deframer deframer;
 };
 
@@ -70,6 +72,8 @@ struct rl_conn {
 	struct rl_worker *w;
 	nghttp2_session *h2;
 	bool goaway;         /* no new streams: finish, then reconnect */
+	nghttp2_nv *slot_nva;  /* with templates: each stream's header list ... */
+	char *slot_render;     /* ... and its rendered values and body */
 	uint64_t connect_start_ns, connect_done_ns;
 	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
 	struct rl_timer timer;
@@ -105,6 +109,11 @@ struct rl_worker {
 	uint64_t quota;               /* requests left to issue; UINT64_MAX: no limit */
 	uint64_t inflight;            /* issued, not yet completed */
 	uint64_t completed, failed;   /* for the progress line */
+	struct rl_tpl_state tpl;      /* request templates' generators */
+	char *tpl_scratch;            /* a rendered body, before its Content-Length */
+	nghttp2_nv *slot_nva_mem;     /* HTTP/2 templates: per stream slot */
+	char *slot_render_mem;
+	size_t slot_nvlen, slot_render;
 	bool stopping;
 	uint64_t now_ns;              /* the clock read after the last wait */
 	uint64_t flush_ns;            /* the clock read before this turn's submit */

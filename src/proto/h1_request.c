@@ -85,6 +85,8 @@ size_t rl_h1_request_write(const struct rl_h1_request *r, char *out, size_t out_
 		put(&w, r->headers[i].value, r->headers[i].value_len);
 		puts_(&w, "\r\n");
 	}
+	if (r->open_head)
+		return w.len;
 	if ((r->has_body || r->body_len) && !has_length) {
 		char cl[48];
 		snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", r->body_len);

@@ -17,7 +17,7 @@ fi
 "$RINGLOAD" -q --h2 -o json -c 4 -t 2 -m 16 -n 20000 "http://127.0.0.1:$PORT/" > "$TEST_TMP/n.json"
 logged=$(log_lines "$TEST_TMP/access.log")
 check "nginx_h2c_20000_exact (nginx logged $logged)" test "$logged" = 20000
-check "nginx_h2c_logged_as_http2" test "$(grep -c 'HTTP/2.0" 200' "$TEST_TMP/access.log")" = 20000
+check "nginx_h2c_logged_as_http2" test "$(grep -c 'HTTP/2.0 200' "$TEST_TMP/access.log")" = 20000
 check "nginx_h2c_ringload_counts" test "$(jget "$TEST_TMP/n.json" '(d["total"]["requests"], d["total"]["successful"])')" = "(20000, 20000)"
 check "nginx_h2c_accounting_holds" accounting_holds "$TEST_TMP/n.json"
 

@@ -47,7 +47,7 @@ check "http_404_accounting_holds" accounting_holds "$TEST_TMP/404.json"
 
 : > "$TEST_TMP/access.log"
 "$RINGLOAD" -q -o json -c 2 -t 1 -n 50 -b '{"id":1}' -H 'Content-Type: application/json' "$URL" > "$TEST_TMP/post.json"
-check "body_sent_as_post" test "$(grep -c '"POST / HTTP/1.1" 200' "$TEST_TMP/access.log")" = 50
+check "body_sent_as_post" test "$(grep -c 'POST / HTTP/1.1 200' "$TEST_TMP/access.log")" = 50
 check "bytes_sent_include_body" test "$(jget "$TEST_TMP/post.json" 'd["total"]["bytes_sent"] > 50 * 8')" = True
 
 "$RINGLOAD" -q -o json -c 20 -t 2 -d 1s "$URL" > "$TEST_TMP/d.json"
