@@ -28,6 +28,9 @@ struct rl_result {
 	double cpu_user_s, cpu_sys_s;
 	long max_rss_kb;
 	struct rl_engine_features features;
+	/* open loop (-R) */
+	uint64_t not_sent;          /* due by the schedule, never sent before the end */
+	uint64_t max_backlog;       /* most requests ever waiting for a free connection */
 };
 
 /* Runs the load test. Returns 0, or -1 with a message in err (setup failures only:

@@ -27,6 +27,7 @@ struct rl_options {
 	uint32_t max_msg;          /* largest gRPC message accepted */
 	uint64_t duration_ns;      /* 0 with -n alone: run until the requests are done */
 	uint64_t requests;         /* 0: unlimited */
+	double rate;               /* -R: requests/s in total; 0: closed loop */
 	uint64_t timeout_ns, connect_timeout_ns;
 	const char *method;
 	struct rl_h1_header headers[RL_MAX_HEADERS];

@@ -19,6 +19,7 @@ struct rl_metrics {
 	double throughput_rps, transfer_bytes_per_s;
 	double avg_payload_bytes, network_efficiency_bytes_per_ms;
 	struct rl_hist_summary latency, connect, ttfb, download;
+	struct rl_hist_summary latency_uncorrected, queue; /* open loop only */
 };
 
 struct rl_report {
@@ -30,6 +31,10 @@ struct rl_report {
 void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m);
 double rl_report_cpu_us_per_request(const struct rl_result *res);
 const char *rl_report_protocol_name(enum rl_proto p); /* "http/1.1", "h2c", "grpc" */
+/* Open loop: the achieved rate, and why it fell more than 1% short of -R (NULL when it
+ * did not, or in a closed loop). */
+double rl_report_achieved_rps(const struct rl_result *res);
+const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res);
 
 void rl_report_console(FILE *f, const struct rl_report *r);
 int rl_report_json(FILE *f, const struct rl_report *r);

@@ -27,6 +27,9 @@ struct rl_stats {
 	uint64_t unsolicited;     /* connections closed for bytes nobody asked for */
 	uint64_t unfinished;      /* in flight when the run ended: not in requests */
 	struct rl_hist latency, connect, ttfb, download;
+	/* open loop (-R) only: latency from the actual send (what a closed-loop tool would
+	 * report) and the client queue (intended start -> handed to the kernel) */
+	struct rl_hist latency_uncorrected, queue;
 };
 
 void rl_stats_init(struct rl_stats *s);

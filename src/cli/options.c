@@ -26,6 +26,7 @@ static const struct option long_opts[] = {
 	{ "threads", required_argument, NULL, 't' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "requests", required_argument, NULL, 'n' },
+	{ "rate", required_argument, NULL, 'R' },
 	{ "pipeline", required_argument, NULL, 'P' },
 	{ "method", required_argument, NULL, 'X' },
 	{ "header", required_argument, NULL, 'H' },
@@ -66,6 +67,8 @@ void rl_options_usage(FILE *f)
 "  -t, --threads N          worker threads, one io_uring each (default: online CPUs)\n"
 "  -d, --duration DUR       run length: 500ms, 10s, 2m (default 10s unless -n)\n"
 "  -n, --requests N         stop after exactly N requests (successful or not)\n"
+"  -R, --rate N             open loop: N requests/s in total; latency counts from each\n"
+"                           request's intended start (no coordinated omission)\n"
 "  -P, --pipeline N         HTTP/1.1 requests in flight per connection (default 1)\n"
 "      --h1                 HTTP/1.1 (the default)\n"
 "      --h2                 HTTP/2; http:// means h2c with prior knowledge\n"
@@ -182,7 +185,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	int c, idx;
 	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */
 	bool pipeline_given = false;
-	while ((c = getopt_long(argc, argv, "-:c:t:d:n:P:m:X:H:b:o:qvh", long_opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:c:t:d:n:R:P:m:X:H:b:o:qvh", long_opts, &idx)) != -1) {
 		int rc = 0;
 		switch (c) {
 		case 1:
@@ -207,6 +210,14 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			if (rl_parse_count(optarg, UINT64_MAX / 2, &o->requests) || !o->requests)
 				rc = fail(err, errlen, "-n: invalid request count '%s'", optarg);
 			break;
+		case 'R': {
+			char *end;
+			errno = 0;
+			o->rate = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->rate > 0) || o->rate > 1e9)
+				rc = fail(err, errlen, "-R: invalid rate '%s' (requests per second, > 0)", optarg);
+			break;
+		}
 		case 'X':
 			for (const char *m = optarg; *m || m == optarg; m++)
 				if (!*m || *m < 'A' || *m > 'Z')

@@ -59,6 +59,14 @@ bool rl_conn_take_request(struct rl_worker *w)
 {
 	if (w->stopping || !w->quota)
 		return false;
+	if (w->open_loop) {
+		if (w->next_k >= w->due_k)
+			return false; /* nothing due yet: the schedule, not a free connection, decides */
+		w->take_start_ns = w->pace_start_ns + w->next_k * w->interval_ns;
+		w->next_k++;
+	} else {
+		w->take_start_ns = w->now_ns;
+	}
 	if (w->quota != UINT64_MAX)
 		w->quota--;
 	w->inflight++;
@@ -69,7 +77,18 @@ void rl_conn_give_back_request(struct rl_worker *w)
 {
 	if (w->quota != UINT64_MAX)
 		w->quota++;
+	if (w->open_loop)
+		w->next_k--; /* due again: the next free connection sends it */
 	w->inflight--;
+}
+
+void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c)
+{
+	if (!w->open_loop || c->in_ready || c->state != C_OPEN)
+		return;
+	c->in_ready = true;
+	c->next_ready = w->ready;
+	w->ready = c;
 }
 
 #define mark_dirty rl_conn_mark_dirty
@@ -133,6 +152,10 @@ void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct
 	rl_hist_record_ns(&st->latency, now - r->start_ns);
 	rl_hist_record_ns(&st->ttfb, r->first_ns > sent ? r->first_ns - sent : 0);
 	rl_hist_record_ns(&st->download, now - r->first_ns);
+	if (w->open_loop) {
+		rl_hist_record_ns(&st->latency_uncorrected, now - sent);
+		rl_hist_record_ns(&st->queue, sent > r->start_ns ? sent - r->start_ns : 0);
+	}
 }
 
 /* Ends every in-flight request: handed to the kernel -> failed with err (when err is
@@ -328,7 +351,7 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 	bool was_idle = !c->inflight;
 	while (c->inflight < pipeline && take_request(w)) {
 		struct rl_req *r = req_at(w, c, c->inflight);
-		r->start_ns = w->now_ns;
+		r->start_ns = w->take_start_ns;
 		r->sent_ns = 0;
 		r->first_ns = 0;
 		if (t->templated)
@@ -343,6 +366,8 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 	}
 	if (was_idle && c->inflight)
 		arm_request_timer(w, c);
+	if (c->inflight < pipeline)
+		rl_conn_make_ready(w, c);
 }
 
 void rl_conn_flush(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns)

@@ -280,6 +280,8 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 	r->active = false;
 	nghttp2_session_set_stream_user_data(s, id, NULL);
 	c->inflight--;
+	if (!c->goaway)
+		rl_conn_make_ready(w, c);
 	return 0;
 }
 
@@ -354,7 +356,7 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 		if (!rl_conn_take_request(w))
 			break;
 		memset(r, 0, sizeof(*r));
-		r->start_ns = w->now_ns;
+		r->start_ns = w->take_start_ns;
 		r->grpc_status = -1;
 		rl_grpc_deframer_init(&r->deframer, w->sh->opt->max_msg);
 		prd.source.ptr = r;
@@ -381,6 +383,8 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 		if (!rl_timer_armed(&c->timer))
 			arm_timer(w, c);
 	}
+	if (c->inflight < streams && !c->goaway)
+		rl_conn_make_ready(w, c);
 }
 
 void rl_h2_flush(struct rl_worker *w, struct rl_conn *c)

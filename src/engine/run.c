@@ -114,6 +114,14 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		}
 		w->id = i;
 		w->sh = &ctx.sh;
+		if (o->rate > 0) {
+			/* each worker paces its share of the rate, in proportion to its connections */
+			double share = o->rate * ctx.conns_of[i] / o->connections;
+			w->open_loop = true;
+			w->interval_ns = (uint64_t)(1e9 / share);
+			if (!w->interval_ns)
+				w->interval_ns = 1;
+		}
 		if (o->requests) {
 			w->quota = i + 1 == ctx.nworkers ? budget_left
 				   : o->requests * ctx.conns_of[i] / o->connections;
@@ -206,6 +214,14 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		}
 	}
 	res->features = ctx.workers[0].feat;
+	for (uint32_t i = 0; i < ctx.nworkers; i++) {
+		struct rl_worker *w = &ctx.workers[i];
+		if (!w->open_loop)
+			continue;
+		if (w->due_k > w->next_k)
+			res->not_sent += w->due_k - w->next_k;
+		res->max_backlog += w->max_backlog;
+	}
 	res->duration_s = (double)(end - ctx.sh.start_ns) / 1e9;
 	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
 			  (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6;

@@ -238,6 +238,27 @@ static void dispatch(struct rl_worker *w, const struct io_uring_cqe *cqe)
 	}
 }
 
+/* Open loop: every request whose time has come goes to a connection with room. Those
+ * that find none wait, and their wait counts in their latency. */
+static void pace(struct rl_worker *w)
+{
+	uint64_t now = rl_now_ns();
+	if (now >= w->pace_start_ns) {
+		uint64_t due = (now - w->pace_start_ns) / w->interval_ns + 1;
+		if (due > w->due_k)
+			w->due_k = due;
+	}
+	w->now_ns = now;
+	while (w->ready && w->next_k < w->due_k && w->quota) {
+		struct rl_conn *c = w->ready;
+		w->ready = c->next_ready;
+		c->in_ready = false;
+		rl_conn_fill(w, c); /* puts itself back if it still has room */
+	}
+	if (w->due_k - w->next_k > w->max_backlog)
+		w->max_backlog = w->due_k - w->next_k;
+}
+
 void rl_worker_run(struct rl_worker *w)
 {
 	struct rl_shared *sh = w->sh;
@@ -246,7 +267,10 @@ void rl_worker_run(struct rl_worker *w)
 	for (uint32_t i = 0; i < w->nconns; i++)
 		rl_conn_connect(w, &w->conns[i]);
 
+	w->pace_start_ns = sh->start_ns;
 	for (;;) {
+		if (w->open_loop)
+			pace(w);
 		/* 1. queue this turn's sends; their requests count as handed over now */
 		uint64_t flush_ns = rl_now_ns();
 		w->flush_ns = flush_ns;
@@ -264,6 +288,13 @@ void rl_worker_run(struct rl_worker *w)
 		uint64_t wait_ns = WAIT_MAX_NS;
 		if (sh->deadline_ns && sh->deadline_ns > flush_ns && sh->deadline_ns - flush_ns < wait_ns)
 			wait_ns = sh->deadline_ns - flush_ns;
+		if (w->open_loop && w->quota) {
+			/* wake for the next scheduled request: the wait's timeout paces the run */
+			uint64_t next = w->pace_start_ns + w->due_k * w->interval_ns;
+			uint64_t until = next > flush_ns ? next - flush_ns : 0;
+			if (until < wait_ns)
+				wait_ns = until ? until : 1;
+		}
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)wait_ns };
 		struct io_uring_cqe *cqe;
 		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);

@@ -78,6 +78,8 @@ struct rl_conn {
 	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
 	struct rl_timer timer;
 	struct rl_conn *next_dirty;
+	struct rl_conn *next_ready;  /* open loop: connections with room for a request */
+	bool in_ready;
 };
 
 /* Counters a worker publishes for the progress line (relaxed atomics, one writer). */
@@ -110,6 +112,13 @@ struct rl_worker {
 	uint64_t inflight;            /* issued, not yet completed */
 	uint64_t completed, failed;   /* for the progress line */
 	struct rl_tpl_state tpl;      /* request templates' generators */
+	/* open loop (-R): request k is due at pace_start_ns + k * interval_ns; requests
+	 * start (for latency) at that intended time, not when a connection was free */
+	bool open_loop;
+	uint64_t pace_start_ns, interval_ns;
+	uint64_t next_k, due_k, max_backlog;
+	uint64_t take_start_ns;       /* the start of the request rl_conn_take_request gave */
+	struct rl_conn *ready;
 	char *tpl_scratch;            /* a rendered body, before its Content-Length */
 	nghttp2_nv *slot_nva_mem;     /* HTTP/2 templates: per stream slot */
 	char *slot_render_mem;
@@ -164,6 +173,7 @@ struct rl_stats *rl_conn_stats(struct rl_worker *w, struct rl_conn *c);
 const struct rl_target *rl_conn_target(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c);
 bool rl_conn_take_request(struct rl_worker *w);
+void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_give_back_request(struct rl_worker *w);
 void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err);
 void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r);

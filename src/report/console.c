@@ -1,6 +1,9 @@
 /* The console report: configuration, then per target the REST-vs-gRPC seed's layout
  * (success, latency and phase percentiles, payload, bytes, throughput, efficiency,
  * statuses, errors), then the client's own CPU cost. */
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "ringload/report.h"
 #include "ringload/units.h"
 
@@ -29,7 +32,8 @@ static void console_count(void *ctx, const char *name, uint64_t n)
 	fprintf(l->f, "%s %s: %llu", l->shown++ ? "," : "", name, (unsigned long long)n);
 }
 
-static void target_block(FILE *f, const char *title, const struct rl_stats *s, double duration_s)
+static void target_block(FILE *f, const char *title, const struct rl_stats *s, double duration_s,
+			 bool open_loop)
 {
 	struct rl_metrics m;
 	char a[32], b[32], c[32];
@@ -45,6 +49,12 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 	fprintf(f, "  %-9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "mean", "min", "p50", "p90",
 		"p95", "p99", "p99.9", "max", "stddev");
 	phase_row(f, "Latency", &m.latency);
+	if (open_loop) {
+		/* latency above runs from each request's intended start; these two say how
+		 * much of it the client's own queue was */
+		phase_row(f, "Uncorr.", &m.latency_uncorrected);
+		phase_row(f, "Queue", &m.queue);
+	}
 	phase_row(f, "Connect", &m.connect);
 	phase_row(f, "TTFB", &m.ttfb);
 	phase_row(f, "Download", &m.download);
@@ -78,8 +88,11 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	const struct rl_options *o = r->opt;
 	const struct rl_result *res = r->res;
 	char d[32];
-	fprintf(f, "ringload %s: %s, closed loop, %u connection%s on %u thread%s", RINGLOAD_VERSION,
-		rl_report_protocol_name(o->proto), o->connections, o->connections == 1 ? "" : "s",
+	char rate[64] = "closed loop";
+	if (o->rate > 0)
+		snprintf(rate, sizeof(rate), "open loop at %.1f req/s", o->rate);
+	fprintf(f, "ringload %s: %s, %s, %u connection%s on %u thread%s", RINGLOAD_VERSION,
+		rl_report_protocol_name(o->proto), rate, o->connections, o->connections == 1 ? "" : "s",
 		o->threads, o->threads == 1 ? "" : "s");
 	if (o->proto == RL_PROTO_H1 && o->pipeline > 1)
 		fprintf(f, ", pipeline %u", o->pipeline);
@@ -99,9 +112,20 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	if (res->interrupted)
 		fprintf(f, "interrupted: results so far\n");
 	for (size_t i = 0; i < res->ntargets; i++)
-		target_block(f, r->targets[i].url, &res->targets[i], res->duration_s);
+		target_block(f, r->targets[i].url, &res->targets[i], res->duration_s, o->rate > 0);
 	if (res->ntargets > 1)
-		target_block(f, "All targets", &res->total, res->duration_s);
+		target_block(f, "All targets", &res->total, res->duration_s, o->rate > 0);
+	if (o->rate > 0) {
+		double got = rl_report_achieved_rps(res);
+		fprintf(f, "\nRate          target %.1f req/s, achieved %.1f req/s (%.1f%%)", o->rate, got,
+			100.0 * got / o->rate);
+		if (res->not_sent)
+			fprintf(f, ", %llu due but never sent", (unsigned long long)res->not_sent);
+		fputc('\n', f);
+		const char *why = rl_report_rate_shortfall(o, res);
+		if (why)
+			fprintf(f, "warning: the achieved rate fell more than 1%% short: %s\n", why);
+	}
 	char rss[32];
 	fprintf(f, "\nClient cost   %.3fs user + %.3fs sys CPU = %.2f us/request, max RSS %s\n",
 		res->cpu_user_s, res->cpu_sys_s, rl_report_cpu_us_per_request(res),

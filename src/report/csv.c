@@ -1,4 +1,6 @@
 /* metric,value rows: one row per number, scoped "total." or "target<N>." */
+#include <stdbool.h>
+
 #include "ringload/report.h"
 
 static void summary(FILE *f, const char *scope, const char *name, const struct rl_hist_summary *s)
@@ -21,7 +23,7 @@ static void csv_count(void *ctx, const char *name, uint64_t n)
 	fprintf(cs->f, "%s.%s.%s,%llu\n", cs->scope, cs->kind, name, (unsigned long long)n);
 }
 
-static void stats(FILE *f, const char *scope, const struct rl_stats *s, double duration_s)
+static void stats(FILE *f, const char *scope, const struct rl_stats *s, double duration_s, bool open_loop)
 {
 	struct rl_metrics m;
 	rl_metrics_compute(s, duration_s, &m);
@@ -41,6 +43,10 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	summary(f, scope, "connect_ms", &m.connect);
 	summary(f, scope, "ttfb_ms", &m.ttfb);
 	summary(f, scope, "download_ms", &m.download);
+	if (open_loop) {
+		summary(f, scope, "latency_uncorrected_ms", &m.latency_uncorrected);
+		summary(f, scope, "client_queue_ms", &m.queue);
+	}
 	struct csv_scope cs = { f, scope, "status" };
 	rl_stats_each_status(s, csv_count, &cs);
 	cs.kind = "errors";
@@ -66,9 +72,14 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 			fputc(*c, f);
 		}
 		fputs("\"\n", f);
-		stats(f, scope, &res->targets[i], res->duration_s);
+		stats(f, scope, &res->targets[i], res->duration_s, r->opt->rate > 0);
 	}
-	stats(f, "total", &res->total, res->duration_s);
+	stats(f, "total", &res->total, res->duration_s, r->opt->rate > 0);
+	if (r->opt->rate > 0) {
+		fprintf(f, "rate.target_rps,%.3f\n", r->opt->rate);
+		fprintf(f, "rate.achieved_rps,%.3f\n", rl_report_achieved_rps(res));
+		fprintf(f, "rate.not_sent,%llu\n", (unsigned long long)res->not_sent);
+	}
 	fprintf(f, "client.cpu_user_s,%.6f\n", res->cpu_user_s);
 	fprintf(f, "client.cpu_sys_s,%.6f\n", res->cpu_sys_s);
 	fprintf(f, "client.cpu_us_per_request,%.3f\n", rl_report_cpu_us_per_request(res));

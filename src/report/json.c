@@ -1,5 +1,6 @@
 /* The JSON result of SPEC.md: config, per-target and total statistics with lossless
  * histograms, and the client's own cost. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,7 +54,7 @@ static void json_count(void *w, const char *name, uint64_t n)
 	rl_jw_u64(w, name, n);
 }
 
-static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s)
+static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, bool open_loop)
 {
 	struct rl_metrics m;
 	rl_metrics_compute(s, duration_s, &m);
@@ -73,6 +74,10 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s)
 	summary(w, "connect_ms", &m.connect);
 	summary(w, "ttfb_ms", &m.ttfb);
 	summary(w, "download_ms", &m.download);
+	if (open_loop) {
+		summary(w, "latency_uncorrected_ms", &m.latency_uncorrected);
+		summary(w, "client_queue_ms", &m.queue);
+	}
 	rl_jw_obj(w, "status_codes");
 	rl_stats_each_status(s, json_count, w);
 	rl_jw_end_obj(w);
@@ -120,7 +125,9 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 		rl_jw_str(&w, "data", o->data ? o->data : "");
 		rl_jw_u64(&w, "max_msg", o->max_msg);
 	}
-	rl_jw_str(&w, "load_model", "closed");
+	rl_jw_str(&w, "load_model", o->rate > 0 ? "open" : "closed");
+	if (o->rate > 0)
+		rl_jw_num(&w, "rate", o->rate, 3);
 	rl_jw_u64(&w, "connections", o->connections);
 	rl_jw_u64(&w, "threads", o->threads);
 	rl_jw_num(&w, "duration_s", (double)o->duration_ns / 1e9, 3);
@@ -146,17 +153,28 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 
 	rl_jw_num(&w, "duration_s", res->duration_s, 6);
 	rl_jw_bool(&w, "interrupted", res->interrupted);
+	if (o->rate > 0) {
+		rl_jw_obj(&w, "rate");
+		rl_jw_num(&w, "target_rps", o->rate, 3);
+		rl_jw_num(&w, "achieved_rps", rl_report_achieved_rps(res), 3);
+		rl_jw_u64(&w, "not_sent", res->not_sent);
+		rl_jw_u64(&w, "max_backlog", res->max_backlog);
+		const char *why = rl_report_rate_shortfall(o, res);
+		if (why)
+			rl_jw_str(&w, "warning", why);
+		rl_jw_end_obj(&w);
+	}
 	int rc = 0;
 	rl_jw_arr(&w, "targets");
 	for (size_t i = 0; i < res->ntargets; i++) {
 		rl_jw_obj(&w, NULL);
 		rl_jw_str(&w, "url", r->targets[i].url);
-		rc |= stats(&w, &res->targets[i], res->duration_s);
+		rc |= stats(&w, &res->targets[i], res->duration_s, o->rate > 0);
 		rl_jw_end_obj(&w);
 	}
 	rl_jw_end_arr(&w);
 	rl_jw_obj(&w, "total");
-	rc |= stats(&w, &res->total, res->duration_s);
+	rc |= stats(&w, &res->total, res->duration_s, o->rate > 0);
 	rl_jw_end_obj(&w);
 
 	rl_jw_obj(&w, "client");

@@ -25,9 +25,29 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	rl_hist_summarize(&s->connect, &m->connect);
 	rl_hist_summarize(&s->ttfb, &m->ttfb);
 	rl_hist_summarize(&s->download, &m->download);
+	rl_hist_summarize(&s->latency_uncorrected, &m->latency_uncorrected);
+	rl_hist_summarize(&s->queue, &m->queue);
 	/* the seed's "network efficiency": average payload over average latency */
 	if (m->latency.mean > 0)
 		m->network_efficiency_bytes_per_ms = m->avg_payload_bytes / m->latency.mean;
+}
+
+double rl_report_achieved_rps(const struct rl_result *res)
+{
+	return res->duration_s > 0 ? (double)res->total.requests / res->duration_s : 0;
+}
+
+const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res)
+{
+	if (!(o->rate > 0) || rl_report_achieved_rps(res) >= 0.99 * o->rate || res->interrupted)
+		return NULL;
+	if (res->duration_s > 0 &&
+	    (res->cpu_user_s + res->cpu_sys_s) / res->duration_s >= 0.9 * o->threads)
+		return "the client's CPU was saturated (add threads, or a machine)";
+	if (res->max_backlog || res->not_sent)
+		return "every connection was busy when requests were due: the server is slower than "
+		       "the rate over this many connections (raise -c, or see the latency)";
+	return "requests completed late or failed";
 }
 
 const char *rl_report_protocol_name(enum rl_proto p)

@@ -28,6 +28,7 @@ struct rl_serve_knobs {
 	uint64_t size;
 	unsigned status;
 	uint64_t ttfb_ns, body_delay_ns;
+	uint64_t every;   /* delays apply to every Nth such request only (per thread) */
 };
 
 struct rl_serve_plan {

@@ -14,6 +14,8 @@ void rl_stats_init(struct rl_stats *s)
 	rl_hist_reset(&s->connect);
 	rl_hist_reset(&s->ttfb);
 	rl_hist_reset(&s->download);
+	rl_hist_reset(&s->latency_uncorrected);
+	rl_hist_reset(&s->queue);
 }
 
 void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
@@ -41,6 +43,8 @@ void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
 	rl_hist_merge(&dst->connect, &src->connect);
 	rl_hist_merge(&dst->ttfb, &src->ttfb);
 	rl_hist_merge(&dst->download, &src->download);
+	rl_hist_merge(&dst->latency_uncorrected, &src->latency_uncorrected);
+	rl_hist_merge(&dst->queue, &src->queue);
 }
 
 uint64_t rl_stats_error_sum(const struct rl_stats *s)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# -R: the open loop keeps its rate, measures from intended start times (no coordinated
+# omission), reports the uncorrected latency and the client queue beside it, and warns
+# when it falls short. Against `ringload serve` (its every=N knob stalls exactly one
+# request in N).
+. "$(dirname "$0")/../lib.sh"
+
+start_serve || { not_ok "serve starts"; exit 1; }
+BASE="http://127.0.0.1:$SERVE_PORT"
+
+"$RINGLOAD" -q -o json -R 2000 -d 5s -c 20 -t 2 "$BASE/api/users/1" > "$TEST_TMP/r.json"
+check "rate_2000_achieved_within_1pct ($(jget "$TEST_TMP/r.json" 'd["rate"]["achieved_rps"]'))" \
+	test "$(jget "$TEST_TMP/r.json" '1980 <= d["rate"]["achieved_rps"] <= 2020 and 9900 <= d["total"]["requests"] <= 10100')" = True
+check "rate_met_no_warning" test "$(jget "$TEST_TMP/r.json" '"warning" not in d["rate"] and d["config"]["load_model"]')" = open
+check "rate_accounting_holds" accounting_holds "$TEST_TMP/r.json"
+
+# one request in 100 takes 500 ms: the connection stalls, requests due meanwhile queue
+# in the client, and only the corrected latency shows it
+"$RINGLOAD" -q -o json -R 2000 -d 3s -c 1 -t 1 "$BASE/?ttfb=500ms&every=100" > "$TEST_TMP/co.json"
+check "corrected_p99_at_least_500ms ($(jget "$TEST_TMP/co.json" 'd["total"]["latency_ms"]["p99"]') ms)" \
+	test "$(jget "$TEST_TMP/co.json" 'd["total"]["latency_ms"]["p99"] >= 500')" = True
+check "uncorrected_p99_far_lower ($(jget "$TEST_TMP/co.json" 'd["total"]["latency_uncorrected_ms"]["p99"]') ms)" \
+	test "$(jget "$TEST_TMP/co.json" 'd["total"]["latency_uncorrected_ms"]["p99"] < 100')" = True
+check "client_queue_reported" test "$(jget "$TEST_TMP/co.json" 'd["total"]["client_queue_ms"]["p99"] >= 400')" = True
+check "shortfall_warned_with_reason" bash -c "python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"rate\"][\"warning\"])' '$TEST_TMP/co.json' | grep -q 'connection was busy'"
+"$RINGLOAD" --no-progress -R 500 -d 1s -c 1 -t 1 "$BASE/?ttfb=300ms&every=50" > "$TEST_TMP/co.txt"
+check "console_shows_both_latencies_and_warning" bash -c "grep -q '^  Uncorr.' '$TEST_TMP/co.txt' && grep -q '^  Queue' '$TEST_TMP/co.txt' && grep -q '^warning: the achieved rate' '$TEST_TMP/co.txt'"
+
+before=$(curl -s "$BASE/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_protocol"]["http1"]["requests"])')
+start=$(date +%s%N)
+"$RINGLOAD" -q -o json -R 5000 -n 3000 -c 10 -t 2 -P 2 "$BASE/" > "$TEST_TMP/n.json"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+after=$(curl -s "$BASE/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_protocol"]["http1"]["requests"])')
+check "rate_with_n_exact (server saw $((after - before - 1)))" test "$((after - before - 1))" = 3000
+check "rate_with_n_paced (${took} ms for 3000 at 5000/s)" test "$took" -ge 550
+
+"$RINGLOAD" -q -o json --h2 -R 1000 -d 3s -c 4 -m 4 -t 1 "$BASE/" > "$TEST_TMP/h2.json"
+check "h2_rate_within_1pct ($(jget "$TEST_TMP/h2.json" 'd["rate"]["achieved_rps"]'))" \
+	test "$(jget "$TEST_TMP/h2.json" '990 <= d["rate"]["achieved_rps"] <= 1010')" = True
+"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 3}' \
+	-R 1000 -d 3s -c 4 -m 4 -t 1 "$BASE" > "$TEST_TMP/g.json"
+check "grpc_rate_within_1pct ($(jget "$TEST_TMP/g.json" 'd["rate"]["achieved_rps"]'))" \
+	test "$(jget "$TEST_TMP/g.json" '990 <= d["rate"]["achieved_rps"] <= 1010 and d["total"]["status_codes"] == {"OK": d["total"]["requests"]}')" = True
+
+check "bad_rate_exit_2" bash -c "'$RINGLOAD' -R fast '$BASE/' 2>&1 | grep -q -- '-R'; test \${PIPESTATUS[0]} = 2"
