@@ -37,6 +37,7 @@ struct rl_options {
 	bool has_body;
 	enum rl_output output;
 	const char *json_path, *csv_path;
+	const char *scenario_path;
 	bool progress, quiet, allow_unreachable, preflight;
 	int verbose;
 	const char *urls[RL_MAX_TARGETS];

@@ -37,6 +37,8 @@ double rl_report_achieved_rps(const struct rl_result *res);
 const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res);
 
 void rl_report_console(FILE *f, const struct rl_report *r);
+/* metric, one column per target, winner, difference % (over the runner-up) */
+void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n);
 int rl_report_json(FILE *f, const struct rl_report *r);
 int rl_report_csv(FILE *f, const struct rl_report *r);
 /* Writes through a temporary file and rename(2): readers never see half a file. */

@@ -20,6 +20,9 @@ struct rl_url {
 
 struct rl_target {
 	const char *url;
+	const char *name;  /* the scenario's name, else the URL */
+	unsigned weight;   /* share of the connections */
+	bool has_body;
 	struct rl_url u;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;

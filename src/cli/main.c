@@ -10,6 +10,7 @@
 #include "ringload/engine.h"
 #include "ringload/options.h"
 #include "ringload/report.h"
+#include "ringload/scenario.h"
 #include "ringload/serve.h"
 #include "ringload/target.h"
 
@@ -70,6 +71,34 @@ static int cmd_run(int argc, char **argv)
 	int code = EXIT_OK;
 	struct rl_target targets[RL_MAX_TARGETS];
 	size_t ntargets = 0;
+	struct rl_scenario sc = { 0 };
+	if (o.scenario_path) {
+		if (rl_scenario_load(o.scenario_path, &o, &sc, err, sizeof(err))) {
+			fprintf(stderr, "ringload: %s\n", err);
+			code = EXIT_USAGE;
+			goto out;
+		}
+		unsigned weights = 0;
+		for (size_t i = 0; i < sc.ntargets; i++)
+			weights += sc.targets[i].weight;
+		if (o.connections < weights) {
+			fprintf(stderr, "ringload: -c %u: fewer connections than the scenario's weights add up to (%u)\n",
+				o.connections, weights);
+			code = EXIT_USAGE;
+			goto out;
+		}
+		for (; ntargets < sc.ntargets; ntargets++) {
+			struct rl_scenario_target *st = &sc.targets[ntargets];
+			if (rl_target_init(&targets[ntargets], st->url, &st->opt, err, sizeof(err))) {
+				fprintf(stderr, "ringload: %s: %s\n", st->name, err);
+				code = EXIT_USAGE;
+				goto out;
+			}
+			targets[ntargets].name = st->name;
+			targets[ntargets].weight = st->weight;
+			o.urls[o.nurls++] = st->url;
+		}
+	}
 	for (; ntargets < o.nurls; ntargets++) {
 		if (rl_target_init(&targets[ntargets], o.urls[ntargets], &o, err, sizeof(err))) {
 			fprintf(stderr, "ringload: %s\n", err);
@@ -111,6 +140,7 @@ static int cmd_run(int argc, char **argv)
 out:
 	for (size_t i = 0; i < ntargets; i++)
 		rl_target_free(&targets[i]);
+	rl_scenario_free(&sc);
 	rl_options_free(&o);
 	return code;
 }

@@ -18,7 +18,7 @@
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
-	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET,
+	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO,
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +48,7 @@ static const struct option long_opts[] = {
 	{ "max-msg", required_argument, NULL, OPT_MAX_MSG },
 	{ "proto", required_argument, NULL, OPT_PROTO },
 	{ "protoset", required_argument, NULL, OPT_PROTOSET },
+	{ "scenario", required_argument, NULL, OPT_SCENARIO },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -79,6 +80,7 @@ void rl_options_usage(FILE *f)
 "      --proto FILE.proto   the service's definition (compiled with protoc)\n"
 "      --protoset FILE.pb   the service's FileDescriptorSet (protoc -o)\n"
 "      --max-msg BYTES      largest gRPC response message accepted (default 4M)\n"
+"      --scenario FILE.json named targets with their own protocol, request and weight\n"
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
 "  -H, --header 'K: V'      add a request header (repeatable)\n"
 "  -b, --body STR|@FILE     request body, sent with Content-Length\n"
@@ -242,6 +244,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		}
 		case OPT_H2: o->proto = RL_PROTO_H2; break;
 		case OPT_PROTO: o->proto_file = optarg; break;
+		case OPT_SCENARIO: o->scenario_path = optarg; break;
 		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:
@@ -300,7 +303,9 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			return fail(err, errlen, "more than %d URLs", RL_MAX_TARGETS);
 		o->urls[o->nurls++] = argv[i];
 	}
-	if (!o->nurls)
+	if (o->scenario_path && o->nurls)
+		return fail(err, errlen, "--scenario: its targets replace the URLs on the command line");
+	if (!o->nurls && !o->scenario_path)
 		return fail(err, errlen, "no URL given (usage: ringload [OPTIONS] http://HOST:PORT/PATH)");
 	if (o->proto == RL_PROTO_GRPC && (o->method || o->has_body))
 		return fail(err, errlen, "--grpc: the call is a POST of --data; -X and -b do not apply");

@@ -317,7 +317,7 @@ static size_t render_request(struct rl_worker *w, const struct rl_target *t, cha
 {
 	size_t body = rl_tpl_render(&t->tpl_body, &w->tpl, w->tpl_scratch);
 	size_t n = rl_tpl_render(&t->tpl_head, &w->tpl, out);
-	if (body || w->sh->opt->has_body) {
+	if (body || t->has_body) {
 		memcpy(out + n, "Content-Length: ", 16);
 		n += 16;
 		char digits[24];

@@ -263,7 +263,9 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 		   char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
-	t->url = url;
+	t->url = t->name = url;
+	t->weight = 1;
+	t->has_body = o->has_body;
 	if (rl_url_parse(url, &t->u, err, errlen))
 		return -1;
 

@@ -51,6 +51,22 @@ static int ring_init(struct rl_worker *w, unsigned entries)
 	return rc;
 }
 
+/* Connections go to targets by weight, interleaved: with weights 2 and 1 the global
+ * connections run A A B A A B ..., so every worker gets the same mix. */
+static uint32_t target_of_conn(const struct rl_shared *sh, uint32_t g)
+{
+	uint32_t total = 0;
+	for (size_t i = 0; i < sh->ntargets; i++)
+		total += sh->targets[i].weight;
+	uint32_t pos = g % total;
+	for (size_t i = 0; i < sh->ntargets; i++) {
+		if (pos < sh->targets[i].weight)
+			return (uint32_t)i;
+		pos -= sh->targets[i].weight;
+	}
+	return 0;
+}
+
 int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn)
 {
 	const struct rl_options *o = w->sh->opt;
@@ -139,7 +155,7 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 		struct rl_conn *c = &w->conns[i];
 		c->slot = i;
 		c->fd = -1;
-		c->target = (first_global_conn + i) % (uint32_t)w->sh->ntargets;
+		c->target = target_of_conn(w->sh, first_global_conn + i);
 		c->reqs = &w->req_mem[(size_t)i * slots];
 		c->w = w;
 		if (w->slot_nvlen) {

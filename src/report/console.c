@@ -91,14 +91,17 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	char rate[64] = "closed loop";
 	if (o->rate > 0)
 		snprintf(rate, sizeof(rate), "open loop at %.1f req/s", o->rate);
+	bool mixed = false;
+	for (size_t i = 1; i < res->ntargets; i++)
+		mixed |= r->targets[i].proto != r->targets[0].proto;
 	fprintf(f, "ringload %s: %s, %s, %u connection%s on %u thread%s", RINGLOAD_VERSION,
-		rl_report_protocol_name(o->proto), rate, o->connections, o->connections == 1 ? "" : "s",
+		mixed ? "mixed protocols" : rl_report_protocol_name(r->targets[0].proto), rate, o->connections, o->connections == 1 ? "" : "s",
 		o->threads, o->threads == 1 ? "" : "s");
 	if (o->proto == RL_PROTO_H1 && o->pipeline > 1)
 		fprintf(f, ", pipeline %u", o->pipeline);
-	if (o->proto != RL_PROTO_H1)
-		fprintf(f, ", %u streams each", o->streams);
-	if (o->grpc_method)
+	if (r->targets[0].proto != RL_PROTO_H1 || mixed)
+		fprintf(f, ", %u streams each (HTTP/2)", o->streams);
+	if (o->grpc_method && !mixed)
 		fprintf(f, ", %s", o->grpc_method);
 	if (o->requests)
 		fprintf(f, ", %llu requests", (unsigned long long)o->requests);
@@ -112,9 +115,17 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	if (res->interrupted)
 		fprintf(f, "interrupted: results so far\n");
 	for (size_t i = 0; i < res->ntargets; i++)
-		target_block(f, r->targets[i].url, &res->targets[i], res->duration_s, o->rate > 0);
-	if (res->ntargets > 1)
+		target_block(f, r->targets[i].name, &res->targets[i], res->duration_s, o->rate > 0);
+	if (res->ntargets > 1) {
 		target_block(f, "All targets", &res->total, res->duration_s, o->rate > 0);
+		const char *names[RL_MAX_TARGETS];
+		struct rl_metrics m[RL_MAX_TARGETS];
+		for (size_t i = 0; i < res->ntargets; i++) {
+			names[i] = r->targets[i].name;
+			rl_metrics_compute(&res->targets[i], res->duration_s, &m[i]);
+		}
+		rl_report_comparison(f, names, m, res->ntargets);
+	}
 	if (o->rate > 0) {
 		double got = rl_report_achieved_rps(res);
 		fprintf(f, "\nRate          target %.1f req/s, achieved %.1f req/s (%.1f%%)", o->rate, got,

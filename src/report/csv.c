@@ -65,13 +65,17 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 		char scope[32];
 		snprintf(scope, sizeof(scope), "target%zu", i + 1);
 		/* URLs may hold commas: quote per RFC 4180 */
-		fprintf(f, "%s.url,\"", scope);
-		for (const char *c = r->targets[i].url; *c; c++) {
-			if (*c == '"')
-				fputc('"', f);
-			fputc(*c, f);
+		const char *fields[] = { "name", r->targets[i].name, "url", r->targets[i].url };
+		for (int k = 0; k < 4; k += 2) {
+			/* names and URLs may hold commas: quoted per RFC 4180 */
+			fprintf(f, "%s.%s,\"", scope, fields[k]);
+			for (const char *c = fields[k + 1]; *c; c++) {
+				if (*c == '"')
+					fputc('"', f);
+				fputc(*c, f);
+			}
+			fputs("\"\n", f);
 		}
-		fputs("\"\n", f);
 		stats(f, scope, &res->targets[i], res->duration_s, r->opt->rate > 0);
 	}
 	stats(f, "total", &res->total, res->duration_s, r->opt->rate > 0);

@@ -114,6 +114,8 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 		rl_jw_str(&w, NULL, o->urls[i]);
 	rl_jw_end_arr(&w);
 	rl_jw_str(&w, "protocol", rl_report_protocol_name(o->proto));
+	if (o->scenario_path)
+		rl_jw_str(&w, "scenario", o->scenario_path);
 	if (o->proto == RL_PROTO_H1)
 		rl_jw_u64(&w, "pipeline", o->pipeline);
 	else
@@ -168,7 +170,10 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_arr(&w, "targets");
 	for (size_t i = 0; i < res->ntargets; i++) {
 		rl_jw_obj(&w, NULL);
+		rl_jw_str(&w, "name", r->targets[i].name);
 		rl_jw_str(&w, "url", r->targets[i].url);
+		rl_jw_str(&w, "protocol", rl_report_protocol_name(r->targets[i].proto));
+		rl_jw_u64(&w, "weight", r->targets[i].weight);
 		rc |= stats(&w, &res->targets[i], res->duration_s, o->rate > 0);
 		rl_jw_end_obj(&w);
 	}

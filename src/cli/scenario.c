@@ -1,0 +1,204 @@
+/* Scenario files: see scenario.h. */
+#include "ringload/scenario.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static char *dup_str(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n + 1);
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+static int read_target(json_t *j, size_t idx, const struct rl_options *base,
+		       struct rl_scenario_target *t, char *err, size_t errlen)
+{
+	static const char *const known[] = { "name", "url", "protocol", "method", "headers",
+					     "body", "grpc", "data", "proto", "protoset", "weight" };
+	const char *key;
+	json_t *v;
+	if (!json_is_object(j))
+		return bad(err, errlen, "targets[%zu]: expected an object", idx);
+	json_object_foreach(j, key, v) {
+		size_t k = 0;
+		while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k], key))
+			k++;
+		if (k == sizeof(known) / sizeof(known[0]))
+			return bad(err, errlen, "targets[%zu].%s: unknown field", idx, key);
+	}
+	t->opt = *base;
+	t->opt.body = t->opt.data = NULL; /* the command line's belong to it */
+	t->opt.has_body = false;
+	t->opt.body_len = 0;
+	t->opt.nurls = 0;
+	t->weight = 1;
+	json_t *url = json_object_get(j, "url");
+	if (!json_is_string(url))
+		return bad(err, errlen, "targets[%zu].url: expected a string", idx);
+	t->url = dup_str(json_string_value(url));
+	json_t *name = json_object_get(j, "name");
+	if (name && !json_is_string(name))
+		return bad(err, errlen, "targets[%zu].name: expected a string", idx);
+	t->name = dup_str(name ? json_string_value(name) : t->url);
+	if (!t->url || !t->name)
+		return bad(err, errlen, "out of memory");
+	json_t *w = json_object_get(j, "weight");
+	if (w && (!json_is_integer(w) || json_integer_value(w) < 1 || json_integer_value(w) > 1000))
+		return bad(err, errlen, "targets[%zu].weight: expected an integer 1..1000", idx);
+	if (w)
+		t->weight = (unsigned)json_integer_value(w);
+	json_t *proto = json_object_get(j, "protocol");
+	const char *p = proto && json_is_string(proto) ? json_string_value(proto) : NULL;
+	if (proto && (!p || (strcmp(p, "h1") && strcmp(p, "h2") && strcmp(p, "grpc"))))
+		return bad(err, errlen, "targets[%zu].protocol: expected \"h1\", \"h2\" or \"grpc\"", idx);
+	if (p)
+		t->opt.proto = !strcmp(p, "h1") ? RL_PROTO_H1 : !strcmp(p, "h2") ? RL_PROTO_H2 : RL_PROTO_GRPC;
+	json_t *grpc = json_object_get(j, "grpc");
+	if (grpc) {
+		const char *m = json_is_string(grpc) ? json_string_value(grpc) : NULL;
+		const char *slash = m ? strchr(m, '/') : NULL;
+		if (!slash || slash == m || !slash[1] || strchr(slash + 1, '/'))
+			return bad(err, errlen, "targets[%zu].grpc: expected \"package.Service/Method\"", idx);
+		t->opt.grpc_method = m;
+		if (!p)
+			t->opt.proto = RL_PROTO_GRPC;
+	}
+	if (t->opt.proto == RL_PROTO_GRPC && !t->opt.grpc_method)
+		return bad(err, errlen, "targets[%zu].grpc: a gRPC target names its method", idx);
+	if (t->opt.proto != RL_PROTO_GRPC)
+		t->opt.grpc_method = NULL;
+	json_t *method = json_object_get(j, "method");
+	if (method) {
+		const char *m = json_is_string(method) ? json_string_value(method) : NULL;
+		for (const char *c = m; c && *c; c++)
+			if (*c < 'A' || *c > 'Z')
+				m = NULL;
+		if (!m || !*m || t->opt.proto == RL_PROTO_GRPC)
+			return bad(err, errlen, "targets[%zu].method: expected an upper-case method (not for gRPC)", idx);
+		t->opt.method = m;
+	}
+	json_t *headers = json_object_get(j, "headers");
+	if (headers) {
+		if (!json_is_object(headers))
+			return bad(err, errlen, "targets[%zu].headers: expected an object of name: value", idx);
+		json_t *hv;
+		json_object_foreach(headers, key, hv) {
+			if (!json_is_string(hv) || t->opt.nheaders == RL_MAX_HEADERS)
+				return bad(err, errlen, "targets[%zu].headers.%s: expected a string", idx, key);
+			size_t n = strlen(key) + strlen(json_string_value(hv)) + 3;
+			char *line = malloc(n);
+			if (!line)
+				return bad(err, errlen, "out of memory");
+			snprintf(line, n, "%s: %s", key, json_string_value(hv));
+			t->header_lines[t->nlines++] = line;
+			if (rl_h1_header_parse(line, &t->opt.headers[t->opt.nheaders]))
+				return bad(err, errlen, "targets[%zu].headers.%s: invalid header", idx, key);
+			t->opt.nheaders++;
+		}
+	}
+	json_t *body = json_object_get(j, "body");
+	if (body) {
+		if (!json_is_string(body) || t->opt.proto == RL_PROTO_GRPC)
+			return bad(err, errlen, "targets[%zu].body: expected a string (gRPC uses data)", idx);
+		t->opt.body = dup_str(json_string_value(body));
+		t->opt.body_len = strlen(t->opt.body);
+		t->opt.has_body = true;
+		if (!method)
+			t->opt.method = "POST";
+	} else if (!method) {
+		t->opt.method = t->opt.proto == RL_PROTO_GRPC ? "POST" : "GET";
+	}
+	json_t *data = json_object_get(j, "data");
+	if (data) {
+		if (t->opt.proto != RL_PROTO_GRPC)
+			return bad(err, errlen, "targets[%zu].data: only for gRPC targets", idx);
+		t->opt.data = json_is_string(data) ? dup_str(json_string_value(data))
+						   : json_dumps(data, JSON_COMPACT);
+		if (!t->opt.data)
+			return bad(err, errlen, "targets[%zu].data: expected a JSON object or string", idx);
+	}
+	json_t *pf = json_object_get(j, "proto"), *ps = json_object_get(j, "protoset");
+	if ((pf && !json_is_string(pf)) || (ps && !json_is_string(ps)))
+		return bad(err, errlen, "targets[%zu].%s: expected a path", idx, pf ? "proto" : "protoset");
+	if (pf)
+		t->opt.proto_file = json_string_value(pf);
+	if (ps)
+		t->opt.protoset_file = json_string_value(ps);
+	return 0;
+}
+
+int rl_scenario_load(const char *path, const struct rl_options *base, struct rl_scenario *s,
+		     char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return bad(err, errlen, "--scenario %s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);
+	/* the strings the targets borrow live as long as the scenario: keep the document */
+	int rc = -1;
+	json_t *targets = json_object_get(root, "targets");
+	const char *key;
+	json_t *v;
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "targets")) {
+			bad(err, errlen, "--scenario %s: %s: unknown field (fan-out groups are not supported yet)", path, key);
+			goto out;
+		}
+	}
+	if (!json_is_array(targets) || !json_array_size(targets) || json_array_size(targets) > RL_MAX_TARGETS) {
+		bad(err, errlen, "--scenario %s: targets: expected an array of 1..%d targets", path, RL_MAX_TARGETS);
+		goto out;
+	}
+	s->targets = calloc(json_array_size(targets), sizeof(*s->targets));
+	if (!s->targets) {
+		bad(err, errlen, "out of memory");
+		goto out;
+	}
+	size_t i;
+	json_array_foreach(targets, i, v) {
+		s->ntargets = i + 1;
+		char why[400];
+		if (read_target(v, i, base, &s->targets[i], why, sizeof(why))) {
+			bad(err, errlen, "--scenario %s: %s", path, why);
+			goto out;
+		}
+	}
+	s->root = root;
+	return 0;
+out:
+	rl_scenario_free(s);
+	json_decref(root);
+	return rc;
+}
+
+void rl_scenario_free(struct rl_scenario *s)
+{
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct rl_scenario_target *t = &s->targets[i];
+		free(t->name);
+		free(t->url);
+		free(t->opt.body);
+		free(t->opt.data);
+		for (size_t h = 0; h < t->nlines; h++)
+			free(t->header_lines[h]);
+	}
+	free(s->targets);
+	json_decref(s->root);
+	memset(s, 0, sizeof(*s));
+}

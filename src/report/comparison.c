@@ -1,0 +1,80 @@
+/* The REST-vs-gRPC seed's comparison table: per metric, each target's value, the
+ * winner, and by how much it beats the runner-up (relative to the runner-up). Shared
+ * by the run's console report and, later, `ringload compare`. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ringload/report.h"
+
+struct metric_row {
+	const char *label;
+	int higher_is_better;
+	double (*get)(const struct rl_metrics *m);
+	const char *fmt;
+};
+
+static double success(const struct rl_metrics *m) { return m->success_rate; }
+static double rps(const struct rl_metrics *m) { return m->throughput_rps; }
+static double lat_mean(const struct rl_metrics *m) { return m->latency.mean; }
+static double lat_p50(const struct rl_metrics *m) { return m->latency.p50; }
+static double lat_p95(const struct rl_metrics *m) { return m->latency.p95; }
+static double lat_p99(const struct rl_metrics *m) { return m->latency.p99; }
+static double ttfb_p50(const struct rl_metrics *m) { return m->ttfb.p50; }
+static double payload(const struct rl_metrics *m) { return m->avg_payload_bytes; }
+static double efficiency(const struct rl_metrics *m) { return m->network_efficiency_bytes_per_ms; }
+
+static const struct metric_row rows[] = {
+	{ "success rate %", 1, success, "%.2f" },
+	{ "throughput req/s", 1, rps, "%.1f" },
+	{ "latency mean ms", 0, lat_mean, "%.3f" },
+	{ "latency p50 ms", 0, lat_p50, "%.3f" },
+	{ "latency p95 ms", 0, lat_p95, "%.3f" },
+	{ "latency p99 ms", 0, lat_p99, "%.3f" },
+	{ "ttfb p50 ms", 0, ttfb_p50, "%.3f" },
+	{ "avg payload B", 0, payload, "%.1f" },
+	{ "efficiency B/ms", 1, efficiency, "%.2f" },
+};
+
+void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n)
+{
+	int width = 14;
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(names[i]) > width && strlen(names[i]) < 40)
+			width = (int)strlen(names[i]);
+	fprintf(f, "\nComparison\n  %-18s", "metric");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, " %*.*s", width, width, names[i]);
+	fprintf(f, " %*s %12s\n", width, "winner", "difference");
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		const struct metric_row *row = &rows[r];
+		fprintf(f, "  %-18s", row->label);
+		size_t best = 0, second = n > 1 ? 1 : 0;
+		for (size_t i = 0; i < n; i++) {
+			char v[32];
+			snprintf(v, sizeof(v), row->fmt, row->get(&m[i]));
+			fprintf(f, " %*s", width, v);
+		}
+		/* rank: the best, then the runner-up */
+		for (size_t i = 1; i < n; i++) {
+			double a = row->get(&m[i]), b = row->get(&m[best]);
+			if (row->higher_is_better ? a > b : a < b)
+				best = i;
+		}
+		second = best == 0 ? 1 : 0;
+		for (size_t i = 0; i < n; i++) {
+			if (i == best)
+				continue;
+			double a = row->get(&m[i]), b = row->get(&m[second]);
+			if (row->higher_is_better ? a > b : a < b)
+				second = i;
+		}
+		double w = row->get(&m[best]), s = row->get(&m[second]);
+		if (w == s || n < 2) {
+			fprintf(f, " %*s %12s\n", width, "tie", "-");
+			continue;
+		}
+		double diff = s != 0 ? fabs(w - s) / fabs(s) * 100.0 : 100.0;
+		fprintf(f, " %*.*s %11.1f%%\n", width, width, names[best], diff);
+	}
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Several targets in one run (the REST-vs-gRPC seed): per-target protocols from a
+# scenario file, measured apart, compared in a table; weights share the connections;
+# bad files name the bad field.
+. "$(dirname "$0")/../lib.sh"
+
+start_serve || { not_ok "serve starts"; exit 1; }
+BASE="http://127.0.0.1:$SERVE_PORT"
+cat > "$TEST_TMP/seed.json" <<JSON
+{"targets": [
+  {"name": "REST", "url": "$BASE/api/users/{{randint 1 10000}}", "protocol": "h1"},
+  {"name": "gRPC", "url": "$BASE", "grpc": "api.performance.UserService/GetUser", "data": {"user_id": 42}}
+]}
+JSON
+"$RINGLOAD" --no-progress --scenario "$TEST_TMP/seed.json" -c 4 -m 1 -t 2 -d 2s --json "$TEST_TMP/seed.out.json" > "$TEST_TMP/seed.txt"
+check "seed_comparison_table_printed" bash -c "grep -q '^Comparison' '$TEST_TMP/seed.txt' &&
+	grep -Eq '^  latency p99 ms +[0-9.]+ +[0-9.]+ +(REST|gRPC|tie)' '$TEST_TMP/seed.txt' &&
+	grep -Eq '^  avg payload B .* (REST|gRPC) +[0-9.]+%' '$TEST_TMP/seed.txt'"
+check "seed_targets_measured_apart" test "$(jget "$TEST_TMP/seed.out.json" \
+	'[(t["name"], t["protocol"], t["successful"] > 0, t["failed"]) for t in d["targets"]]')" = "[('REST', 'http/1.1', True, 0), ('gRPC', 'grpc', True, 0)]"
+check "seed_grpc_counted_by_status_name" test "$(jget "$TEST_TMP/seed.out.json" \
+	'list(d["targets"][1]["status_codes"]) + list(d["targets"][0]["status_codes"])')" = "['OK', '200']"
+check "seed_accounting_holds" accounting_holds "$TEST_TMP/seed.out.json"
+
+cat > "$TEST_TMP/w.json" <<JSON
+{"targets": [
+  {"name": "heavy", "url": "$BASE/", "weight": 3},
+  {"name": "light", "url": "$BASE/health", "weight": 1, "headers": {"X-Who": "light"}}
+]}
+JSON
+"$RINGLOAD" -q -o json --scenario "$TEST_TMP/w.json" -c 20 -t 2 -n 2000 > "$TEST_TMP/w.out.json"
+check "weights_share_connections" test "$(jget "$TEST_TMP/w.out.json" \
+	'[t["connections"]["opened"] for t in d["targets"]]')" = "[15, 5]"
+check "weighted_total_exact" test "$(jget "$TEST_TMP/w.out.json" 'd["total"]["requests"]')" = 2000
+
+bad_scenario() { # name json needle
+	echo "$2" > "$TEST_TMP/bad.json"
+	"$RINGLOAD" --scenario "$TEST_TMP/bad.json" > /dev/null 2> "$TEST_TMP/err"
+	local rc=$?
+	if [ "$rc" = 2 ] && grep -qF "$3" "$TEST_TMP/err"; then ok "$1"; else not_ok "$1" "exit $rc: $(cat "$TEST_TMP/err")"; fi
+}
+bad_scenario "scenario_bad_protocol_names_path" '{"targets": [{"url": "http://127.0.0.1:1/"}, {"url": "http://127.0.0.1:1/", "protocol": "h3"}]}' "targets[1].protocol"
+bad_scenario "scenario_unknown_field_names_path" '{"targets": [{"url": "http://127.0.0.1:1/", "colour": 1}]}' "targets[0].colour"
+bad_scenario "scenario_missing_url" '{"targets": [{"name": "x"}]}' "targets[0].url"
+bad_scenario "scenario_bad_json" '{"targets": [' "line"
+bad_scenario "scenario_grpc_data_needs_grpc" '{"targets": [{"url": "http://127.0.0.1:1/", "data": {}}]}' "targets[0].data"
+check "scenario_and_urls_exit_2" bash -c "'$RINGLOAD' --scenario '$TEST_TMP/w.json' http://127.0.0.1:1/ 2>/dev/null; test \$? = 2"
