@@ -26,6 +26,7 @@ struct rl_options {
 	const char *proto_file, *protoset_file; /* descriptors for services not built in */
 	uint32_t max_msg;          /* largest gRPC message accepted */
 	uint64_t duration_ns;      /* 0 with -n alone: run until the requests are done */
+	uint64_t warmup_ns;        /* run this long first, left out of the results */
 	uint64_t requests;         /* 0: unlimited */
 	double rate;               /* -R: requests/s in total; 0: closed loop */
 	uint64_t timeout_ns, connect_timeout_ns;

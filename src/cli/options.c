@@ -18,7 +18,7 @@
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
-	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO,
+	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +49,7 @@ static const struct option long_opts[] = {
 	{ "proto", required_argument, NULL, OPT_PROTO },
 	{ "protoset", required_argument, NULL, OPT_PROTOSET },
 	{ "scenario", required_argument, NULL, OPT_SCENARIO },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -84,6 +85,7 @@ void rl_options_usage(FILE *f)
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
 "  -H, --header 'K: V'      add a request header (repeatable)\n"
 "  -b, --body STR|@FILE     request body, sent with Content-Length\n"
+"      --warmup DUR         run this long first and leave it out of the results\n"
 "      --timeout DUR        per request (default 30s); counted as 'timeout'\n"
 "      --connect-timeout DUR  per connect (default 5s); counted as 'connect_timeout'\n"
 "  -o, --output FMT         stdout format: console, json or csv (default console)\n"
@@ -245,6 +247,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_H2: o->proto = RL_PROTO_H2; break;
 		case OPT_PROTO: o->proto_file = optarg; break;
 		case OPT_SCENARIO: o->scenario_path = optarg; break;
+		case OPT_WARMUP: rc = parse_dur("--warmup", optarg, &o->warmup_ns, err, errlen); break;
 		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:
@@ -322,6 +325,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		o->method = o->proto == RL_PROTO_GRPC || o->has_body ? "POST" : "GET";
 	if (!duration_given && !o->requests)
 		o->duration_ns = 10ULL * 1000000000;
+	if (o->warmup_ns && !o->duration_ns)
+		return fail(err, errlen, "--warmup: give the run a duration (-d); -n counts every request");
 	if (!o->threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o->threads = n > 0 ? (uint32_t)n : 1;

@@ -56,16 +56,17 @@ static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint6
 		open += atomic_load_explicit(&p->open_conns, memory_order_relaxed);
 	}
 	double elapsed = (double)(now - ctx->sh.start_ns) / 1e9;
+	double span = (double)(o->warmup_ns + o->duration_ns) / 1e9;
 	double frac;
-	char total[32];
-	if (o->requests && (!o->duration_ns || (double)req / (double)o->requests >
-						      elapsed / ((double)o->duration_ns / 1e9))) {
+	char total[48];
+	if (o->requests && (!o->duration_ns || (double)req / (double)o->requests > elapsed / span)) {
 		frac = (double)req / (double)o->requests;
 		snprintf(total, sizeof(total), "%llu/%llu req", (unsigned long long)req,
 			 (unsigned long long)o->requests);
 	} else {
-		frac = elapsed / ((double)o->duration_ns / 1e9);
-		snprintf(total, sizeof(total), "%.1fs/%.1fs", elapsed, (double)o->duration_ns / 1e9);
+		frac = elapsed / span;
+		snprintf(total, sizeof(total), "%.1fs/%.1fs%s", elapsed, span,
+			 now < ctx->sh.measure_ns ? " warm-up" : "");
 	}
 	if (frac > 1)
 		frac = 1;
@@ -169,7 +170,8 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	getrusage(RUSAGE_SELF, &ru0);
 	clock_gettime(CLOCK_REALTIME, &res->started_at);
 	ctx.sh.start_ns = rl_now_ns();
-	ctx.sh.deadline_ns = o->duration_ns ? ctx.sh.start_ns + o->duration_ns : 0;
+	ctx.sh.measure_ns = ctx.sh.start_ns + o->warmup_ns;
+	ctx.sh.deadline_ns = o->duration_ns ? ctx.sh.measure_ns + o->duration_ns : 0;
 	atomic_store(&ctx.go, 1);
 
 	bool show = o->progress && !o->quiet && isatty(STDERR_FILENO);
@@ -203,7 +205,7 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	for (size_t t = 0; t < ntargets; t++)
 		rl_stats_init(&res->targets[t]);
 	rl_stats_init(&res->total);
-	uint64_t end = ctx.sh.start_ns;
+	uint64_t end = ctx.sh.measure_ns;
 	for (uint32_t i = 0; i < ctx.nworkers; i++) {
 		struct rl_worker *w = &ctx.workers[i];
 		if (w->end_ns > end)
@@ -222,7 +224,7 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 			res->not_sent += w->due_k - w->next_k;
 		res->max_backlog += w->max_backlog;
 	}
-	res->duration_s = (double)(end - ctx.sh.start_ns) / 1e9;
+	res->duration_s = end > ctx.sh.measure_ns ? (double)(end - ctx.sh.measure_ns) / 1e9 : 0;
 	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
 			  (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6;
 	res->cpu_sys_s = (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +

@@ -325,6 +325,12 @@ void rl_worker_run(struct rl_worker *w)
 		io_uring_cq_advance(&w->ring, seen);
 
 		rl_tw_expire(&w->tw, w->now_ns, rl_conn_on_timer, w);
+		if (!w->measuring && w->now_ns >= sh->measure_ns) {
+			/* the warm-up is over: what completes from now on is the result */
+			for (size_t t = 0; t < sh->ntargets; t++)
+				rl_stats_init(&w->stats[t]);
+			w->measuring = true;
+		}
 		publish_progress(w);
 
 		if (atomic_load_explicit(&sh->stop, memory_order_relaxed) ||

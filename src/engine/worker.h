@@ -93,6 +93,7 @@ struct rl_shared {           /* what all workers of a run read */
 	struct rl_target *targets;
 	size_t ntargets;
 	uint64_t start_ns, deadline_ns; /* deadline 0: none */
+	uint64_t measure_ns;            /* results count from here (after --warmup) */
 	_Atomic int stop;
 };
 
@@ -124,6 +125,7 @@ struct rl_worker {
 	char *slot_render_mem;
 	size_t slot_nvlen, slot_render;
 	bool stopping;
+	bool measuring;               /* past the warm-up: statistics are the results */
 	uint64_t now_ns;              /* the clock read after the last wait */
 	uint64_t flush_ns;            /* the clock read before this turn's submit */
 	nghttp2_mem h2_mem;           /* nghttp2's allocations come from h2_pool */

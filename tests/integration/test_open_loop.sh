@@ -42,4 +42,15 @@ check "h2_rate_within_1pct ($(jget "$TEST_TMP/h2.json" 'd["rate"]["achieved_rps"
 check "grpc_rate_within_1pct ($(jget "$TEST_TMP/g.json" 'd["rate"]["achieved_rps"]'))" \
 	test "$(jget "$TEST_TMP/g.json" '990 <= d["rate"]["achieved_rps"] <= 1010 and d["total"]["status_codes"] == {"OK": d["total"]["requests"]}')" = True
 
+# --warmup: runs, but only what follows it is in the results
+before=$(curl -s "$BASE/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_requests"])')
+"$RINGLOAD" -q -o json --warmup 1s -d 1s -R 1000 -c 4 -t 1 "$BASE/" > "$TEST_TMP/w.json"
+after=$(curl -s "$BASE/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_requests"])')
+served=$((after - before - 1))
+check "warmup_left_out (server $served, reported $(jget "$TEST_TMP/w.json" 'd["total"]["requests"]'))" \
+	test "$(jget "$TEST_TMP/w.json" "0.95 < d['duration_s'] < 1.2 and 950 <= d['total']['requests'] <= 1050 and $served >= 1900")" = True
+check "warmup_connections_not_in_results" test "$(jget "$TEST_TMP/w.json" 'd["total"]["connect_ms"]["count"]')" = 0
+check "warmup_accounting_holds" accounting_holds "$TEST_TMP/w.json"
+check "warmup_without_duration_exit_2" bash -c "'$RINGLOAD' --warmup 1s -n 10 '$BASE/' 2>&1 | grep -q -- '--warmup'"
+
 check "bad_rate_exit_2" bash -c "'$RINGLOAD' -R fast '$BASE/' 2>&1 | grep -q -- '-R'; test \${PIPESTATUS[0]} = 2"
