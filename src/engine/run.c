@@ -115,6 +115,7 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		}
 		w->id = i;
 		w->sh = &ctx.sh;
+		w->measuring = !o->warmup_ns; /* else its statistics reset when the warm-up ends */
 		if (o->rate > 0) {
 			/* each worker paces its share of the rate, in proportion to its connections */
 			double share = o->rate * ctx.conns_of[i] / o->connections;
