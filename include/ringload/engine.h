@@ -22,6 +22,8 @@ struct rl_result {
 	struct rl_stats *targets;   /* one per target, merged over workers */
 	struct rl_stats total;
 	size_t ntargets;
+	struct rl_stats *stages;    /* --stages: each stage's, over every target */
+	size_t nstages;
 	struct timespec started_at; /* CLOCK_REALTIME */
 	double duration_s;
 	bool interrupted;           /* SIGINT/SIGTERM ended the run */

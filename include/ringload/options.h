@@ -11,10 +11,19 @@
 #include "ringload/h1.h"
 
 #define RL_MAX_HEADERS 64
+#define RL_MAX_STAGES  32
 #define RL_MAX_TARGETS 64
 
 enum rl_output { RL_OUT_CONSOLE, RL_OUT_JSON, RL_OUT_CSV };
 enum rl_proto { RL_PROTO_H1, RL_PROTO_H2, RL_PROTO_GRPC };
+
+/* --stages: each stage moves the load (connections, or the rate with -R) from where the
+ * last one left it to `level`, linearly over its duration, or at once with "=" (step). */
+struct rl_stage {
+	uint64_t dur_ns;
+	double level;
+	bool step;
+};
 
 struct rl_options {
 	uint32_t connections, threads, pipeline;
@@ -27,6 +36,8 @@ struct rl_options {
 	uint32_t max_msg;          /* largest gRPC message accepted */
 	uint64_t duration_ns;      /* 0 with -n alone: run until the requests are done */
 	uint64_t warmup_ns;        /* run this long first, left out of the results */
+	struct rl_stage stages[RL_MAX_STAGES];
+	size_t nstages;
 	uint64_t requests;         /* 0: unlimited */
 	double rate;               /* -R: requests/s in total; 0: closed loop */
 	uint64_t timeout_ns, connect_timeout_ns;

@@ -34,6 +34,7 @@ const char *rl_report_protocol_name(enum rl_proto p); /* "http/1.1", "h2c", "grp
 /* Open loop: the achieved rate, and why it fell more than 1% short of -R (NULL when it
  * did not, or in a closed loop). */
 double rl_report_achieved_rps(const struct rl_result *res);
+double rl_report_target_rps(const struct rl_options *o);
 const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res);
 
 void rl_report_console(FILE *f, const struct rl_report *r);

@@ -18,7 +18,7 @@
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
-	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP,
+	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +50,7 @@ static const struct option long_opts[] = {
 	{ "protoset", required_argument, NULL, OPT_PROTOSET },
 	{ "scenario", required_argument, NULL, OPT_SCENARIO },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "stages", required_argument, NULL, OPT_STAGES },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -86,6 +87,8 @@ void rl_options_usage(FILE *f)
 "  -H, --header 'K: V'      add a request header (repeatable)\n"
 "  -b, --body STR|@FILE     request body, sent with Content-Length\n"
 "      --warmup DUR         run this long first and leave it out of the results\n"
+"      --stages DUR:N,...   ramp connections (or the rate, with -R) to N over DUR, stage\n"
+"                           by stage; DUR:=N steps to N at once. Results per stage\n"
 "      --timeout DUR        per request (default 30s); counted as 'timeout'\n"
 "      --connect-timeout DUR  per connect (default 5s); counted as 'connect_timeout'\n"
 "  -o, --output FMT         stdout format: console, json or csv (default console)\n"
@@ -132,6 +135,37 @@ static int parse_dur(const char *flag, const char *v, uint64_t *out, char *err, 
 }
 
 /* STR, or @FILE read whole (at most 64 MiB), into a NUL-terminated buffer. */
+/* "10s:50,30s:=200,10s:0" */
+static int parse_stages(struct rl_options *o, const char *arg, char *err, size_t errlen)
+{
+	char buf[1024];
+	if (strlen(arg) >= sizeof(buf))
+		return fail(err, errlen, "--stages: too long");
+	strcpy(buf, arg);
+	o->nstages = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		if (!colon || o->nstages == RL_MAX_STAGES)
+			return fail(err, errlen, "--stages: bad stage '%s' (expected DUR:N or DUR:=N, at most %d)",
+				    tok, RL_MAX_STAGES);
+		*colon = 0;
+		struct rl_stage *st = &o->stages[o->nstages];
+		char *lv = colon + 1, *end;
+		st->step = *lv == '=';
+		if (st->step)
+			lv++;
+		errno = 0;
+		st->level = strtod(lv, &end);
+		if (rl_parse_duration_ns(tok, &st->dur_ns) || !st->dur_ns || errno || end == lv || *end ||
+		    !(st->level >= 0) || st->level > 1e9)
+			return fail(err, errlen, "--stages: bad stage '%s:%s' (expected DUR:N or DUR:=N)", tok, colon + 1);
+		o->nstages++;
+	}
+	if (!o->nstages)
+		return fail(err, errlen, "--stages: no stage given");
+	return 0;
+}
+
 static int read_arg(const char *flag, const char *arg, char **out, size_t *out_len, char *err,
 		    size_t errlen)
 {
@@ -188,7 +222,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	opterr = 0;
 	int c, idx;
 	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */
-	bool pipeline_given = false;
+	bool pipeline_given = false, connections_given = false;
 	while ((c = getopt_long(argc, argv, "-:c:t:d:n:R:P:m:X:H:b:o:qvh", long_opts, &idx)) != -1) {
 		int rc = 0;
 		switch (c) {
@@ -197,7 +231,10 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 				return fail(err, errlen, "more than %d URLs", RL_MAX_TARGETS);
 			o->urls[o->nurls++] = optarg;
 			break;
-		case 'c': rc = parse_u32("-c", optarg, 1, 1000000, &o->connections, err, errlen); break;
+		case 'c':
+			rc = parse_u32("-c", optarg, 1, 1000000, &o->connections, err, errlen);
+			connections_given = true;
+			break;
 		case 't':
 			rc = parse_u32("-t", optarg, 1, 1024, &o->threads, err, errlen);
 			o->threads_given = true;
@@ -248,6 +285,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_PROTO: o->proto_file = optarg; break;
 		case OPT_SCENARIO: o->scenario_path = optarg; break;
 		case OPT_WARMUP: rc = parse_dur("--warmup", optarg, &o->warmup_ns, err, errlen); break;
+		case OPT_STAGES: rc = parse_stages(o, optarg, err, errlen); break;
 		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:
@@ -323,6 +361,26 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		return fail(err, errlen, "-P: pipelining is HTTP/1.1's; HTTP/2 and gRPC use -m streams");
 	if (!o->method)
 		o->method = o->proto == RL_PROTO_GRPC || o->has_body ? "POST" : "GET";
+	if (o->nstages) {
+		if (duration_given || o->requests || o->warmup_ns)
+			return fail(err, errlen, "--stages: the stages set the run's length (no -d, -n or --warmup)");
+		double peak = 0;
+		for (size_t i = 0; i < o->nstages; i++) {
+			o->duration_ns += o->stages[i].dur_ns;
+			if (o->stages[i].level > peak)
+				peak = o->stages[i].level;
+		}
+		duration_given = true;
+		/* with -R the levels are rates and -R's value is where the first stage starts;
+		 * without, they are connections, starting from none */
+		if (!(o->rate > 0)) {
+			if (peak < 1 || peak > 1000000)
+				return fail(err, errlen, "--stages: connections must peak between 1 and 1000000");
+			if (connections_given && o->connections < (uint32_t)peak)
+				return fail(err, errlen, "--stages: -c %u is below the peak of %.0f connections", o->connections, peak);
+			o->connections = (uint32_t)peak;
+		}
+	}
 	if (!duration_given && !o->requests)
 		o->duration_ns = 10ULL * 1000000000;
 	if (o->warmup_ns && !o->duration_ns)

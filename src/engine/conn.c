@@ -62,7 +62,7 @@ bool rl_conn_take_request(struct rl_worker *w)
 	if (w->open_loop) {
 		if (w->next_k >= w->due_k)
 			return false; /* nothing due yet: the schedule, not a free connection, decides */
-		w->take_start_ns = w->pace_start_ns + w->next_k * w->interval_ns;
+		w->take_start_ns = rl_worker_intended_ns(w, w->next_k);
 		w->next_k++;
 	} else {
 		w->take_start_ns = w->now_ns;
@@ -340,6 +340,12 @@ static size_t render_request(struct rl_worker *w, const struct rl_target *t, cha
 
 void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 {
+	if (c->parked) {
+		/* --stages took this connection out: close it once its requests are done */
+		if (c->state == C_OPEN && !c->inflight)
+			conn_close(w, c);
+		return;
+	}
 	if (is_h2(w, c)) {
 		rl_h2_fill(w, c);
 		return;
@@ -522,7 +528,7 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
 void rl_conn_on_close(struct rl_worker *w, struct rl_conn *c)
 {
 	c->fd = -1;
-	if (w->stopping || !w->quota) {
+	if (w->stopping || !w->quota || c->parked) {
 		c->state = C_IDLE;
 		return;
 	}

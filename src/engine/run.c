@@ -93,11 +93,13 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	ctx.sh.opt = o;
 	ctx.sh.targets = targets;
 	ctx.sh.ntargets = ntargets;
+	ctx.sh.nworkers = o->threads;
 	ctx.nworkers = o->threads;
 	ctx.workers = calloc(ctx.nworkers, sizeof(*ctx.workers));
 	ctx.conns_of = calloc(ctx.nworkers, sizeof(*ctx.conns_of));
 	pthread_t *tids = calloc(ctx.nworkers, sizeof(*tids));
 	struct worker_arg *args = calloc(ctx.nworkers, sizeof(*args));
+	ctx.sh.conns_of = ctx.conns_of;
 	if (!ctx.workers || !ctx.conns_of || !tids || !args) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -207,13 +209,22 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		rl_stats_init(&res->targets[t]);
 	rl_stats_init(&res->total);
 	uint64_t end = ctx.sh.measure_ns;
+	res->nstages = o->nstages;
+	res->stages = o->nstages ? malloc(o->nstages * sizeof(*res->stages)) : NULL;
+	for (size_t s = 0; s < o->nstages && res->stages; s++)
+		rl_stats_init(&res->stages[s]);
 	for (uint32_t i = 0; i < ctx.nworkers; i++) {
 		struct rl_worker *w = &ctx.workers[i];
 		if (w->end_ns > end)
 			end = w->end_ns;
-		for (size_t t = 0; t < ntargets && w->stats; t++) {
-			rl_stats_merge(&res->targets[t], &w->stats[t]);
-			rl_stats_merge(&res->total, &w->stats[t]);
+		for (size_t s = 0; s < w->nstage_stats && w->stage_stats; s++) {
+			for (size_t t = 0; t < ntargets; t++) {
+				const struct rl_stats *st = &w->stage_stats[s * ntargets + t];
+				rl_stats_merge(&res->targets[t], st);
+				rl_stats_merge(&res->total, st);
+				if (res->stages)
+					rl_stats_merge(&res->stages[s], st);
+			}
 		}
 	}
 	res->features = ctx.workers[0].feat;
@@ -245,5 +256,7 @@ out:
 void rl_result_free(struct rl_result *res)
 {
 	free(res->targets);
+	free(res->stages);
 	res->targets = NULL;
+	res->stages = NULL;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ringload/stages.h"
 #include "worker.h"
 
 #define RECV_BUF_SIZE   16384
@@ -143,14 +144,16 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	w->conns = calloc(nconns, sizeof(*w->conns));
 	w->req_mem = calloc((size_t)nconns * slots, sizeof(*w->req_mem));
 	w->out_mem = malloc((size_t)nconns * w->out_cap);
-	w->stats = malloc(w->sh->ntargets * sizeof(*w->stats));
+	w->nstage_stats = o->nstages ? o->nstages : 1;
+	w->stage_stats = malloc(w->nstage_stats * w->sh->ntargets * sizeof(*w->stage_stats));
+	w->stats = w->stage_stats;
 	if (!w->feat.buf_ring)
 		w->rbuf_mem = malloc((size_t)nconns * w->buf_size);
 	if (!w->conns || !w->req_mem || !w->out_mem || !w->stats || !w->tpl_scratch ||
 	    (!w->feat.buf_ring && !w->rbuf_mem))
 		return -ENOMEM;
-	for (size_t i = 0; i < w->sh->ntargets; i++)
-		rl_stats_init(&w->stats[i]);
+	for (size_t i = 0; w->stage_stats && i < w->nstage_stats * w->sh->ntargets; i++)
+		rl_stats_init(&w->stage_stats[i]);
 	for (uint32_t i = 0; i < nconns; i++) {
 		struct rl_conn *c = &w->conns[i];
 		c->slot = i;
@@ -190,7 +193,7 @@ void rl_worker_free(struct rl_worker *w)
 	free(w->req_mem);
 	free(w->out_mem);
 	free(w->rbuf_mem);
-	free(w->stats);
+	free(w->stage_stats);
 }
 
 struct io_uring_sqe *rl_worker_sqe(struct rl_worker *w)
@@ -256,11 +259,26 @@ static void dispatch(struct rl_worker *w, const struct io_uring_cqe *cqe)
 
 /* Open loop: every request whose time has come goes to a connection with room. Those
  * that find none wait, and their wait counts in their latency. */
+static double worker_share(const struct rl_worker *w)
+{
+	return (double)w->nconns / w->sh->opt->connections;
+}
+
+uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k)
+{
+	if (!w->sh->opt->nstages)
+		return w->pace_start_ns + k * w->interval_ns;
+	uint64_t t = rl_stage_time_of(w->sh->opt, (double)k / worker_share(w));
+	return t == UINT64_MAX ? UINT64_MAX : w->pace_start_ns + t;
+}
+
 static void pace(struct rl_worker *w)
 {
 	uint64_t now = rl_now_ns();
 	if (now >= w->pace_start_ns) {
-		uint64_t due = (now - w->pace_start_ns) / w->interval_ns + 1;
+		uint64_t due = w->sh->opt->nstages
+			? (uint64_t)(rl_stage_cum(w->sh->opt, now - w->pace_start_ns) * worker_share(w)) + 1
+			: (now - w->pace_start_ns) / w->interval_ns + 1;
 		if (due > w->due_k)
 			w->due_k = due;
 	}
@@ -275,13 +293,69 @@ static void pace(struct rl_worker *w)
 		w->max_backlog = w->due_k - w->next_k;
 }
 
+/* --stages, closed loop: this worker's part of the connections the level asks for.
+ * The global count splits in proportion to each worker's slots, remainders to the
+ * first workers, so the workers' parts always add up to it. */
+static uint32_t active_share(const struct rl_worker *w, uint32_t want)
+{
+	const struct rl_shared *sh = w->sh;
+	uint32_t total = sh->opt->connections, given = 0, mine = 0;
+	for (uint32_t i = 0; i < sh->nworkers; i++) {
+		uint32_t part = (uint32_t)((uint64_t)want * sh->conns_of[i] / total);
+		given += part;
+		if (i == w->id)
+			mine = part;
+	}
+	return mine + (w->id < want - given ? 1 : 0);
+}
+
+/* Follows the stages: switches the statistics at a stage's start and, in a closed
+ * loop, opens or parks connections to match the level. */
+static void stage_control(struct rl_worker *w)
+{
+	const struct rl_options *o = w->sh->opt;
+	size_t stage;
+	double level = rl_stage_level(o, w->now_ns - w->sh->start_ns, &stage);
+	if (stage != w->cur_stage) {
+		w->cur_stage = stage;
+		w->stats = &w->stage_stats[stage * w->sh->ntargets];
+	}
+	if (w->open_loop)
+		return;
+	uint32_t want = active_share(w, (uint32_t)(level + 0.5));
+	if (want > w->nconns)
+		want = w->nconns;
+	for (uint32_t i = w->active; i < want; i++) {
+		struct rl_conn *c = &w->conns[i];
+		c->parked = false;
+		if (c->state == C_IDLE)
+			rl_conn_connect(w, c);
+		else
+			rl_conn_fill(w, c);
+	}
+	for (uint32_t i = want; i < w->active; i++) {
+		struct rl_conn *c = &w->conns[i];
+		c->parked = true;
+		if (c->state == C_BACKOFF) {
+			rl_tw_cancel(&w->tw, &c->timer);
+			c->state = C_IDLE;
+		} else if (c->state == C_OPEN && !c->inflight) {
+			rl_conn_close(w, c);
+		}
+	}
+	w->active = want;
+}
+
 void rl_worker_run(struct rl_worker *w)
 {
 	struct rl_shared *sh = w->sh;
 	w->now_ns = rl_now_ns();
 	rl_tw_init(&w->tw, w->now_ns);
-	for (uint32_t i = 0; i < w->nconns; i++)
-		rl_conn_connect(w, &w->conns[i]);
+	if (sh->opt->nstages && !w->open_loop)
+		stage_control(w); /* the stages decide which connections open */
+	else
+		for (uint32_t i = 0; i < w->nconns; i++)
+			rl_conn_connect(w, &w->conns[i]);
 
 	w->pace_start_ns = sh->start_ns;
 	for (;;) {
@@ -306,7 +380,7 @@ void rl_worker_run(struct rl_worker *w)
 			wait_ns = sh->deadline_ns - flush_ns;
 		if (w->open_loop && w->quota) {
 			/* wake for the next scheduled request: the wait's timeout paces the run */
-			uint64_t next = w->pace_start_ns + w->due_k * w->interval_ns;
+			uint64_t next = rl_worker_intended_ns(w, w->due_k);
 			uint64_t until = next > flush_ns ? next - flush_ns : 0;
 			if (until < wait_ns)
 				wait_ns = until ? until : 1;
@@ -325,6 +399,8 @@ void rl_worker_run(struct rl_worker *w)
 		io_uring_cq_advance(&w->ring, seen);
 
 		rl_tw_expire(&w->tw, w->now_ns, rl_conn_on_timer, w);
+		if (sh->opt->nstages)
+			stage_control(w);
 		if (!w->measuring && w->now_ns >= sh->measure_ns) {
 			/* the warm-up is over: what completes from now on is the result */
 			for (size_t t = 0; t < sh->ntargets; t++)

@@ -61,6 +61,7 @@ struct rl_conn {
 	bool recv_armed, send_busy, dirty;
 	bool close_after;    /* server said Connection: close: finish the head, then close */
 	bool reconnect;      /* this slot was open before: its next connect is a reconnect */
+	bool parked;         /* --stages took it out: finish what is in flight, then close */
 	int fd;              /* fixed-file index (== slot) or plain fd */
 	uint32_t target;
 	struct rl_h1_parser parser;
@@ -94,6 +95,8 @@ struct rl_shared {           /* what all workers of a run read */
 	size_t ntargets;
 	uint64_t start_ns, deadline_ns; /* deadline 0: none */
 	uint64_t measure_ns;            /* results count from here (after --warmup) */
+	const uint32_t *conns_of;       /* connections of each worker */
+	uint32_t nworkers;
 	_Atomic int stop;
 };
 
@@ -108,7 +111,10 @@ struct rl_worker {
 	char *out_mem;
 	uint8_t *rbuf_mem;
 	uint32_t out_cap;
-	struct rl_stats *stats;       /* one per target */
+	struct rl_stats *stats;       /* one per target: the current stage's */
+	struct rl_stats *stage_stats; /* every stage's, stage-major (one stage without --stages) */
+	size_t nstage_stats, cur_stage;
+	uint32_t active;              /* --stages, closed loop: connections 0..active-1 run */
 	uint64_t quota;               /* requests left to issue; UINT64_MAX: no limit */
 	uint64_t inflight;            /* issued, not yet completed */
 	uint64_t completed, failed;   /* for the progress line */
@@ -153,6 +159,8 @@ static inline uint64_t rl_now_ns(void)
 /* worker.c */
 /* An SQE, submitting what is queued first if the ring is full: never NULL. */
 struct io_uring_sqe *rl_worker_sqe(struct rl_worker *w);
+/* Open loop: when request k of this worker is due (its intended start). */
+uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k);
 /* Makes room for n SQEs that must go in one submission (a link chain). */
 void rl_worker_reserve(struct rl_worker *w, unsigned n);
 void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid);

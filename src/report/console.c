@@ -126,10 +126,31 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 		}
 		rl_report_comparison(f, names, m, res->ntargets);
 	}
+	if (res->nstages) {
+		fprintf(f, "\nStages (%s)\n  %-5s %9s %12s %9s %10s %9s %9s %9s %7s\n",
+			o->rate > 0 ? "rate, req/s" : "connections", "stage", "start", "load", "requests",
+			"req/s", "p50", "p90", "p99", "errors");
+		uint64_t start = 0;
+		for (size_t i = 0; i < res->nstages; i++) {
+			const struct rl_stats *st = &res->stages[i];
+			double dur = (double)o->stages[i].dur_ns / 1e9;
+			struct rl_metrics m;
+			rl_metrics_compute(st, dur, &m);
+			char load[32], a[24], b[24], c[24], at[24];
+			snprintf(load, sizeof(load), "%s%.0f", o->stages[i].step ? "=" : "->", o->stages[i].level);
+			fprintf(f, "  %-5zu %9s %12s %9llu %10.1f %9s %9s %9s %7llu\n", i + 1,
+				rl_fmt_ms(at, sizeof(at), (double)start / 1e6), load,
+				(unsigned long long)m.requests, m.throughput_rps,
+				rl_fmt_ms(a, sizeof(a), m.latency.p50), rl_fmt_ms(b, sizeof(b), m.latency.p90),
+				rl_fmt_ms(c, sizeof(c), m.latency.p99), (unsigned long long)m.failed);
+			start += o->stages[i].dur_ns;
+		}
+	}
 	if (o->rate > 0) {
 		double got = rl_report_achieved_rps(res);
-		fprintf(f, "\nRate          target %.1f req/s, achieved %.1f req/s (%.1f%%)", o->rate, got,
-			100.0 * got / o->rate);
+		double want = rl_report_target_rps(o);
+		fprintf(f, "\nRate          target %.1f req/s, achieved %.1f req/s (%.1f%%)", want, got,
+			100.0 * got / want);
 		if (res->not_sent)
 			fprintf(f, ", %llu due but never sent", (unsigned long long)res->not_sent);
 		fputc('\n', f);

@@ -80,7 +80,7 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 	}
 	stats(f, "total", &res->total, res->duration_s, r->opt->rate > 0);
 	if (r->opt->rate > 0) {
-		fprintf(f, "rate.target_rps,%.3f\n", r->opt->rate);
+		fprintf(f, "rate.target_rps,%.3f\n", rl_report_target_rps(r->opt));
 		fprintf(f, "rate.achieved_rps,%.3f\n", rl_report_achieved_rps(res));
 		fprintf(f, "rate.not_sent,%llu\n", (unsigned long long)res->not_sent);
 	}

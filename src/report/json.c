@@ -130,6 +130,16 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_str(&w, "load_model", o->rate > 0 ? "open" : "closed");
 	if (o->rate > 0)
 		rl_jw_num(&w, "rate", o->rate, 3);
+	if (o->nstages) {
+		rl_jw_arr(&w, "stages");
+		for (size_t i = 0; i < o->nstages; i++) {
+			char st[64];
+			snprintf(st, sizeof(st), "%.3fs:%s%g", (double)o->stages[i].dur_ns / 1e9,
+				 o->stages[i].step ? "=" : "", o->stages[i].level);
+			rl_jw_str(&w, NULL, st);
+		}
+		rl_jw_end_arr(&w);
+	}
 	rl_jw_u64(&w, "connections", o->connections);
 	rl_jw_u64(&w, "threads", o->threads);
 	rl_jw_num(&w, "duration_s", (double)o->duration_ns / 1e9, 3);
@@ -157,7 +167,7 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_bool(&w, "interrupted", res->interrupted);
 	if (o->rate > 0) {
 		rl_jw_obj(&w, "rate");
-		rl_jw_num(&w, "target_rps", o->rate, 3);
+		rl_jw_num(&w, "target_rps", rl_report_target_rps(o), 3);
 		rl_jw_num(&w, "achieved_rps", rl_report_achieved_rps(res), 3);
 		rl_jw_u64(&w, "not_sent", res->not_sent);
 		rl_jw_u64(&w, "max_backlog", res->max_backlog);
@@ -181,6 +191,34 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_obj(&w, "total");
 	rc |= stats(&w, &res->total, res->duration_s, o->rate > 0);
 	rl_jw_end_obj(&w);
+
+	if (res->nstages) {
+		rl_jw_arr(&w, "stages");
+		uint64_t start = 0;
+		for (size_t i = 0; i < res->nstages; i++) {
+			const struct rl_stage *sg = &o->stages[i];
+			struct rl_metrics m;
+			rl_metrics_compute(&res->stages[i], (double)sg->dur_ns / 1e9, &m);
+			rl_jw_obj(&w, NULL);
+			rl_jw_u64(&w, "stage", i + 1);
+			rl_jw_num(&w, "start_s", (double)start / 1e9, 3);
+			rl_jw_num(&w, "duration_s", (double)sg->dur_ns / 1e9, 3);
+			rl_jw_str(&w, "load", o->rate > 0 ? "rate" : "connections");
+			rl_jw_num(&w, "level", sg->level, 3);
+			rl_jw_bool(&w, "step", sg->step);
+			rl_jw_u64(&w, "requests", m.requests);
+			rl_jw_u64(&w, "successful", m.successful);
+			rl_jw_u64(&w, "failed", m.failed);
+			rl_jw_num(&w, "throughput_rps", m.throughput_rps, 3);
+			summary(&w, "latency_ms", &m.latency);
+			rl_jw_obj(&w, "errors");
+			rl_stats_each_error(&res->stages[i], json_count, &w);
+			rl_jw_end_obj(&w);
+			rl_jw_end_obj(&w);
+			start += sg->dur_ns;
+		}
+		rl_jw_end_arr(&w);
+	}
 
 	rl_jw_obj(&w, "client");
 	rl_jw_num(&w, "cpu_user_s", res->cpu_user_s, 6);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "ringload/report.h"
+#include "ringload/stages.h"
 
 void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m)
 {
@@ -37,9 +38,18 @@ double rl_report_achieved_rps(const struct rl_result *res)
 	return res->duration_s > 0 ? (double)res->total.requests / res->duration_s : 0;
 }
 
+double rl_report_target_rps(const struct rl_options *o)
+{
+	/* with stages the rate moves: the target is what the schedule asked over the run */
+	if (o->nstages && o->duration_ns)
+		return rl_stage_cum(o, o->duration_ns) / ((double)o->duration_ns / 1e9);
+	return o->rate;
+}
+
 const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res)
 {
-	if (!(o->rate > 0) || rl_report_achieved_rps(res) >= 0.99 * o->rate || res->interrupted)
+	if (!(o->rate > 0) || rl_report_achieved_rps(res) >= 0.99 * rl_report_target_rps(o) ||
+	    res->interrupted)
 		return NULL;
 	if (res->duration_s > 0 &&
 	    (res->cpu_user_s + res->cpu_sys_s) / res->duration_s >= 0.9 * o->threads)
