@@ -10,6 +10,10 @@
 #include <stdint.h>
 
 struct rl_pb_schema;
+struct json_t;
+
+/* proto3 JSON's int64: a JSON integer, an integral real, or a decimal string. */
+int rl_pb_json_int64(struct json_t *v, int64_t *out);
 
 /* From a serialized FileDescriptorSet. 0, or -1 with a message. */
 int rl_pb_schema_load(const uint8_t *buf, size_t len, struct rl_pb_schema **out, char *err,

@@ -90,6 +90,7 @@ static int cmd_run(int argc, char **argv)
 		for (; ntargets < sc.ntargets; ntargets++) {
 			struct rl_scenario_target *st = &sc.targets[ntargets];
 			if (rl_target_init(&targets[ntargets], st->url, &st->opt, err, sizeof(err))) {
+				rl_target_free(&targets[ntargets]); /* what it had made before failing */
 				fprintf(stderr, "ringload: %s: %s\n", st->name, err);
 				code = EXIT_USAGE;
 				goto out;
@@ -101,6 +102,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	for (; ntargets < o.nurls; ntargets++) {
 		if (rl_target_init(&targets[ntargets], o.urls[ntargets], &o, err, sizeof(err))) {
+			rl_target_free(&targets[ntargets]); /* what it had made before failing */
 			fprintf(stderr, "ringload: %s\n", err);
 			code = EXIT_USAGE;
 			goto out;

@@ -16,6 +16,17 @@
 #define IORING_RECV_MULTISHOT (1U << 1) /* 6.0 */
 #endif
 
+/* An SQE, submitting what is queued first when the ring is full: never NULL. */
+static inline struct io_uring_sqe *rl_get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	while (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
 /* io_uring_setup_buf_ring() arrived in liburing 2.4: allocate the ring memory (page
  * aligned, as the kernel maps it) and register it under group bgid. Returns the ring or
  * NULL with *err set to a negative errno. */

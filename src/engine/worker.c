@@ -198,12 +198,7 @@ void rl_worker_free(struct rl_worker *w)
 
 struct io_uring_sqe *rl_worker_sqe(struct rl_worker *w)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-	while (!sqe) {
-		io_uring_submit(&w->ring);
-		sqe = io_uring_get_sqe(&w->ring);
-	}
-	return sqe;
+	return rl_get_sqe(&w->ring);
 }
 
 void rl_worker_reserve(struct rl_worker *w, unsigned n)

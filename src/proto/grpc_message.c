@@ -23,26 +23,6 @@ static int frame(const uint8_t *msg, size_t n, uint8_t **out, size_t *len, char 
 	return 0;
 }
 
-/* int64 from a JSON number or a JSON string (proto3 JSON writes int64 as a string) */
-static int json_int64(json_t *v, int64_t *out)
-{
-	if (json_is_integer(v)) {
-		*out = (int64_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		char *end;
-		errno = 0;
-		long long n = strtoll(s, &end, 10);
-		if (!*s || *end || errno)
-			return -1;
-		*out = n;
-		return 0;
-	}
-	return -1;
-}
-
 static int get_user_request(json_t *root, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
 	Api__Performance__GetUserRequest req = API__PERFORMANCE__GET_USER_REQUEST__INIT;
@@ -53,7 +33,7 @@ static int get_user_request(json_t *root, uint8_t **out, size_t *len, char *err,
 			snprintf(err, errlen, "--data: unknown field '%s' in api.performance.GetUserRequest", key);
 			return -1;
 		}
-		if (json_int64(v, &req.user_id)) {
+		if (rl_pb_json_int64(v, &req.user_id)) {
 			snprintf(err, errlen, "--data: field '%s' must be an int64 (number or string)", key);
 			return -1;
 		}

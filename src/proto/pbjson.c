@@ -353,7 +353,7 @@ static int wire_type(Google__Protobuf__FieldDescriptorProto__Type t)
 
 /* ---- JSON values ---- */
 
-static int json_i64(json_t *v, int64_t *out)
+int rl_pb_json_int64(json_t *v, int64_t *out)
 {
 	if (json_is_integer(v)) {
 		*out = (int64_t)json_integer_value(v);
@@ -394,7 +394,7 @@ static int json_u64(json_t *v, uint64_t *out)
 		return 0;
 	}
 	int64_t i;
-	if (json_i64(v, &i) || i < 0)
+	if (rl_pb_json_int64(v, &i) || i < 0)
 		return -1;
 	*out = (uint64_t)i;
 	return 0;
@@ -470,11 +470,11 @@ static int encode_value(struct enc *e, const FieldDesc *f, json_t *v, struct buf
 	double d;
 	switch (f->type) {
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT64:
-		if (json_i64(v, &i))
+		if (rl_pb_json_int64(v, &i))
 			return fail(e, "--data: field '%s' expects an int64 (number or string)", path);
 		return put_varint(b, (uint64_t)i);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT32:
-		if (json_i64(v, &i) || i < INT32_MIN || i > INT32_MAX)
+		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
 			return fail(e, "--data: field '%s' expects an int32", path);
 		return put_varint(b, (uint64_t)i); /* negative: sign-extended to 10 bytes */
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT64:
@@ -486,11 +486,11 @@ static int encode_value(struct enc *e, const FieldDesc *f, json_t *v, struct buf
 			return fail(e, "--data: field '%s' expects a uint32", path);
 		return put_varint(b, u);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT32:
-		if (json_i64(v, &i) || i < INT32_MIN || i > INT32_MAX)
+		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
 			return fail(e, "--data: field '%s' expects an int32", path);
-		return put_varint(b, (uint32_t)((int32_t)i << 1) ^ (uint32_t)((int32_t)i >> 31));
+		return put_varint(b, ((uint32_t)i << 1) ^ (uint32_t)((int32_t)i >> 31)); /* zigzag */
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT64:
-		if (json_i64(v, &i))
+		if (rl_pb_json_int64(v, &i))
 			return fail(e, "--data: field '%s' expects an int64 (number or string)", path);
 		return put_varint(b, ((uint64_t)i << 1) ^ (uint64_t)(i >> 63));
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED64:
@@ -498,7 +498,7 @@ static int encode_value(struct enc *e, const FieldDesc *f, json_t *v, struct buf
 			return fail(e, "--data: field '%s' expects a uint64 (number or string)", path);
 		return put_fixed(b, u, 8);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED64:
-		if (json_i64(v, &i))
+		if (rl_pb_json_int64(v, &i))
 			return fail(e, "--data: field '%s' expects an int64 (number or string)", path);
 		return put_fixed(b, (uint64_t)i, 8);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED32:
@@ -506,7 +506,7 @@ static int encode_value(struct enc *e, const FieldDesc *f, json_t *v, struct buf
 			return fail(e, "--data: field '%s' expects a uint32", path);
 		return put_fixed(b, u, 4);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED32:
-		if (json_i64(v, &i) || i < INT32_MIN || i > INT32_MAX)
+		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
 			return fail(e, "--data: field '%s' expects an int32", path);
 		return put_fixed(b, (uint32_t)(int32_t)i, 4);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BOOL:
@@ -551,7 +551,7 @@ static int encode_value(struct enc *e, const FieldDesc *f, json_t *v, struct buf
 			return fail(e, "--data: field '%s': no value '%s' in enum %s", path,
 				    json_string_value(v), f->type_name + 1);
 		}
-		if (json_i64(v, &i) || i < INT32_MIN || i > INT32_MAX)
+		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
 			return fail(e, "--data: field '%s' expects an enum name or number", path);
 		return put_varint(b, (uint64_t)i);
 	}

@@ -54,20 +54,8 @@ static void fill_body(struct srv_conn *c)
 	char line[24];
 	if (c->plan.chunked && want)
 		srv_out_put(c, line, (size_t)snprintf(line, sizeof(line), "%zx\r\n", want));
-	for (size_t done = 0; done < want;) {
-		size_t n;
-		const uint8_t *src;
-		if (c->plan.pattern) {
-			src = rl_serve_pattern(c->body_off + done, &n);
-		} else {
-			src = (const uint8_t *)c->plan.small + c->body_off + done;
-			n = want - done;
-		}
-		if (n > want - done)
-			n = want - done;
-		srv_out_put(c, src, n);
-		done += n;
-	}
+	rl_serve_body_copy(&c->plan, c->body_off, c->out + c->out_len, want);
+	c->out_len += want;
 	if (c->plan.chunked && want)
 		srv_out_put(c, "\r\n", 2);
 	c->body_left -= want;

@@ -117,23 +117,10 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 		return NGHTTP2_ERR_DEFERRED;
 	}
 	size_t n = len < st->body_left ? len : (size_t)st->body_left;
-	for (size_t done = 0; done < n;) {
-		size_t k;
-		const uint8_t *p;
-		if (st->msg) {
-			p = st->msg + st->body_off + done;
-			k = n - done;
-		} else if (st->plan.pattern) {
-			p = rl_serve_pattern(st->body_off + done, &k);
-		} else {
-			p = (const uint8_t *)st->plan.small + st->body_off + done;
-			k = n - done;
-		}
-		if (k > n - done)
-			k = n - done;
-		memcpy(buf + done, p, k);
-		done += k;
-	}
+	if (st->msg)
+		memcpy(buf, st->msg + st->body_off, n);
+	else
+		rl_serve_body_copy(&st->plan, st->body_off, buf, n);
 	st->body_off += n;
 	st->body_left -= n;
 	if (!st->body_left) {

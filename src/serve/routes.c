@@ -27,6 +27,22 @@ const uint8_t *rl_serve_pattern(uint64_t off, size_t *n)
 	return pattern_block + off % PATTERN_PERIOD;
 }
 
+void rl_serve_body_copy(const struct rl_serve_plan *plan, uint64_t off, uint8_t *dst, size_t n)
+{
+	if (!plan->pattern) {
+		memcpy(dst, plan->small + off, n);
+		return;
+	}
+	for (size_t done = 0; done < n;) {
+		size_t k;
+		const uint8_t *src = rl_serve_pattern(off + done, &k);
+		if (k > n - done)
+			k = n - done;
+		memcpy(dst + done, src, k);
+		done += k;
+	}
+}
+
 void rl_serve_user_fields(long id, char *name, size_t nn, char *email, size_t en, int *age,
 			  const char **created_at)
 {

@@ -58,6 +58,8 @@ void rl_serve_user_fields(long id, char *name, size_t nn, char *email, size_t en
 /* The body pattern: an endless repetition of a short text. rl_serve_pattern returns
  * the bytes from offset off on, *n of them contiguous. Init once before serving. */
 void rl_serve_pattern_init(void);
+/* Copies n bytes of the plan's body, from offset off on, into dst. */
+void rl_serve_body_copy(const struct rl_serve_plan *plan, uint64_t off, uint8_t *dst, size_t n);
 const uint8_t *rl_serve_pattern(uint64_t off, size_t *n);
 
 void rl_serve_count_start(struct rl_serve_counters *c, enum rl_serve_proto p);

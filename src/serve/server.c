@@ -16,6 +16,7 @@
 
 #include "ringload/serve.h"
 #include "ringload/units.h"
+#include "../engine/uring_compat.h"
 #include "server.h"
 
 #define RING_ENTRIES 1024
@@ -23,12 +24,7 @@
 
 struct io_uring_sqe *srv_sqe(struct srv_thread *t)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
-	while (!sqe) {
-		io_uring_submit(&t->ring);
-		sqe = io_uring_get_sqe(&t->ring);
-	}
-	return sqe;
+	return rl_get_sqe(&t->ring);
 }
 
 int srv_out_reserve(struct srv_conn *c, size_t n)
