@@ -12,6 +12,26 @@
 #include "ringload/stats.h"
 #include "ringload/target.h"
 
+#define RL_MAX_GROUP_MEMBERS 64
+
+/* A fan-out group: `concurrency` virtual users, each sending one request to every
+ * member at the same moment and waiting for all of them; the group's time is its
+ * slowest member's. Members are targets, driven by the group alone. */
+struct rl_group_def {
+	char *name;
+	uint32_t members[RL_MAX_GROUP_MEMBERS]; /* target indices */
+	uint32_t nmembers;
+	uint32_t concurrency;
+	uint64_t timeout_ns;
+};
+
+/* One group's results: every round of its virtual users. */
+struct rl_group_stats {
+	uint64_t rounds, full, partial, failed;
+	uint64_t by_successes[RL_MAX_GROUP_MEMBERS + 1]; /* rounds with k members successful */
+	struct rl_hist latency;                          /* start -> slowest member's end */
+};
+
 struct rl_engine_features {
 	bool defer_taskrun;   /* IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN accepted */
 	bool buf_ring;        /* multishot recv on a provided buffer ring */
@@ -24,6 +44,8 @@ struct rl_result {
 	size_t ntargets;
 	struct rl_stats *stages;    /* --stages: each stage's, over every target */
 	size_t nstages;
+	struct rl_group_stats *groups; /* one per fan-out group */
+	size_t ngroups;
 	struct timespec started_at; /* CLOCK_REALTIME */
 	double duration_s;
 	bool interrupted;           /* SIGINT/SIGTERM ended the run */
@@ -38,6 +60,7 @@ struct rl_result {
 /* Runs the load test. Returns 0, or -1 with a message in err (setup failures only:
  * request failures are results). */
 int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t ntargets,
+		  const struct rl_group_def *groups, size_t ngroups,
 		  struct rl_result *res, char *err, size_t errlen);
 void rl_result_free(struct rl_result *res);
 

@@ -6,7 +6,9 @@
 #define RINGLOAD_SCENARIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "ringload/engine.h"
 #include "ringload/options.h"
 
 struct rl_scenario_target {
@@ -20,6 +22,8 @@ struct rl_scenario_target {
 struct rl_scenario {
 	struct rl_scenario_target *targets;
 	size_t ntargets;
+	struct rl_group_def *groups;
+	size_t ngroups;
 	void *root;              /* the parsed document (json_t): targets borrow its strings */
 };
 

@@ -21,7 +21,8 @@ struct rl_url {
 struct rl_target {
 	const char *url;
 	const char *name;  /* the scenario's name, else the URL */
-	unsigned weight;   /* share of the connections */
+	unsigned weight;   /* share of the connections; 0: driven by a fan-out group */
+	uint64_t timeout_ns; /* per request: --timeout, or its fan-out group's timeout */
 	bool has_body;
 	struct rl_url u;
 	struct sockaddr_storage addr;

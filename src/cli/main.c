@@ -79,9 +79,18 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		unsigned weights = 0;
+		for (size_t g = 0; g < sc.ngroups; g++)
+			for (uint32_t m = 0; m < sc.groups[g].nmembers; m++)
+				sc.targets[sc.groups[g].members[m]].weight = 0; /* the group drives it */
 		for (size_t i = 0; i < sc.ntargets; i++)
 			weights += sc.targets[i].weight;
-		if (o.connections < weights) {
+		if (sc.ngroups && (o.requests || o.rate > 0 || o.nstages || o.warmup_ns)) {
+			fprintf(stderr, "ringload: --scenario: fan-out groups run closed-loop with -d only "
+				"(no -n, -R, --stages or --warmup)\n");
+			code = EXIT_USAGE;
+			goto out;
+		}
+		if (weights && o.connections < weights) {
 			fprintf(stderr, "ringload: -c %u: fewer connections than the scenario's weights add up to (%u)\n",
 				o.connections, weights);
 			code = EXIT_USAGE;
@@ -97,6 +106,10 @@ static int cmd_run(int argc, char **argv)
 			}
 			targets[ntargets].name = st->name;
 			targets[ntargets].weight = st->weight;
+			for (size_t g = 0; g < sc.ngroups; g++)
+				for (uint32_t m = 0; m < sc.groups[g].nmembers; m++)
+					if (sc.groups[g].members[m] == ntargets)
+						targets[ntargets].timeout_ns = sc.groups[g].timeout_ns;
 			o.urls[o.nurls++] = st->url;
 		}
 	}
@@ -121,12 +134,12 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 
 	struct rl_result res;
-	if (rl_engine_run(&o, targets, ntargets, &res, err, sizeof(err))) {
+	if (rl_engine_run(&o, targets, ntargets, sc.groups, sc.ngroups, &res, err, sizeof(err))) {
 		fprintf(stderr, "ringload: %s\n", err);
 		code = EXIT_INTERNAL;
 		goto out;
 	}
-	struct rl_report rep = { &o, targets, &res };
+	struct rl_report rep = { &o, targets, &res, sc.groups };
 	if (o.output == RL_OUT_JSON)
 		rl_report_json(stdout, &rep);
 	else if (o.output == RL_OUT_CSV)

@@ -1,8 +1,10 @@
 /* Scenario files: see scenario.h. */
 #include "ringload/scenario.h"
+#include "ringload/units.h"
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,89 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 	return 0;
 }
 
+static int read_groups(json_t *groups, struct rl_scenario *s, const struct rl_options *base,
+		       char *err, size_t errlen)
+{
+	if (!json_is_array(groups) || json_array_size(groups) > 16)
+		return bad(err, errlen, "groups: expected an array of at most 16 groups");
+	s->groups = calloc(json_array_size(groups) + 1, sizeof(*s->groups));
+	if (!s->groups)
+		return bad(err, errlen, "out of memory");
+	bool *used = calloc(s->ntargets, sizeof(*used));
+	if (!used)
+		return bad(err, errlen, "out of memory");
+	size_t gi;
+	json_t *g;
+	int rc = 0;
+	json_array_foreach(groups, gi, g) {
+		struct rl_group_def *d = &s->groups[gi];
+		s->ngroups = gi + 1;
+		const char *key;
+		json_t *v;
+		if (!json_is_object(g)) {
+			rc = bad(err, errlen, "groups[%zu]: expected an object", gi);
+			break;
+		}
+		json_object_foreach(g, key, v) {
+			if (strcmp(key, "name") && strcmp(key, "members") && strcmp(key, "concurrency") &&
+			    strcmp(key, "timeout")) {
+				rc = bad(err, errlen, "groups[%zu].%s: unknown field", gi, key);
+				break;
+			}
+		}
+		if (rc)
+			break;
+		json_t *name = json_object_get(g, "name"), *members = json_object_get(g, "members");
+		json_t *conc = json_object_get(g, "concurrency"), *tmo = json_object_get(g, "timeout");
+		if (!json_is_string(name)) {
+			rc = bad(err, errlen, "groups[%zu].name: expected a string", gi);
+			break;
+		}
+		d->name = dup_str(json_string_value(name));
+		if (!json_is_array(members) || json_array_size(members) < 1 ||
+		    json_array_size(members) > RL_MAX_GROUP_MEMBERS) {
+			rc = bad(err, errlen, "groups[%zu].members: expected 1..%d target names", gi, RL_MAX_GROUP_MEMBERS);
+			break;
+		}
+		size_t mi;
+		json_t *m;
+		json_array_foreach(members, mi, m) {
+			size_t t = 0;
+			while (json_is_string(m) && t < s->ntargets && strcmp(s->targets[t].name, json_string_value(m)))
+				t++;
+			if (!json_is_string(m) || t == s->ntargets) {
+				rc = bad(err, errlen, "groups[%zu].members[%zu]: no target of that name", gi, mi);
+				break;
+			}
+			if (used[t]) {
+				rc = bad(err, errlen, "groups[%zu].members[%zu]: target '%s' is in a group already", gi, mi,
+					 s->targets[t].name);
+				break;
+			}
+			used[t] = true;
+			d->members[d->nmembers++] = (uint32_t)t;
+		}
+		if (rc)
+			break;
+		d->concurrency = 1;
+		if (conc && (!json_is_integer(conc) || json_integer_value(conc) < 1 || json_integer_value(conc) > 10000)) {
+			rc = bad(err, errlen, "groups[%zu].concurrency: expected an integer 1..10000", gi);
+			break;
+		}
+		if (conc)
+			d->concurrency = (uint32_t)json_integer_value(conc);
+		d->timeout_ns = 30ULL * 1000000000;
+		if (tmo && (!json_is_string(tmo) || rl_parse_duration_ns(json_string_value(tmo), &d->timeout_ns) ||
+			    !d->timeout_ns)) {
+			rc = bad(err, errlen, "groups[%zu].timeout: expected a duration like \"30s\"", gi);
+			break;
+		}
+	}
+	free(used);
+	(void)base;
+	return rc;
+}
+
 int rl_scenario_load(const char *path, const struct rl_options *base, struct rl_scenario *s,
 		     char *err, size_t errlen)
 {
@@ -156,8 +241,8 @@ int rl_scenario_load(const char *path, const struct rl_options *base, struct rl_
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "targets")) {
-			bad(err, errlen, "--scenario %s: %s: unknown field (fan-out groups are not supported yet)", path, key);
+		if (strcmp(key, "targets") && strcmp(key, "groups")) {
+			bad(err, errlen, "--scenario %s: %s: unknown field", path, key);
 			goto out;
 		}
 	}
@@ -175,6 +260,14 @@ int rl_scenario_load(const char *path, const struct rl_options *base, struct rl_
 		s->ntargets = i + 1;
 		char why[400];
 		if (read_target(v, i, base, &s->targets[i], why, sizeof(why))) {
+			bad(err, errlen, "--scenario %s: %s", path, why);
+			goto out;
+		}
+	}
+	json_t *groups = json_object_get(root, "groups");
+	if (groups) {
+		char why[400];
+		if (read_groups(groups, s, base, why, sizeof(why))) {
 			bad(err, errlen, "--scenario %s: %s", path, why);
 			goto out;
 		}
@@ -199,6 +292,9 @@ void rl_scenario_free(struct rl_scenario *s)
 			free(t->header_lines[h]);
 	}
 	free(s->targets);
+	for (size_t i = 0; i < s->ngroups; i++)
+		free(s->groups[i].name);
+	free(s->groups);
 	json_decref(s->root);
 	memset(s, 0, sizeof(*s));
 }

@@ -82,6 +82,50 @@ void rl_conn_give_back_request(struct rl_worker *w)
 	w->inflight--;
 }
 
+void rl_conn_give_back(struct rl_worker *w, struct rl_conn *c)
+{
+	rl_conn_give_back_request(w);
+	if (c->vu)
+		c->vu->pending |= 1ULL << c->member; /* due again on the member's connection */
+}
+
+void rl_conn_request_ended(struct rl_worker *w, struct rl_conn *c, bool ok)
+{
+	struct rl_vu *vu = c->vu;
+	if (!vu)
+		return;
+	vu->done++;
+	vu->ok += ok;
+	vu->last_ns = w->now_ns;
+	if (vu->done < vu->nmembers)
+		return;
+	struct rl_group_stats *g = &w->gstats[vu->group];
+	g->rounds++;
+	g->by_successes[vu->ok]++;
+	if (vu->ok == vu->nmembers)
+		g->full++;
+	else if (vu->ok)
+		g->partial++;
+	else
+		g->failed++;
+	rl_hist_record_ns(&g->latency, vu->last_ns - vu->start_ns);
+	w->vu_done[w->nvu_done++] = vu; /* the next round starts after this loop turn */
+}
+
+void rl_vu_start(struct rl_worker *w, struct rl_vu *vu)
+{
+	vu->start_ns = w->now_ns;
+	vu->pending = vu->nmembers == 64 ? ~0ULL : (1ULL << vu->nmembers) - 1;
+	vu->done = vu->ok = 0;
+	for (uint32_t m = 0; m < vu->nmembers; m++)
+		rl_conn_fill(w, &w->conns[vu->first_conn + m]); /* closed ones send on connect */
+}
+
+static inline bool vu_due(const struct rl_conn *c)
+{
+	return !c->vu || (c->vu->pending >> c->member & 1);
+}
+
 void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c)
 {
 	if (!w->open_loop || c->in_ready || c->state != C_OPEN)
@@ -105,7 +149,7 @@ static void set_fixed(struct rl_worker *w, struct io_uring_sqe *sqe)
 static void arm_request_timer(struct rl_worker *w, struct rl_conn *c)
 {
 	if (c->inflight)
-		rl_tw_arm(&w->tw, &c->timer, req_at(w, c, 0)->start_ns + w->sh->opt->timeout_ns);
+		rl_tw_arm(&w->tw, &c->timer, req_at(w, c, 0)->start_ns + conn_target(w, c)->timeout_ns);
 	else
 		rl_tw_cancel(&w->tw, &c->timer);
 }
@@ -144,6 +188,7 @@ static void complete_head(struct rl_worker *w, struct rl_conn *c)
 	}
 	rl_conn_record_times(w, st, r);
 	pop_head(w, c);
+	rl_conn_request_ended(w, c, status < 400);
 }
 
 void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r)
@@ -167,8 +212,9 @@ static void drain_requests(struct rl_worker *w, struct rl_conn *c, enum rl_err e
 		if (r->sent_ns && err != RL_ERR_COUNT) {
 			count_failure(w, conn_stats(w, c), err);
 			pop_head(w, c);
+			rl_conn_request_ended(w, c, false);
 		} else {
-			give_back_request(w);
+			rl_conn_give_back(w, c);
 			c->head = (c->head + 1) % w->sh->opt->pipeline;
 			c->inflight--;
 		}
@@ -275,10 +321,15 @@ void rl_conn_connect(struct rl_worker *w, struct rl_conn *c)
 /* A connect that failed costs one request, failed under the connect error. */
 static void connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
 {
-	if (take_request(w)) {
+	/* a group member's connection fails its round's request, if one is due */
+	if (vu_due(c) && take_request(w)) {
 		count_failure(w, conn_stats(w, c), rl_err_from_connect_errno(res));
 		w->inflight--;
 		w->completed++;
+		if (c->vu) {
+			c->vu->pending &= ~(1ULL << c->member);
+			rl_conn_request_ended(w, c, false);
+		}
 	}
 	c->fails++;
 }
@@ -355,9 +406,13 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 	const struct rl_target *t = conn_target(w, c);
 	uint32_t pipeline = w->sh->opt->pipeline;
 	bool was_idle = !c->inflight;
-	while (c->inflight < pipeline && take_request(w)) {
+	while (c->inflight < pipeline && vu_due(c) && take_request(w)) {
 		struct rl_req *r = req_at(w, c, c->inflight);
 		r->start_ns = w->take_start_ns;
+		if (c->vu) {
+			r->start_ns = c->vu->start_ns; /* every member starts with the round */
+			c->vu->pending &= ~(1ULL << c->member);
+		}
 		r->sent_ns = 0;
 		r->first_ns = 0;
 		if (t->templated)

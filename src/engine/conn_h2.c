@@ -122,7 +122,7 @@ static void arm_timer(struct rl_worker *w, struct rl_conn *c)
 	if (oldest == UINT64_MAX)
 		rl_tw_cancel(&w->tw, &c->timer);
 	else
-		rl_tw_arm(&w->tw, &c->timer, oldest + w->sh->opt->timeout_ns);
+		rl_tw_arm(&w->tw, &c->timer, oldest + rl_conn_target(w, c)->timeout_ns);
 }
 
 /* The request is over (counted); its slot frees when nghttp2 closes the stream. */
@@ -138,6 +138,7 @@ static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
 		/* no :status, broken framing, no or bad grpc-status, a cut message, or an OK
 		 * unary call without exactly one message */
 		rl_conn_count_failure(w, st, RL_ERR_PROTOCOL);
+		rl_conn_request_ended(w, c, false);
 		return;
 	}
 	st->requests++;
@@ -158,6 +159,7 @@ static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
 		w->failed++;
 	}
 	rl_conn_record_times(w, st, r);
+	rl_conn_request_ended(w, c, ok);
 }
 
 static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
@@ -266,7 +268,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 		r->done = true;
 		if (code == NGHTTP2_REFUSED_STREAM) {
 			/* refused or beyond a GOAWAY's last stream: the server never saw it */
-			rl_conn_give_back_request(w);
+			rl_conn_give_back(w, c);
 		} else {
 			struct rl_stats *st = rl_conn_stats(w, c);
 			st->requests++;
@@ -275,6 +277,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 			w->failed++;
 			w->inflight--;
 			w->completed++;
+			rl_conn_request_ended(w, c, false);
 		}
 	}
 	r->active = false;
@@ -353,10 +356,14 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 		struct rl_req *r = &c->reqs[i];
 		if (r->active)
 			continue;
-		if (!rl_conn_take_request(w))
+		if ((c->vu && !(c->vu->pending >> c->member & 1)) || !rl_conn_take_request(w))
 			break;
 		memset(r, 0, sizeof(*r));
 		r->start_ns = w->take_start_ns;
+		if (c->vu) {
+			r->start_ns = c->vu->start_ns; /* every member starts with the round */
+			c->vu->pending &= ~(1ULL << c->member);
+		}
 		r->grpc_status = -1;
 		rl_grpc_deframer_init(&r->deframer, w->sh->opt->max_msg);
 		prd.source.ptr = r;
@@ -369,7 +376,7 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 						    r->body_len || (t->h2_templated && t->h2_body_tpl.n) ? &prd : NULL, r);
 		if (id < 0) {
 			/* stream ids used up (2^31 on one connection): finish, then reconnect */
-			rl_conn_give_back_request(w);
+			rl_conn_give_back(w, c);
 			c->goaway = true;
 			break;
 		}
@@ -431,8 +438,9 @@ void rl_h2_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err)
 				rl_conn_count_failure(w, rl_conn_stats(w, c), err);
 				w->inflight--;
 				w->completed++;
+				rl_conn_request_ended(w, c, false);
 			} else {
-				rl_conn_give_back_request(w);
+				rl_conn_give_back(w, c);
 			}
 		}
 		r->active = false;
@@ -444,7 +452,7 @@ void rl_h2_on_timer(struct rl_worker *w, struct rl_conn *c)
 {
 	struct rl_stats *st = rl_conn_stats(w, c);
 	bool grpc = rl_conn_target(w, c)->proto == RL_PROTO_GRPC;
-	uint64_t timeout = w->sh->opt->timeout_ns;
+	uint64_t timeout = rl_conn_target(w, c)->timeout_ns;
 	for (uint32_t i = 0; i < w->sh->opt->streams; i++) {
 		struct rl_req *r = &c->reqs[i];
 		if (!r->active || r->done || r->start_ns + timeout > w->now_ns)
@@ -463,6 +471,7 @@ void rl_h2_on_timer(struct rl_worker *w, struct rl_conn *c)
 			rl_conn_count_failure(w, st, RL_ERR_TIMEOUT);
 		}
 		nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
+		rl_conn_request_ended(w, c, false);
 	}
 	arm_timer(w, c);
 	rl_conn_mark_dirty(w, c);

@@ -85,6 +85,7 @@ static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint6
 }
 
 int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t ntargets,
+		  const struct rl_group_def *groups, size_t ngroups,
 		  struct rl_result *res, char *err, size_t errlen)
 {
 	memset(res, 0, sizeof(*res));
@@ -93,8 +94,21 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	ctx.sh.opt = o;
 	ctx.sh.targets = targets;
 	ctx.sh.ntargets = ntargets;
-	ctx.sh.nworkers = o->threads;
+	ctx.sh.groups = groups;
+	ctx.sh.ngroups = ngroups;
 	ctx.nworkers = o->threads;
+	{
+		/* with only fan-out groups, no more workers than virtual users */
+		bool weighted = false;
+		uint32_t vus = 0;
+		for (size_t t = 0; t < ntargets; t++)
+			weighted |= targets[t].weight > 0;
+		for (size_t g = 0; g < ngroups; g++)
+			vus += groups[g].concurrency;
+		if (!weighted && vus && vus < ctx.nworkers)
+			ctx.nworkers = vus;
+	}
+	ctx.sh.nworkers = ctx.nworkers;
 	ctx.workers = calloc(ctx.nworkers, sizeof(*ctx.workers));
 	ctx.conns_of = calloc(ctx.nworkers, sizeof(*ctx.conns_of));
 	pthread_t *tids = calloc(ctx.nworkers, sizeof(*tids));
@@ -104,12 +118,34 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* connections spread evenly; an -n budget in proportion to them, so exactly N */
+	/* connections spread evenly; an -n budget in proportion to them, so exactly N.
+	 * Targets driven by fan-out groups take none: each group's virtual users go to
+	 * the workers in turn, with a connection per member. */
+	uint32_t regular = 0;
+	for (size_t t = 0; t < ntargets; t++)
+		if (targets[t].weight)
+			regular = o->connections;
+	uint32_t nvus = 0;
+	for (size_t g = 0; g < ngroups; g++)
+		nvus += groups[g].concurrency;
+	uint32_t *vu_groups = calloc(nvus + 1, sizeof(*vu_groups));
+	if (!vu_groups) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < ctx.nworkers; i++)
+		ctx.workers[i].vu_group = vu_groups; /* each worker's slice is set below */
 	uint64_t budget_left = o->requests;
-	uint32_t first = 0;
+	uint32_t first = 0, vu_next = 0;
 	for (uint32_t i = 0; i < ctx.nworkers; i++) {
 		struct rl_worker *w = &ctx.workers[i];
-		ctx.conns_of[i] = o->connections / ctx.nworkers + (i < o->connections % ctx.nworkers);
+		ctx.conns_of[i] = regular / ctx.nworkers + (i < regular % ctx.nworkers);
+		w->vu_group = vu_groups + vu_next;
+		for (uint32_t g = 0, k = 0; g < ngroups; g++)
+			for (uint32_t v = 0; v < groups[g].concurrency; v++, k++)
+				if (k % ctx.nworkers == i)
+					vu_groups[vu_next + w->nvus++] = g;
+		vu_next += w->nvus;
 		if (ctx.conns_of[i] > RL_MAX_CONNS_PER_WORKER) {
 			snprintf(err, errlen, "-c %u: at most %u connections per thread",
 				 o->connections, RL_MAX_CONNS_PER_WORKER);
@@ -128,7 +164,7 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		}
 		if (o->requests) {
 			w->quota = i + 1 == ctx.nworkers ? budget_left
-				   : o->requests * ctx.conns_of[i] / o->connections;
+				   : o->requests * ctx.conns_of[i] / (regular ? regular : 1);
 			budget_left -= w->quota;
 		} else {
 			w->quota = UINT64_MAX;
@@ -227,6 +263,24 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 			}
 		}
 	}
+	res->ngroups = ngroups;
+	res->groups = ngroups ? calloc(ngroups, sizeof(*res->groups)) : NULL;
+	for (size_t g = 0; g < ngroups && res->groups; g++) {
+		rl_hist_reset(&res->groups[g].latency);
+		for (uint32_t i = 0; i < ctx.nworkers; i++) {
+			const struct rl_group_stats *src = ctx.workers[i].gstats ? &ctx.workers[i].gstats[g] : NULL;
+			if (!src)
+				continue;
+			struct rl_group_stats *dst = &res->groups[g];
+			dst->rounds += src->rounds;
+			dst->full += src->full;
+			dst->partial += src->partial;
+			dst->failed += src->failed;
+			for (int k = 0; k <= RL_MAX_GROUP_MEMBERS; k++)
+				dst->by_successes[k] += src->by_successes[k];
+			rl_hist_merge(&dst->latency, &src->latency);
+		}
+	}
 	res->features = ctx.workers[0].feat;
 	for (uint32_t i = 0; i < ctx.nworkers; i++) {
 		struct rl_worker *w = &ctx.workers[i];
@@ -248,6 +302,7 @@ out:
 		rl_worker_free(&ctx.workers[i]);
 	free(ctx.workers);
 	free(ctx.conns_of);
+	free(vu_groups);
 	free(tids);
 	free(args);
 	return rc;
@@ -257,6 +312,8 @@ void rl_result_free(struct rl_result *res)
 {
 	free(res->targets);
 	free(res->stages);
+	free(res->groups);
+	res->groups = NULL;
 	res->targets = NULL;
 	res->stages = NULL;
 }

@@ -265,6 +265,7 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 	memset(t, 0, sizeof(*t));
 	t->url = t->name = url;
 	t->weight = 1;
+	t->timeout_ns = o->timeout_ns;
 	t->has_body = o->has_body;
 	if (rl_url_parse(url, &t->u, err, errlen))
 		return -1;

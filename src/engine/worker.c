@@ -59,6 +59,8 @@ static uint32_t target_of_conn(const struct rl_shared *sh, uint32_t g)
 	uint32_t total = 0;
 	for (size_t i = 0; i < sh->ntargets; i++)
 		total += sh->targets[i].weight;
+	if (!total)
+		return 0;
 	uint32_t pos = g % total;
 	for (size_t i = 0; i < sh->ntargets; i++) {
 		if (pos < sh->targets[i].weight)
@@ -71,7 +73,12 @@ static uint32_t target_of_conn(const struct rl_shared *sh, uint32_t g)
 int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn)
 {
 	const struct rl_options *o = w->sh->opt;
+	w->nregular = nconns;
+	for (uint32_t v = 0; v < w->nvus; v++)
+		nconns += w->sh->groups[w->vu_group[v]].nmembers;
 	w->nconns = nconns;
+	if (!nconns)
+		return -EINVAL;
 	w->buf_size = RECV_BUF_SIZE;
 	int rc = ring_init(w, pow2_at_least(nconns * 2 + 64 < 4096 ? nconns * 2 + 64 : 4096));
 	if (rc)
@@ -154,11 +161,28 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 		return -ENOMEM;
 	for (size_t i = 0; w->stage_stats && i < w->nstage_stats * w->sh->ntargets; i++)
 		rl_stats_init(&w->stage_stats[i]);
+	w->vus = calloc(w->nvus + 1, sizeof(*w->vus));
+	w->vu_done = calloc(w->nvus + 1, sizeof(*w->vu_done));
+	w->gstats = calloc(w->sh->ngroups + 1, sizeof(*w->gstats));
+	if (!w->vus || !w->vu_done || !w->gstats)
+		return -ENOMEM;
+	for (size_t g = 0; g < w->sh->ngroups; g++)
+		rl_hist_reset(&w->gstats[g].latency);
+	for (uint32_t v = 0, next = w->nregular; v < w->nvus; v++) {
+		const struct rl_group_def *gd = &w->sh->groups[w->vu_group[v]];
+		w->vus[v] = (struct rl_vu){ .group = w->vu_group[v], .first_conn = next, .nmembers = gd->nmembers };
+		for (uint32_t m = 0; m < gd->nmembers; m++, next++) {
+			w->conns[next].vu = &w->vus[v];
+			w->conns[next].member = (uint8_t)m;
+			w->conns[next].target = gd->members[m];
+		}
+	}
 	for (uint32_t i = 0; i < nconns; i++) {
 		struct rl_conn *c = &w->conns[i];
 		c->slot = i;
 		c->fd = -1;
-		c->target = target_of_conn(w->sh, first_global_conn + i);
+		if (i < w->nregular)
+			c->target = target_of_conn(w->sh, first_global_conn + i);
 		c->reqs = &w->req_mem[(size_t)i * slots];
 		c->w = w;
 		if (w->slot_nvlen) {
@@ -187,6 +211,9 @@ void rl_worker_free(struct rl_worker *w)
 		rl_h2_free(w, &w->conns[i]);
 	rl_h2_mem_free(w);
 	free(w->tpl_scratch);
+	free(w->vus);
+	free(w->vu_done);
+	free(w->gstats);
 	free(w->slot_nva_mem);
 	free(w->slot_render_mem);
 	free(w->conns);
@@ -351,6 +378,8 @@ void rl_worker_run(struct rl_worker *w)
 	else
 		for (uint32_t i = 0; i < w->nconns; i++)
 			rl_conn_connect(w, &w->conns[i]);
+	for (uint32_t v = 0; v < w->nvus; v++)
+		rl_vu_start(w, &w->vus[v]); /* members send as their connections open */
 
 	w->pace_start_ns = sh->start_ns;
 	for (;;) {
@@ -394,6 +423,9 @@ void rl_worker_run(struct rl_worker *w)
 		io_uring_cq_advance(&w->ring, seen);
 
 		rl_tw_expire(&w->tw, w->now_ns, rl_conn_on_timer, w);
+		for (uint32_t i = 0; i < w->nvu_done; i++)
+			rl_vu_start(w, w->vu_done[i]); /* a group round ended: the next begins */
+		w->nvu_done = 0;
 		if (sh->opt->nstages)
 			stage_control(w);
 		if (!w->measuring && w->now_ns >= sh->measure_ns) {

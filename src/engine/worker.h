@@ -55,6 +55,14 @@ struct rl_req {
 
 struct rl_worker;
 
+/* A fan-out group's virtual user: one connection per member, one request on each per
+ * round, the round over when every member's request has ended. */
+struct rl_vu {
+	uint32_t group, first_conn, nmembers, done, ok;
+	uint64_t pending;        /* members whose request is due and not yet issued */
+	uint64_t start_ns, last_ns;
+};
+
 struct rl_conn {
 	uint32_t slot, gen;
 	uint8_t state;
@@ -62,6 +70,8 @@ struct rl_conn {
 	bool close_after;    /* server said Connection: close: finish the head, then close */
 	bool reconnect;      /* this slot was open before: its next connect is a reconnect */
 	bool parked;         /* --stages took it out: finish what is in flight, then close */
+	struct rl_vu *vu;    /* a fan-out group member's connection: its requests are the VU's */
+	uint8_t member;
 	int fd;              /* fixed-file index (== slot) or plain fd */
 	uint32_t target;
 	struct rl_h1_parser parser;
@@ -97,6 +107,8 @@ struct rl_shared {           /* what all workers of a run read */
 	uint64_t measure_ns;            /* results count from here (after --warmup) */
 	const uint32_t *conns_of;       /* connections of each worker */
 	uint32_t nworkers;
+	const struct rl_group_def *groups;
+	size_t ngroups;
 	_Atomic int stop;
 };
 
@@ -115,6 +127,13 @@ struct rl_worker {
 	struct rl_stats *stage_stats; /* every stage's, stage-major (one stage without --stages) */
 	size_t nstage_stats, cur_stage;
 	uint32_t active;              /* --stages, closed loop: connections 0..active-1 run */
+	/* fan-out groups: connections from nregular on belong to virtual users */
+	uint32_t nregular, nvus;
+	uint32_t *vu_group;           /* group of each VU (set before setup) */
+	struct rl_vu *vus;
+	struct rl_vu **vu_done;       /* rounds that ended this turn: restarted after it */
+	uint32_t nvu_done;
+	struct rl_group_stats *gstats;
 	uint64_t quota;               /* requests left to issue; UINT64_MAX: no limit */
 	uint64_t inflight;            /* issued, not yet completed */
 	uint64_t completed, failed;   /* for the progress line */
@@ -165,6 +184,7 @@ uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k);
 void rl_worker_reserve(struct rl_worker *w, unsigned n);
 void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid);
 
+/* nconns: the regular connections; w->vu_group/nvus add the fan-out groups' */
 int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn);
 void rl_worker_run(struct rl_worker *w);
 void rl_worker_free(struct rl_worker *w);
@@ -183,6 +203,9 @@ struct rl_stats *rl_conn_stats(struct rl_worker *w, struct rl_conn *c);
 const struct rl_target *rl_conn_target(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c);
 bool rl_conn_take_request(struct rl_worker *w);
+void rl_conn_give_back(struct rl_worker *w, struct rl_conn *c);
+void rl_conn_request_ended(struct rl_worker *w, struct rl_conn *c, bool ok);
+void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);
 void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_give_back_request(struct rl_worker *w);
 void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err);

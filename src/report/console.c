@@ -126,6 +126,24 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 		}
 		rl_report_comparison(f, names, m, res->ntargets);
 	}
+	for (size_t g = 0; g < res->ngroups; g++) {
+		const struct rl_group_def *gd = &r->groups[g];
+		const struct rl_group_stats *gs = &res->groups[g];
+		struct rl_hist_summary h;
+		rl_hist_summarize(&gs->latency, &h);
+		fprintf(f, "\nFan-out group %s: %u members, %u concurrent (time = slowest member)\n",
+			gd->name, gd->nmembers, gd->concurrency);
+		fprintf(f, "  Rounds        %llu: %llu full success, %llu partial, %llu total failure\n",
+			(unsigned long long)gs->rounds, (unsigned long long)gs->full,
+			(unsigned long long)gs->partial, (unsigned long long)gs->failed);
+		for (uint32_t k = 1; k < gd->nmembers; k++)
+			if (gs->by_successes[k])
+				fprintf(f, "  Partial       %u of %u succeeded: %llu\n", k, gd->nmembers,
+					(unsigned long long)gs->by_successes[k]);
+		fprintf(f, "  %-9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "mean", "min", "p50", "p90",
+			"p95", "p99", "p99.9", "max", "stddev");
+		phase_row(f, "Group", &h);
+	}
 	if (res->nstages) {
 		fprintf(f, "\nStages (%s)\n  %-5s %9s %12s %9s %10s %9s %9s %9s %7s\n",
 			o->rate > 0 ? "rate, req/s" : "connections", "stage", "start", "load", "requests",

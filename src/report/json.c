@@ -192,6 +192,39 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rc |= stats(&w, &res->total, res->duration_s, o->rate > 0);
 	rl_jw_end_obj(&w);
 
+	if (res->ngroups) {
+		rl_jw_arr(&w, "groups");
+		for (size_t g = 0; g < res->ngroups; g++) {
+			const struct rl_group_def *gd = &r->groups[g];
+			const struct rl_group_stats *gs = &res->groups[g];
+			rl_jw_obj(&w, NULL);
+			rl_jw_str(&w, "name", gd->name);
+			rl_jw_arr(&w, "members");
+			for (uint32_t m = 0; m < gd->nmembers; m++)
+				rl_jw_str(&w, NULL, r->targets[gd->members[m]].name);
+			rl_jw_end_arr(&w);
+			rl_jw_u64(&w, "concurrency", gd->concurrency);
+			rl_jw_num(&w, "timeout_s", (double)gd->timeout_ns / 1e9, 3);
+			rl_jw_u64(&w, "rounds", gs->rounds);
+			rl_jw_u64(&w, "full_success", gs->full);
+			rl_jw_u64(&w, "partial_success", gs->partial);
+			rl_jw_u64(&w, "total_failure", gs->failed);
+			rl_jw_obj(&w, "rounds_by_successes");
+			for (uint32_t k = 0; k <= gd->nmembers; k++) {
+				if (!gs->by_successes[k])
+					continue;
+				char key[8];
+				snprintf(key, sizeof(key), "%u", k);
+				rl_jw_u64(&w, key, gs->by_successes[k]);
+			}
+			rl_jw_end_obj(&w);
+			struct rl_hist_summary h;
+			rl_hist_summarize(&gs->latency, &h);
+			summary(&w, "latency_ms", &h);
+			rl_jw_end_obj(&w);
+		}
+		rl_jw_end_arr(&w);
+	}
 	if (res->nstages) {
 		rl_jw_arr(&w, "stages");
 		uint64_t start = 0;

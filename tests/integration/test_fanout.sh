@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Fan-out groups (the seed's "parallel query"): one request to each member at the same
+# moment, the group's time is its slowest member, and full / partial (k of n) / total
+# failure are counted exactly, beside each member's own statistics.
+. "$(dirname "$0")/../lib.sh"
+
+start_serve || { not_ok "serve starts"; exit 1; }
+make_scenario() { # OUT CONCURRENCY [MEMBER9_URL_SUFFIX]
+	python3 - "$1" "$2" "$SERVE_PORT" "${3:-}" <<'PY'
+import json, sys
+out, conc, port, last = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+targets = [{"name": f"collection{i}", "url": f"http://127.0.0.1:{port}/?ttfb={5 * i}ms"} for i in range(1, 10)]
+if last:
+    targets[8]["url"] = f"http://127.0.0.1:{port}/{last}"
+json.dump({"targets": targets, "groups": [{"name": "parallel", "concurrency": conc, "timeout": "5s",
+                                           "members": [t["name"] for t in targets]}]}, open(out, "w"))
+PY
+}
+
+make_scenario "$TEST_TMP/fan.json" 4
+"$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/fan.json" -d 3s > "$TEST_TMP/fan.out"
+check "group_p50_is_slowest_member_45ms ($(jget "$TEST_TMP/fan.out" 'd["groups"][0]["latency_ms"]["p50"]') ms)" \
+	test "$(jget "$TEST_TMP/fan.out" 'abs(d["groups"][0]["latency_ms"]["p50"] - 45) <= 2')" = True
+check "members_p50_at_their_own_delay" python3 - "$TEST_TMP/fan.out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for i, t in enumerate(d["targets"], 1):
+    assert 5 * i <= t["latency_ms"]["p50"] <= 5 * i + 2, (t["name"], t["latency_ms"]["p50"])
+PY
+check "all_rounds_full" test "$(jget "$TEST_TMP/fan.out" \
+	'(g := d["groups"][0])["rounds"] > 100 and g["full_success"] == g["rounds"] and g["rounds_by_successes"] == {"9": g["rounds"]}')" = True
+check "fanout_accounting_holds" accounting_holds "$TEST_TMP/fan.out"
+
+make_scenario "$TEST_TMP/p.json" 2 "?status=500"
+"$RINGLOAD" -q -o json -t 1 --scenario "$TEST_TMP/p.json" -d 2s > "$TEST_TMP/p.out"
+check "member_500_gives_partial_rounds_exactly" test "$(jget "$TEST_TMP/p.out" \
+	'(g := d["groups"][0])["rounds"] > 0 and g["partial_success"] == g["rounds"] and g["full_success"] == 0 and g["total_failure"] == 0 and g["rounds_by_successes"] == {"8": g["rounds"]}')" = True
+check "member_500_counted_on_its_target" test "$(jget "$TEST_TMP/p.out" \
+	'(t := d["targets"][8])["failed"] == t["requests"] == t["errors"]["http_500"] > 0')" = True
+
+DEAD=$(free_port)
+cat > "$TEST_TMP/dead.json" <<JSON
+{"targets": [{"name": "a", "url": "http://127.0.0.1:$DEAD/"}, {"name": "b", "url": "http://127.0.0.1:$DEAD/x"}],
+ "groups": [{"name": "down", "members": ["a", "b"]}]}
+JSON
+"$RINGLOAD" -q -o json --no-preflight --scenario "$TEST_TMP/dead.json" -d 1s > "$TEST_TMP/dead.out"
+check "unreachable_members_total_failure" test "$(jget "$TEST_TMP/dead.out" \
+	'(g := d["groups"][0])["rounds"] > 0 and g["total_failure"] == g["rounds"] and g["rounds_by_successes"] == {"0": g["rounds"]}')" = True
+
+bad_scenario() { # name json needle [extra args]
+	echo "$2" > "$TEST_TMP/bad.json"
+	"$RINGLOAD" --scenario "$TEST_TMP/bad.json" ${4:-} > /dev/null 2> "$TEST_TMP/err"
+	local rc=$?
+	if [ "$rc" = 2 ] && grep -qF -- "$3" "$TEST_TMP/err"; then ok "$1"; else not_ok "$1" "exit $rc: $(cat "$TEST_TMP/err")"; fi
+}
+bad_scenario "group_unknown_member" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["zz"]}]}' "groups[0].members[0]"
+bad_scenario "member_in_two_groups" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}, {"name": "h", "members": ["a"]}]}' "groups[1].members[0]"
+bad_scenario "group_bad_timeout" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"], "timeout": "soon"}]}' "groups[0].timeout"
+bad_scenario "groups_with_n_exit_2" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}]}' "fan-out groups" "-n 10"
