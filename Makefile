@@ -39,7 +39,8 @@ LDLIBS   := $(PKG_LIBS) -lpthread -lm
 PROTOS   := $(wildcard proto/*.proto)
 # descriptor.proto (libprotobuf-dev) reads --protoset / --proto descriptor sets
 DESC_DIR := $(shell pkg-config --variable=includedir protobuf 2>/dev/null || echo /usr/include)
-GEN_SRC  := $(PROTOS:proto/%.proto=$(BUILD)/gen/%.pb-c.c) $(BUILD)/gen/google/protobuf/descriptor.pb-c.c
+GEN_SRC  := $(PROTOS:proto/%.proto=$(BUILD)/gen/%.pb-c.c) $(BUILD)/gen/google/protobuf/descriptor.pb-c.c \
+            $(BUILD)/gen/builtin_protoset.c
 LIB_SRC  := $(filter-out src/cli/main.c,$(sort $(wildcard src/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -56,6 +57,18 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 $(BUILD)/gen/google/protobuf/descriptor.pb-c.c: $(DESC_DIR)/google/protobuf/descriptor.proto
 	@mkdir -p $(dir $@)
 	protoc-c --proto_path=$(DESC_DIR) --c_out=$(BUILD)/gen google/protobuf/descriptor.proto
+
+# the built-in service's descriptors, for templated --data: a FileDescriptorSet as bytes
+$(BUILD)/gen/builtin_protoset.c: proto/user_service.proto
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=proto -o$(BUILD)/gen/builtin.protoset user_service.proto
+	{ echo '/* generated from proto/user_service.proto by the Makefile */'; \
+	  echo 'const unsigned char rl_builtin_protoset[] = {'; \
+	  od -An -v -tx1 $(BUILD)/gen/builtin.protoset | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; echo 'const unsigned long rl_builtin_protoset_len = sizeof(rl_builtin_protoset);'; } > $@
+
+$(BUILD)/gen/builtin_protoset.o: $(BUILD)/gen/builtin_protoset.c
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(CFLAGS) -Wno-missing-field-initializers -c $< -o $@

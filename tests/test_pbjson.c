@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ringload/pbjson.h"
+#include "ringload/template.h"
 
 static struct rl_pb_schema *schema;
 
@@ -105,6 +106,48 @@ static void pbjson_errors_name_the_field(void **s)
 	expect_error("{", "invalid JSON");
 }
 
+static void pbjson_templates_render_per_request(void **s)
+{
+	/* templates render in document order; {{seq}} from 5 gives 5, 6, 7, 8 */
+	struct rl_pb_request *r;
+	char err[256];
+	assert_int_equal(rl_pb_request_compile(schema, "ringtest.Everything",
+		"{\"i64\": {{seq}}, \"s\": \"x{{seq}}\", \"msg\": {\"i\": {{seq}}}, \"names\": [\"{{seq}}\"]}",
+		&r, err, sizeof(err)), 0);
+	assert_true(rl_pb_request_dynamic(r));
+	uint8_t *want;
+	size_t want_len;
+	assert_int_equal(rl_pb_encode_json(schema, "ringtest.Everything",
+		"{\"i64\": 5, \"s\": \"x6\", \"msg\": {\"i\": 7}, \"names\": [\"8\"]}",
+		&want, &want_len, err, sizeof(err)), 0);
+	struct rl_tpl_state st;
+	rl_tpl_state_init(&st, 1, 5, 1);
+	char *scratch = malloc(rl_pb_request_scratch(r));
+	uint8_t *out = malloc(rl_pb_request_bound(r));
+	long n = rl_pb_request_encode(r, &st, scratch, out, rl_pb_request_bound(r));
+	assert_int_equal(n, want_len);
+	assert_memory_equal(out, want, want_len);
+	/* the next request renders the next values: a different message */
+	n = rl_pb_request_encode(r, &st, scratch, out, rl_pb_request_bound(r));
+	assert_true(n > 0 && (n != (long)want_len || memcmp(out, want, want_len) != 0));
+	free(scratch);
+	free(out);
+	free(want);
+	rl_pb_request_free(r);
+}
+
+static void pbjson_templates_checked_at_setup(void **s)
+{
+	struct rl_pb_request *r;
+	char err[256] = "";
+	assert_int_equal(rl_pb_request_compile(schema, "ringtest.Everything", "{\"i32\": \"{{uuid}}\"}",
+					       &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'i32' expects an int32"));
+	assert_int_equal(rl_pb_request_compile(schema, "ringtest.Everything", "{\"s\": \"{{randint 9 1}}\"}",
+					       &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "randint"));
+}
+
 static void pbjson_finds_method_input(void **s)
 {
 	char err[256];
@@ -131,6 +174,8 @@ int main(void)
 		cmocka_unit_test(pbjson_matches_protoc_encode_for_every_field_kind),
 		cmocka_unit_test(pbjson_empty_message),
 		cmocka_unit_test(pbjson_errors_name_the_field),
+		cmocka_unit_test(pbjson_templates_render_per_request),
+		cmocka_unit_test(pbjson_templates_checked_at_setup),
 		cmocka_unit_test(pbjson_finds_method_input),
 		cmocka_unit_test(pbjson_rejects_non_descriptor_sets),
 	};

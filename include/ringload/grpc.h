@@ -54,6 +54,15 @@ void rl_grpc_frame_prefix(uint8_t out[RL_GRPC_PREFIX], uint32_t len);
 int rl_grpc_request_message(const char *method, const char *json, const char *proto_file,
 			    const char *protoset_file, uint8_t **out, size_t *len, char *err,
 			    size_t errlen);
+
+struct rl_pb_schema;
+struct rl_pb_request;
+/* --data holding templates: the message compiled for encoding per request, through the
+ * given descriptors or the built-in service's (embedded at build time). The caller
+ * owns *schema and *req. */
+int rl_grpc_request_compile(const char *method, const char *json, const char *proto_file,
+			    const char *protoset_file, struct rl_pb_schema **schema,
+			    struct rl_pb_request **req, char *err, size_t errlen);
 const char *rl_grpc_frame_strerror(int err);
 
 #endif

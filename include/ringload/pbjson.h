@@ -6,6 +6,7 @@
 #ifndef RINGLOAD_PBJSON_H
 #define RINGLOAD_PBJSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +30,20 @@ const char *rl_pb_method_input(const struct rl_pb_schema *s, const char *method,
  * 0, or -1 with a message naming the field path. */
 int rl_pb_encode_json(const struct rl_pb_schema *s, const char *type, const char *json,
 		      uint8_t **out, size_t *len, char *err, size_t errlen);
+
+/* A request message compiled once for encoding per request: the JSON may hold
+ * templates in string values (or bare, where a value stands). Encoding allocates
+ * nothing: the caller gives scratch for the renderings and the output buffer. */
+struct rl_pb_request;
+struct rl_tpl_state;
+int rl_pb_request_compile(const struct rl_pb_schema *s, const char *type, const char *json,
+			  struct rl_pb_request **out, char *err, size_t errlen);
+bool rl_pb_request_dynamic(const struct rl_pb_request *r);
+size_t rl_pb_request_bound(const struct rl_pb_request *r);   /* the largest encoding */
+size_t rl_pb_request_scratch(const struct rl_pb_request *r); /* scratch it needs */
+/* The encoded length, or -1 (a rendering that does not fit its field). */
+long rl_pb_request_encode(const struct rl_pb_request *r, struct rl_tpl_state *st, char *scratch,
+			  uint8_t *out, size_t cap);
+void rl_pb_request_free(struct rl_pb_request *r);
 
 #endif

@@ -47,6 +47,9 @@ struct rl_target {
 	/* HTTP/2 with templates: one template per header value (static ones unused) and the
 	 * body's; a stream renders them into its slot (h2_render_max bytes) */
 	bool h2_templated;
+	/* gRPC --data with templates: encoded per stream (h2_body is unused then) */
+	struct rl_pb_schema *grpc_schema;
+	struct rl_pb_request *grpc_dyn;
 	struct rl_tpl *h2_value_tpl;
 	struct rl_tpl h2_body_tpl;
 	size_t h2_render_max;

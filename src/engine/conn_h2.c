@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ringload/pbjson.h"
 #include "worker.h"
 
 #define FRAME_ROOM (16384 + 9 + 256) /* the most one mem_send chunk holds (a DATA frame) */
@@ -340,6 +341,17 @@ static const nghttp2_nv *render_stream(struct rl_worker *w, struct rl_conn *c,
 	if (t->h2_body_tpl.n) {
 		r->body_len = rl_tpl_render(&t->h2_body_tpl, &w->tpl, out);
 		r->body = (const uint8_t *)out;
+	} else if (t->grpc_dyn) {
+		/* [prefix][message] then the templates' scratch */
+		size_t bound = rl_pb_request_bound(t->grpc_dyn);
+		uint8_t *msg = (uint8_t *)out;
+		long n = rl_pb_request_encode(t->grpc_dyn, &w->tpl, out + RL_GRPC_PREFIX + bound,
+					      msg + RL_GRPC_PREFIX, bound);
+		if (n < 0)
+			n = 0; /* a rendering that fits no field (e.g. a negative uint): empty message */
+		rl_grpc_frame_prefix(msg, (uint32_t)n);
+		r->body = msg;
+		r->body_len = RL_GRPC_PREFIX + (size_t)n;
 	}
 	return nva;
 }
@@ -373,7 +385,7 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 		if (t->h2_templated)
 			nva = render_stream(w, c, t, i, r);
 		int32_t id = nghttp2_submit_request(c->h2, NULL, nva, t->h2_nvlen,
-						    r->body_len || (t->h2_templated && t->h2_body_tpl.n) ? &prd : NULL, r);
+						    r->body_len ? &prd : NULL, r);
 		if (id < 0) {
 			/* stream ids used up (2^31 on one connection): finish, then reconnect */
 			rl_conn_give_back(w, c);

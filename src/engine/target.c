@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ringload/grpc.h"
+#include "ringload/pbjson.h"
 
 int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 {
@@ -133,7 +134,7 @@ static int h2_templates_init(struct rl_target *t, char *err, size_t errlen)
 {
 	nghttp2_nv *nv = t->h2_nva;
 	bool body_dynamic = t->proto == RL_PROTO_H2 && rl_tpl_present((const char *)t->h2_body, t->h2_body_len);
-	bool dynamic = body_dynamic;
+	bool dynamic = body_dynamic || t->grpc_dyn;
 	for (size_t i = 0; i < t->h2_nvlen; i++)
 		dynamic |= rl_tpl_present((const char *)nv[i].value, nv[i].valuelen);
 	if (!dynamic)
@@ -167,6 +168,9 @@ static int h2_templates_init(struct rl_target *t, char *err, size_t errlen)
 			}
 		}
 	}
+	if (t->grpc_dyn) /* prefix, message, and the templates' renderings */
+		t->h2_render_max += RL_GRPC_PREFIX + rl_pb_request_bound(t->grpc_dyn) +
+				    rl_pb_request_scratch(t->grpc_dyn);
 	t->h2_templated = true;
 	return 0;
 }
@@ -183,7 +187,11 @@ static int h2_request_init(struct rl_target *t, const struct rl_options *o, char
 			authority_len = h->value_len;
 		}
 	}
-	if (grpc) {
+	if (grpc && o->data && rl_tpl_present(o->data, strlen(o->data))) {
+		if (rl_grpc_request_compile(o->grpc_method, o->data, o->proto_file, o->protoset_file,
+					    &t->grpc_schema, &t->grpc_dyn, err, errlen))
+			return -1;
+	} else if (grpc) {
 		if (rl_grpc_request_message(o->grpc_method, o->data, o->proto_file, o->protoset_file,
 					    &t->h2_body, &t->h2_body_len, err, errlen))
 			return -1;
@@ -296,10 +304,6 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 		       (o->body && rl_tpl_present(o->body, o->body_len));
 	for (size_t i = 0; i < o->nheaders; i++)
 		dynamic |= rl_tpl_present(o->headers[i].value, o->headers[i].value_len);
-	if (o->data && rl_tpl_present(o->data, strlen(o->data))) {
-		snprintf(err, errlen, "--data: templates in gRPC messages are not supported yet");
-		return -1;
-	}
 	dynamic &= t->proto == RL_PROTO_H1;
 	r.open_head = dynamic;
 	t->request_len = rl_h1_request_write(&r, NULL, 0);
@@ -333,6 +337,10 @@ void rl_target_free(struct rl_target *t)
 	free(t->h2_value_tpl);
 	rl_tpl_free(&t->h2_body_tpl);
 	t->h2_value_tpl = NULL;
+	rl_pb_request_free(t->grpc_dyn);
+	rl_pb_schema_free(t->grpc_schema);
+	t->grpc_dyn = NULL;
+	t->grpc_schema = NULL;
 	free(t->request);
 	free(t->h2_nva);
 	free(t->h2_strings);

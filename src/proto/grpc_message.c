@@ -80,6 +80,30 @@ static int load_schema(const char *proto_file, const char *protoset_file, struct
 	return rc;
 }
 
+extern const unsigned char rl_builtin_protoset[];
+extern const unsigned long rl_builtin_protoset_len;
+
+int rl_grpc_request_compile(const char *method, const char *json, const char *proto_file,
+			    const char *protoset_file, struct rl_pb_schema **schema,
+			    struct rl_pb_request **req, char *err, size_t errlen)
+{
+	int rc = proto_file || protoset_file
+		 ? load_schema(proto_file, protoset_file, schema, err, errlen)
+		 : rl_pb_schema_load(rl_builtin_protoset, rl_builtin_protoset_len, schema, err, errlen);
+	if (rc)
+		return -1;
+	const char *type = rl_pb_method_input(*schema, method, err, errlen);
+	if (!type || rl_pb_request_compile(*schema, type, json, req, err, errlen)) {
+		if (!type && !proto_file && !protoset_file)
+			snprintf(err, errlen, "--data for '%s': only api.performance.UserService is built in; "
+				 "give --proto FILE.proto or --protoset FILE.pb", method);
+		rl_pb_schema_free(*schema);
+		*schema = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int rl_grpc_request_message(const char *method, const char *json, const char *proto_file,
 			    const char *protoset_file, uint8_t **out, size_t *len, char *err,
 			    size_t errlen)

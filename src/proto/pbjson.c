@@ -18,12 +18,17 @@
 #include <unistd.h>
 
 #include "google/protobuf/descriptor.pb-c.h"
+#include "ringload/template.h"
 
 typedef Google__Protobuf__DescriptorProto MsgDesc;
 typedef Google__Protobuf__FieldDescriptorProto FieldDesc;
 typedef Google__Protobuf__EnumDescriptorProto EnumDesc;
 
-struct named_msg { char *name; const MsgDesc *d; };
+struct named_msg {
+	char *name;
+	const MsgDesc *d;
+	const FieldDesc **sorted; /* its fields in number order: protoc's wire order */
+};
 struct named_enum { char *name; const EnumDesc *d; };
 
 struct rl_pb_schema {
@@ -34,9 +39,30 @@ struct rl_pb_schema {
 	size_t nenums;
 };
 
+/* Where encoded bytes go: a growing buffer (setup), a fixed one (per request: never
+ * allocates, -1 past its end), or nowhere (count only: a nested message's length). */
 struct buf {
 	uint8_t *p;
 	size_t len, cap;
+	bool fixed, count;
+};
+
+/* A field path, built on the stack as the encoder descends and formatted only when an
+ * error needs it ("user.tags[2]"). */
+struct path {
+	const struct path *up;
+	char kind;         /* 'f' field name, 'k' map key, 'i' array index */
+	const char *name;
+	long index;
+};
+
+/* A string value holding templates: compiled once, rendered once per request before
+ * encoding (the counting and the writing pass must see the same text). */
+struct tpl_node {
+	json_t *node;
+	struct rl_tpl tpl;
+	char *text;        /* this request's rendering (in the caller's scratch) */
+	size_t len;
 };
 
 struct enc {
@@ -44,7 +70,24 @@ struct enc {
 	char *err;
 	size_t errlen;
 	int failed;
+	struct tpl_node *tpls;
+	size_t ntpls;
 };
+
+static size_t path_format(const struct path *p, char *out, size_t n)
+{
+	if (n)
+		out[0] = 0;
+	if (!p || !n)
+		return 0;
+	size_t o = path_format(p->up, out, n);
+	if (o >= n)
+		return o;
+	int k = p->kind == 'f' ? snprintf(out + o, n - o, "%s%s", o ? "." : "", p->name)
+		: p->kind == 'k' ? snprintf(out + o, n - o, "[%s]", p->name)
+		: snprintf(out + o, n - o, "[%ld]", p->index);
+	return o + (k > 0 ? (size_t)k : 0);
+}
 
 static int fail(struct enc *e, const char *fmt, ...)
 {
@@ -56,16 +99,6 @@ static int fail(struct enc *e, const char *fmt, ...)
 	}
 	e->failed = 1;
 	return -1;
-}
-
-/* A field path for messages ("user.tags[2]"); a very deep one is cut, which is fine
- * for a message. */
-static void subpath(char *dst, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, n, fmt, ap);
-	va_end(ap);
 }
 
 /* ---- schema ---- */
@@ -95,6 +128,12 @@ static int add_enum(struct rl_pb_schema *s, const char *scope, const EnumDesc *d
 	return 0;
 }
 
+static int cmp_number(const void *a, const void *b)
+{
+	const FieldDesc *x = *(const FieldDesc *const *)a, *y = *(const FieldDesc *const *)b;
+	return (x->number > y->number) - (x->number < y->number);
+}
+
 static int add_msg(struct rl_pb_schema *s, const char *scope, const MsgDesc *d)
 {
 	struct named_msg *n = realloc(s->msgs, (s->nmsgs + 1) * sizeof(*n));
@@ -106,6 +145,12 @@ static int add_msg(struct rl_pb_schema *s, const char *scope, const MsgDesc *d)
 		return -1;
 	s->msgs[s->nmsgs].name = name;
 	s->msgs[s->nmsgs].d = d;
+	const FieldDesc **sorted = malloc((d->n_field + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -1;
+	memcpy(sorted, d->field, d->n_field * sizeof(*sorted));
+	qsort(sorted, d->n_field, sizeof(*sorted), cmp_number);
+	s->msgs[s->nmsgs].sorted = sorted;
 	s->nmsgs++;
 	for (size_t i = 0; i < d->n_nested_type; i++)
 		if (add_msg(s, name, d->nested_type[i]))
@@ -152,8 +197,10 @@ void rl_pb_schema_free(struct rl_pb_schema *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nmsgs; i++)
+	for (size_t i = 0; i < s->nmsgs; i++) {
 		free(s->msgs[i].name);
+		free((void *)s->msgs[i].sorted);
+	}
 	for (size_t i = 0; i < s->nenums; i++)
 		free(s->enums[i].name);
 	free(s->msgs);
@@ -288,6 +335,12 @@ enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 static int put(struct buf *b, const void *d, size_t n)
 {
+	if (b->count) {
+		b->len += n;
+		return 0;
+	}
+	if (b->len + n > b->cap && b->fixed)
+		return -1;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		while (cap < b->len + n)
@@ -329,10 +382,6 @@ static int put_fixed(struct buf *b, uint64_t v, int bytes)
 	return put(b, tmp, (size_t)bytes);
 }
 
-static int put_len(struct buf *b, const struct buf *inner)
-{
-	return put_varint(b, inner->len) || put(b, inner->p, inner->len) ? -1 : 0;
-}
 
 static int wire_type(Google__Protobuf__FieldDescriptorProto__Type t)
 {
@@ -353,6 +402,47 @@ static int wire_type(Google__Protobuf__FieldDescriptorProto__Type t)
 
 /* ---- JSON values ---- */
 
+/* A value to encode: a JSON node, and its text when it is a string (a template's
+ * rendering replaces the node's own text). */
+struct val {
+	json_t *j;
+	const char *str;   /* NULL unless a string */
+	size_t len;
+};
+
+static struct val value_of(const struct enc *e, json_t *j)
+{
+	struct val v = { j, NULL, 0 };
+	if (json_is_string(j)) {
+		v.str = json_string_value(j);
+		v.len = json_string_length(j);
+		for (size_t i = 0; i < e->ntpls; i++) {
+			if (e->tpls[i].node == j) {
+				v.str = e->tpls[i].text;
+				v.len = e->tpls[i].len;
+				break;
+			}
+		}
+	}
+	return v;
+}
+
+static int text_i64(const char *s, size_t len, int64_t *out)
+{
+	char buf[32];
+	if (!len || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	char *end;
+	errno = 0;
+	long long n = strtoll(buf, &end, 10);
+	if (*end || errno)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 int rl_pb_json_int64(json_t *v, int64_t *out)
 {
 	if (json_is_integer(v)) {
@@ -366,59 +456,56 @@ int rl_pb_json_int64(json_t *v, int64_t *out)
 		*out = (int64_t)d;
 		return 0;
 	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		char *end;
-		errno = 0;
-		long long n = strtoll(s, &end, 10);
-		if (!*s || *end || errno)
-			return -1;
-		*out = n;
-		return 0;
-	}
+	if (json_is_string(v))
+		return text_i64(json_string_value(v), json_string_length(v), out);
 	return -1;
 }
 
-static int json_u64(json_t *v, uint64_t *out)
+static int val_i64(const struct val *v, int64_t *out)
 {
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
+	return v->str ? text_i64(v->str, v->len, out) : rl_pb_json_int64(v->j, out);
+}
+
+static int val_u64(const struct val *v, uint64_t *out)
+{
+	if (v->str) {
+		char buf[32];
+		if (!v->len || v->len >= sizeof(buf) || v->str[0] == '-')
+			return -1;
+		memcpy(buf, v->str, v->len);
+		buf[v->len] = 0;
 		char *end;
 		errno = 0;
-		if (!*s || *s == '-')
-			return -1;
-		unsigned long long n = strtoull(s, &end, 10);
+		unsigned long long n = strtoull(buf, &end, 10);
 		if (*end || errno)
 			return -1;
 		*out = n;
 		return 0;
 	}
 	int64_t i;
-	if (rl_pb_json_int64(v, &i) || i < 0)
+	if (rl_pb_json_int64(v->j, &i) || i < 0)
 		return -1;
 	*out = (uint64_t)i;
 	return 0;
 }
 
-static int json_double(json_t *v, double *out)
+static int val_double(const struct val *v, double *out)
 {
-	if (json_is_number(v)) {
-		*out = json_number_value(v);
-		return 0;
-	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		if (!strcmp(s, "NaN"))
-			*out = NAN;
-		else if (!strcmp(s, "Infinity"))
-			*out = INFINITY;
-		else if (!strcmp(s, "-Infinity"))
-			*out = -INFINITY;
-		else
+	if (!v->str) {
+		if (!json_is_number(v->j))
 			return -1;
+		*out = json_number_value(v->j);
 		return 0;
 	}
-	return -1;
+	if (v->len == 3 && !memcmp(v->str, "NaN", 3))
+		*out = NAN;
+	else if (v->len == 8 && !memcmp(v->str, "Infinity", 8))
+		*out = INFINITY;
+	else if (v->len == 9 && !memcmp(v->str, "-Infinity", 9))
+		*out = -INFINITY;
+	else
+		return -1;
+	return 0;
 }
 
 static int b64_digit(char c)
@@ -437,12 +524,13 @@ static int b64_digit(char c)
 }
 
 /* standard or URL-safe base64, padding optional (proto3 JSON accepts both) */
-static int base64_decode(const char *s, struct buf *b)
+static int base64_decode(const char *s, size_t len, struct buf *b)
 {
 	uint32_t acc = 0;
 	int bits = 0;
-	for (; *s && *s != '='; s++) {
-		int d = b64_digit(*s);
+	size_t i = 0;
+	for (; i < len && s[i] != '='; i++) {
+		int d = b64_digit(s[i]);
 		if (d < 0)
 			return -1;
 		acc = acc << 6 | (uint32_t)d;
@@ -454,127 +542,140 @@ static int base64_decode(const char *s, struct buf *b)
 				return -1;
 		}
 	}
-	while (*s == '=')
-		s++;
-	return *s ? -1 : 0;
+	while (i < len && s[i] == '=')
+		i++;
+	return i < len ? -1 : 0;
+}
+
+static int fail_at(struct enc *e, const struct path *p, const char *what)
+{
+	char path[512];
+	path_format(p, path, sizeof(path));
+	return fail(e, "--data: field '%s' %s", path, what);
 }
 
 static int encode_message(struct enc *e, const MsgDesc *m, const char *mname, json_t *obj,
-			  struct buf *b, const char *path);
+			  struct buf *b, const struct path *p);
+
+/* A length-delimited value: its length (a counting pass), then the value itself. CALL
+ * writes to BUF, which is first a counter, then b. */
+#define PUT_NESTED(b, CALL) ({                                                          \
+		struct buf cnt_ = { .count = true };                                    \
+		struct buf *BUF = &cnt_;                                                 \
+		int rc_ = (CALL);                                                        \
+		if (!rc_)                                                                \
+			rc_ = put_varint((b), cnt_.len);                                 \
+		if (!rc_) {                                                              \
+			BUF = (b);                                                       \
+			rc_ = (CALL);                                                    \
+		}                                                                        \
+		rc_; })
 
 /* One value of a field, without its tag (the caller writes tags: packing differs). */
-static int encode_value(struct enc *e, const FieldDesc *f, json_t *v, struct buf *b, const char *path)
+static int encode_value(struct enc *e, const FieldDesc *f, struct val v, struct buf *b, const struct path *p)
 {
 	int64_t i;
 	uint64_t u;
 	double d;
 	switch (f->type) {
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT64:
-		if (rl_pb_json_int64(v, &i))
-			return fail(e, "--data: field '%s' expects an int64 (number or string)", path);
+		if (val_i64(&v, &i))
+			return fail_at(e, p, "expects an int64 (number or string)");
 		return put_varint(b, (uint64_t)i);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT32:
-		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
-			return fail(e, "--data: field '%s' expects an int32", path);
+		if (val_i64(&v, &i) || i < INT32_MIN || i > INT32_MAX)
+			return fail_at(e, p, "expects an int32");
 		return put_varint(b, (uint64_t)i); /* negative: sign-extended to 10 bytes */
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT64:
-		if (json_u64(v, &u))
-			return fail(e, "--data: field '%s' expects a uint64 (number or string)", path);
+		if (val_u64(&v, &u))
+			return fail_at(e, p, "expects a uint64 (number or string)");
 		return put_varint(b, u);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT32:
-		if (json_u64(v, &u) || u > UINT32_MAX)
-			return fail(e, "--data: field '%s' expects a uint32", path);
+		if (val_u64(&v, &u) || u > UINT32_MAX)
+			return fail_at(e, p, "expects a uint32");
 		return put_varint(b, u);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT32:
-		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
-			return fail(e, "--data: field '%s' expects an int32", path);
+		if (val_i64(&v, &i) || i < INT32_MIN || i > INT32_MAX)
+			return fail_at(e, p, "expects an int32");
 		return put_varint(b, ((uint32_t)i << 1) ^ (uint32_t)((int32_t)i >> 31)); /* zigzag */
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT64:
-		if (rl_pb_json_int64(v, &i))
-			return fail(e, "--data: field '%s' expects an int64 (number or string)", path);
+		if (val_i64(&v, &i))
+			return fail_at(e, p, "expects an int64 (number or string)");
 		return put_varint(b, ((uint64_t)i << 1) ^ (uint64_t)(i >> 63));
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED64:
-		if (json_u64(v, &u))
-			return fail(e, "--data: field '%s' expects a uint64 (number or string)", path);
+		if (val_u64(&v, &u))
+			return fail_at(e, p, "expects a uint64 (number or string)");
 		return put_fixed(b, u, 8);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED64:
-		if (rl_pb_json_int64(v, &i))
-			return fail(e, "--data: field '%s' expects an int64 (number or string)", path);
+		if (val_i64(&v, &i))
+			return fail_at(e, p, "expects an int64 (number or string)");
 		return put_fixed(b, (uint64_t)i, 8);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED32:
-		if (json_u64(v, &u) || u > UINT32_MAX)
-			return fail(e, "--data: field '%s' expects a uint32", path);
+		if (val_u64(&v, &u) || u > UINT32_MAX)
+			return fail_at(e, p, "expects a uint32");
 		return put_fixed(b, u, 4);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED32:
-		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
-			return fail(e, "--data: field '%s' expects an int32", path);
+		if (val_i64(&v, &i) || i < INT32_MIN || i > INT32_MAX)
+			return fail_at(e, p, "expects an int32");
 		return put_fixed(b, (uint32_t)(int32_t)i, 4);
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BOOL:
-		if (!json_is_boolean(v))
-			return fail(e, "--data: field '%s' expects true or false", path);
-		return put_varint(b, json_is_true(v));
+		if (!json_is_boolean(v.j))
+			return fail_at(e, p, "expects true or false");
+		return put_varint(b, json_is_true(v.j));
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_DOUBLE: {
-		if (json_double(v, &d))
-			return fail(e, "--data: field '%s' expects a number", path);
+		if (val_double(&v, &d))
+			return fail_at(e, p, "expects a number");
 		uint64_t bits;
 		memcpy(&bits, &d, 8);
 		return put_fixed(b, bits, 8);
 	}
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FLOAT: {
-		if (json_double(v, &d))
-			return fail(e, "--data: field '%s' expects a number", path);
+		if (val_double(&v, &d))
+			return fail_at(e, p, "expects a number");
 		float fl = (float)d;
 		uint32_t bits;
 		memcpy(&bits, &fl, 4);
 		return put_fixed(b, bits, 4);
 	}
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING:
-		if (!json_is_string(v))
-			return fail(e, "--data: field '%s' expects a string", path);
-		return put_varint(b, json_string_length(v)) || put(b, json_string_value(v), json_string_length(v));
-	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES: {
-		struct buf inner = { 0 };
-		if (!json_is_string(v) || base64_decode(json_string_value(v), &inner)) {
-			free(inner.p);
-			return fail(e, "--data: field '%s' expects base64 bytes", path);
-		}
-		int rc = put_len(b, &inner);
-		free(inner.p);
-		return rc;
-	}
+		if (!v.str)
+			return fail_at(e, p, "expects a string");
+		return put_varint(b, v.len) || put(b, v.str, v.len) ? -1 : 0;
+	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES:
+		if (!v.str)
+			return fail_at(e, p, "expects base64 bytes");
+		if (PUT_NESTED(b, base64_decode(v.str, v.len, BUF)))
+			return e->failed ? -1 : fail_at(e, p, "expects base64 bytes");
+		return 0;
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_ENUM: {
-		if (json_is_string(v)) {
+		if (v.str) {
 			const EnumDesc *ed = find_enum(e->s, f->type_name);
 			for (size_t k = 0; ed && k < ed->n_value; k++)
-				if (!strcmp(ed->value[k]->name, json_string_value(v)))
+				if (strlen(ed->value[k]->name) == v.len && !memcmp(ed->value[k]->name, v.str, v.len))
 					return put_varint(b, (uint64_t)(int64_t)ed->value[k]->number);
-			return fail(e, "--data: field '%s': no value '%s' in enum %s", path,
-				    json_string_value(v), f->type_name + 1);
+			char what[256];
+			snprintf(what, sizeof(what), "has no value '%.*s' in enum %s", (int)(v.len < 64 ? v.len : 64),
+				 v.str, f->type_name + 1);
+			return fail_at(e, p, what);
 		}
-		if (rl_pb_json_int64(v, &i) || i < INT32_MIN || i > INT32_MAX)
-			return fail(e, "--data: field '%s' expects an enum name or number", path);
+		if (val_i64(&v, &i) || i < INT32_MIN || i > INT32_MAX)
+			return fail_at(e, p, "expects an enum name or number");
 		return put_varint(b, (uint64_t)i);
 	}
 	case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_MESSAGE: {
 		const MsgDesc *md = find_msg(e->s, f->type_name);
 		if (!md)
-			return fail(e, "--data: field '%s': type %s is not in the descriptors", path, f->type_name);
-		struct buf inner = { 0 };
-		int rc = encode_message(e, md, f->type_name + 1, v, &inner, path);
-		if (!rc)
-			rc = put_len(b, &inner);
-		free(inner.p);
-		return rc;
+			return fail_at(e, p, "has a type that is not in the descriptors");
+		return PUT_NESTED(b, encode_message(e, md, f->type_name + 1, v.j, BUF, p));
 	}
 	default:
-		return fail(e, "--data: field '%s': groups are not supported", path);
+		return fail_at(e, p, "is a group: groups are not supported");
 	}
 }
 
 static bool is_packable(const FieldDesc *f)
 {
-	int wt = wire_type(f->type);
-	return wt != WT_LEN;
+	return wire_type(f->type) != WT_LEN;
 }
 
 static bool packed(const Google__Protobuf__FileDescriptorProto *file, const FieldDesc *f)
@@ -604,11 +705,18 @@ static const Google__Protobuf__FileDescriptorProto *file_of(const struct rl_pb_s
 	return NULL;
 }
 
+static int encode_entry(struct enc *e, const FieldDesc *kf, const FieldDesc *vf, struct val key,
+			json_t *val, struct buf *b, const struct path *p)
+{
+	return put_tag(b, 1, wire_type(kf->type)) || encode_value(e, kf, key, b, p) ||
+	       put_tag(b, 2, wire_type(vf->type)) || encode_value(e, vf, value_of(e, val), b, p) ? -1 : 0;
+}
+
 static int encode_map(struct enc *e, const FieldDesc *f, const MsgDesc *entry, json_t *v,
-		      struct buf *b, const char *path)
+		      struct buf *b, const struct path *p)
 {
 	if (!json_is_object(v))
-		return fail(e, "--data: field '%s' is a map: expects an object", path);
+		return fail_at(e, p, "is a map: expects an object");
 	const FieldDesc *kf = NULL, *vf = NULL;
 	for (size_t i = 0; i < entry->n_field; i++) {
 		if (entry->field[i]->number == 1)
@@ -617,38 +725,21 @@ static int encode_map(struct enc *e, const FieldDesc *f, const MsgDesc *entry, j
 			vf = entry->field[i];
 	}
 	if (!kf || !vf)
-		return fail(e, "--data: field '%s': malformed map entry", path);
+		return fail_at(e, p, "has a malformed map entry type");
 	const char *key;
 	json_t *val;
 	json_object_foreach(v, key, val) {
-		char sub[512];
-		subpath(sub, sizeof(sub), "%s[%s]", path, key);
-		json_t *k;
+		struct path kp = { p, 'k', key, 0 };
+		struct val k = { NULL, key, strlen(key) }; /* integer keys parse from the text */
 		if (kf->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BOOL) {
 			if (strcmp(key, "true") && strcmp(key, "false"))
-				return fail(e, "--data: map key '%s' must be true or false", sub);
-			k = json_boolean(!strcmp(key, "true"));
-		} else {
-			k = json_string(key); /* integer keys parse from the string */
+				return fail_at(e, &kp, "is a map key that must be true or false");
+			k = (struct val){ !strcmp(key, "true") ? json_true() : json_false(), NULL, 0 };
 		}
-		struct buf entry_buf = { 0 };
-		int rc = put_tag(&entry_buf, 1, wire_type(kf->type)) || encode_value(e, kf, k, &entry_buf, sub);
-		json_decref(k);
-		if (!rc)
-			rc = put_tag(&entry_buf, 2, wire_type(vf->type)) || encode_value(e, vf, val, &entry_buf, sub);
-		if (!rc)
-			rc = put_tag(b, f->number, WT_LEN) || put_len(b, &entry_buf);
-		free(entry_buf.p);
-		if (rc)
-			return fail(e, "--data: field '%s': cannot encode", sub);
+		if (put_tag(b, f->number, WT_LEN) || PUT_NESTED(b, encode_entry(e, kf, vf, k, val, BUF, &kp)))
+			return e->failed ? -1 : fail_at(e, &kp, "cannot be encoded");
 	}
 	return 0;
-}
-
-static int cmp_number(const void *a, const void *b)
-{
-	const FieldDesc *x = *(const FieldDesc *const *)a, *y = *(const FieldDesc *const *)b;
-	return (x->number > y->number) - (x->number < y->number);
 }
 
 static json_t *field_value(json_t *obj, const FieldDesc *f)
@@ -659,106 +750,294 @@ static json_t *field_value(json_t *obj, const FieldDesc *f)
 	return v;
 }
 
-static int encode_message(struct enc *e, const MsgDesc *m, const char *mname, json_t *obj,
-			  struct buf *b, const char *path)
+static int encode_packed(struct enc *e, const FieldDesc *f, json_t *arr, struct buf *b, const struct path *p)
 {
-	if (!json_is_object(obj))
-		return fail(e, "--data: %s%s%s expects a JSON object", *path ? "field '" : "message ",
-			    *path ? path : mname, *path ? "'" : "");
-	const char *key;
-	json_t *v;
-	json_object_foreach(obj, key, v) {
-		bool known = false;
-		for (size_t i = 0; i < m->n_field && !known; i++)
-			known = !strcmp(m->field[i]->name, key) ||
-				(m->field[i]->json_name && !strcmp(m->field[i]->json_name, key));
-		if (!known)
-			return fail(e, "--data: unknown field '%s%s%s' in %s", path, *path ? "." : "", key, mname);
+	size_t k;
+	json_t *item;
+	json_array_foreach(arr, k, item) {
+		struct path ip = { p, 'i', NULL, (long)k };
+		if (encode_value(e, f, value_of(e, item), b, &ip))
+			return -1;
 	}
-	const FieldDesc **fields = malloc(m->n_field * sizeof(*fields) + 1);
-	if (!fields)
-		return fail(e, "out of memory");
-	memcpy(fields, m->field, m->n_field * sizeof(*fields));
-	qsort(fields, m->n_field, sizeof(*fields), cmp_number);
+	return 0;
+}
+
+static int encode_message(struct enc *e, const MsgDesc *m, const char *mname, json_t *obj,
+			  struct buf *b, const struct path *p)
+{
+	if (!json_is_object(obj)) {
+		if (p)
+			return fail_at(e, p, "expects a JSON object");
+		return fail(e, "--data: message %s expects a JSON object", mname);
+	}
+	const struct named_msg *nm = NULL;
+	for (size_t i = 0; i < e->s->nmsgs && !nm; i++)
+		if (e->s->msgs[i].d == m)
+			nm = &e->s->msgs[i];
+	if (!b->fixed && !b->count) {
+		/* the set-up pass checks the keys; a request's encoding trusts it */
+		const char *key;
+		json_t *v;
+		json_object_foreach(obj, key, v) {
+			bool known = false;
+			for (size_t i = 0; i < m->n_field && !known; i++)
+				known = !strcmp(m->field[i]->name, key) ||
+					(m->field[i]->json_name && !strcmp(m->field[i]->json_name, key));
+			if (!known) {
+				char path[512];
+				path_format(p, path, sizeof(path));
+				return fail(e, "--data: unknown field '%s%s%s' in %s", path, *path ? "." : "", key, mname);
+			}
+		}
+	}
 	const Google__Protobuf__FileDescriptorProto *file = file_of(e->s, mname);
-	int rc = 0;
-	for (size_t i = 0; i < m->n_field && !rc; i++) {
-		const FieldDesc *f = fields[i];
-		v = field_value(obj, f);
+	for (size_t i = 0; i < m->n_field; i++) {
+		const FieldDesc *f = nm ? nm->sorted[i] : m->field[i];
+		json_t *v = field_value(obj, f);
 		if (!v || json_is_null(v))
 			continue;
-		char sub[512];
-		subpath(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", f->name);
+		struct path fp = { p, 'f', f->name, 0 };
+		int rc;
 		if (f->label != GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED) {
-			rc = put_tag(b, f->number, wire_type(f->type)) || encode_value(e, f, v, b, sub);
-			continue;
-		}
-		const MsgDesc *entry = map_entry(e, f);
-		if (entry) {
-			rc = encode_map(e, f, entry, v, b, sub);
-			continue;
-		}
-		if (!json_is_array(v)) {
-			rc = fail(e, "--data: field '%s' is repeated: expects an array", sub);
-			continue;
-		}
-		size_t k;
-		json_t *item;
-		if (is_packable(f) && packed(file, f)) {
-			struct buf inner = { 0 };
-			json_array_foreach(v, k, item) {
-				char el[540];
-				subpath(el, sizeof(el), "%s[%zu]", sub, k);
-				if ((rc = encode_value(e, f, item, &inner, el)))
-					break;
-			}
-			if (!rc && inner.len)
-				rc = put_tag(b, f->number, WT_LEN) || put_len(b, &inner);
-			free(inner.p);
+			rc = put_tag(b, f->number, wire_type(f->type)) || encode_value(e, f, value_of(e, v), b, &fp);
+		} else if (map_entry(e, f)) {
+			rc = encode_map(e, f, map_entry(e, f), v, b, &fp);
+		} else if (!json_is_array(v)) {
+			rc = fail_at(e, &fp, "is repeated: expects an array");
+		} else if (is_packable(f) && packed(file, f)) {
+			rc = json_array_size(v) && (put_tag(b, f->number, WT_LEN) ||
+						    PUT_NESTED(b, encode_packed(e, f, v, BUF, &fp)));
 		} else {
+			size_t k;
+			json_t *item;
+			rc = 0;
 			json_array_foreach(v, k, item) {
-				char el[540];
-				subpath(el, sizeof(el), "%s[%zu]", sub, k);
-				if ((rc = put_tag(b, f->number, wire_type(f->type)) || encode_value(e, f, item, b, el)))
+				struct path ip = { &fp, 'i', NULL, (long)k };
+				if ((rc = put_tag(b, f->number, wire_type(f->type)) ||
+					  encode_value(e, f, value_of(e, item), b, &ip)))
 					break;
 			}
 		}
+		if (rc)
+			return -1;
 	}
-	free(fields);
-	return rc ? -1 : 0;
+	return 0;
+}
+
+/* ---- messages encoded per request ---- */
+
+struct rl_pb_request {
+	const struct rl_pb_schema *s;
+	const MsgDesc *m;
+	char *type;
+	json_t *root;
+	struct tpl_node *tpls;
+	size_t ntpls;
+	size_t scratch, bound;
+};
+
+/* Templates may stand where a JSON value does ({"id": {{randint 1 9}}}): quote them so
+ * the text parses; the encoder turns the rendered digits back into numbers. */
+static char *quote_bare_templates(const char *json)
+{
+	size_t n = strlen(json);
+	char *out = malloc(2 * n + 1), *o = out;
+	if (!out)
+		return NULL;
+	bool in_str = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = json[i];
+		if (in_str) {
+			*o++ = c;
+			if (c == '\\' && i + 1 < n)
+				*o++ = json[++i];
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '{' && json[i + 1] == '{') {
+			const char *close = strstr(json + i, "}}");
+			if (close) {
+				size_t len = (size_t)(close + 2 - (json + i));
+				*o++ = '"';
+				memcpy(o, json + i, len);
+				o += len;
+				*o++ = '"';
+				i += len - 1;
+				continue;
+			}
+		}
+		*o++ = c;
+	}
+	*o = 0;
+	return out;
+}
+
+static int collect_templates(struct rl_pb_request *r, json_t *j, char *err, size_t errlen)
+{
+	if (json_is_object(j)) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(j, key, v)
+			if (collect_templates(r, v, err, errlen))
+				return -1;
+	} else if (json_is_array(j)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v)
+			if (collect_templates(r, v, err, errlen))
+				return -1;
+	} else if (json_is_string(j) && rl_tpl_present(json_string_value(j), json_string_length(j))) {
+		struct tpl_node *t = realloc(r->tpls, (r->ntpls + 1) * sizeof(*t));
+		if (!t) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->tpls = t;
+		t = &r->tpls[r->ntpls];
+		memset(t, 0, sizeof(*t));
+		t->node = j;
+		char why[200];
+		if (rl_tpl_compile(json_string_value(j), json_string_length(j), &t->tpl, why, sizeof(why))) {
+			snprintf(err, errlen, "--data: in \"%s\": %s", json_string_value(j), why);
+			return -1;
+		}
+		r->ntpls++;
+		r->scratch += t->tpl.max_len + 1;
+	}
+	return 0;
+}
+
+static void render_templates(const struct rl_pb_request *r, struct rl_tpl_state *st, char *scratch)
+{
+	for (size_t i = 0; i < r->ntpls; i++) {
+		struct tpl_node *t = &r->tpls[i];
+		t->text = scratch;
+		t->len = rl_tpl_render(&t->tpl, st, scratch);
+		scratch[t->len] = 0;
+		scratch += t->tpl.max_len + 1;
+	}
+}
+
+int rl_pb_request_compile(const struct rl_pb_schema *s, const char *type, const char *json,
+			  struct rl_pb_request **out, char *err, size_t errlen)
+{
+	struct rl_pb_request *r = calloc(1, sizeof(*r));
+	char *text = json ? quote_bare_templates(json) : NULL;
+	if (!r || (json && !text)) {
+		free(r);
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->s = s;
+	r->m = find_msg(s, type);
+	r->type = malloc(strlen(type) + 1);
+	if (r->type)
+		strcpy(r->type, type);
+	if (!r->m) {
+		snprintf(err, errlen, "--grpc: message type %s is not in the descriptors", type);
+		goto fail;
+	}
+	json_error_t jerr;
+	r->root = text ? json_loads(text, JSON_REJECT_DUPLICATES, &jerr) : json_object();
+	if (!r->root) {
+		snprintf(err, errlen, "--data: invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		goto fail;
+	}
+	if (collect_templates(r, r->root, err, errlen))
+		goto fail;
+	/* protobuf is at most ~4x its JSON text (a 2-character "-1" is a 10-byte varint) */
+	r->bound = 4 * ((text ? strlen(text) : 0) + r->scratch) + 64;
+	free(text);
+	text = NULL;
+	/* the set-up pass: checks every field once, with the templates rendered */
+	char *scratch = malloc(r->scratch + 1);
+	struct rl_tpl_state st;
+	rl_tpl_state_init(&st, 1, 0, 1);
+	if (!scratch) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	render_templates(r, &st, scratch);
+	struct enc e = { s, err, errlen, 0, r->tpls, r->ntpls };
+	struct buf b = { 0 };
+	int rc = encode_message(&e, r->m, r->type, r->root, &b, NULL);
+	free(b.p);
+	free(scratch);
+	if (rc || e.failed) {
+		if (!e.failed)
+			snprintf(err, errlen, "--data: cannot encode %s", type);
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	free(text);
+	rl_pb_request_free(r);
+	return -1;
+}
+
+bool rl_pb_request_dynamic(const struct rl_pb_request *r)
+{
+	return r->ntpls > 0;
+}
+
+size_t rl_pb_request_bound(const struct rl_pb_request *r)
+{
+	return r->bound;
+}
+
+size_t rl_pb_request_scratch(const struct rl_pb_request *r)
+{
+	return r->scratch + 1;
+}
+
+long rl_pb_request_encode(const struct rl_pb_request *r, struct rl_tpl_state *st, char *scratch,
+			  uint8_t *out, size_t cap)
+{
+	render_templates(r, st, scratch);
+	char err[8];
+	struct enc e = { r->s, err, sizeof(err), 0, r->tpls, r->ntpls };
+	struct buf b = { out, 0, cap, true, false };
+	if (encode_message(&e, r->m, r->type, r->root, &b, NULL) || e.failed)
+		return -1;
+	return (long)b.len;
+}
+
+void rl_pb_request_free(struct rl_pb_request *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->ntpls; i++)
+		rl_tpl_free(&r->tpls[i].tpl);
+	free(r->tpls);
+	json_decref(r->root);
+	free(r->type);
+	free(r);
 }
 
 int rl_pb_encode_json(const struct rl_pb_schema *s, const char *type, const char *json,
 		      uint8_t **out, size_t *len, char *err, size_t errlen)
 {
-	struct enc e = { s, err, errlen, 0 };
-	const MsgDesc *m = find_msg(s, type);
-	if (!m) {
-		snprintf(err, errlen, "--grpc: message type %s is not in the descriptors", type);
+	struct rl_pb_request *r;
+	if (rl_pb_request_compile(s, type, json, &r, err, errlen))
+		return -1;
+	uint8_t *buf = malloc(r->bound);
+	char *scratch = malloc(r->scratch + 1);
+	struct rl_tpl_state st;
+	rl_tpl_state_init(&st, 1, 0, 1);
+	long n = buf && scratch ? rl_pb_request_encode(r, &st, scratch, buf, r->bound) : -1;
+	free(scratch);
+	rl_pb_request_free(r);
+	if (n < 0) {
+		free(buf);
+		snprintf(err, errlen, "--data: cannot encode %s", type);
 		return -1;
 	}
-	json_t *root;
-	if (json) {
-		json_error_t jerr;
-		root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
-		if (!root) {
-			snprintf(err, errlen, "--data: invalid JSON at line %d column %d: %s", jerr.line,
-				 jerr.column, jerr.text);
-			return -1;
-		}
-	} else {
-		root = json_object();
-	}
-	struct buf b = { 0 };
-	int rc = encode_message(&e, m, type, root, &b, "");
-	json_decref(root);
-	if (rc || e.failed) {
-		free(b.p);
-		if (!e.failed)
-			snprintf(err, errlen, "--data: cannot encode %s", type);
-		return -1;
-	}
-	*out = b.p ? b.p : malloc(1);
-	*len = b.len;
+	*out = buf;
+	*len = (size_t)n;
 	return 0;
 }

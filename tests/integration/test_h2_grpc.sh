@@ -111,6 +111,18 @@ check "goaway_finish_reconnect_exact" test "$(jget "$TEST_TMP/ga.json" \
 check "h2_phases_measured_per_stream" test "$(jget "$TEST_TMP/ph.json" \
 	'(d["total"]["ttfb_ms"]["p50"] >= 2, d["total"]["download_ms"]["p50"] >= 3, d["total"]["avg_payload_bytes"])')" = "(True, True, 20000.0)"
 
+# templates in --data: {{seq}} from one thread gives ids 0, 1, ..., 10004: exactly 0 and
+# 10001..10004 are outside 1..10000
+"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": {{seq}}}' \
+	-c 2 -t 1 -m 8 -n 10005 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/tpl.json"
+check "grpc_data_templates_per_request" test "$(jget "$TEST_TMP/tpl.json" 'd["total"]["status_codes"]')" = "{'OK': 10000, 'NOT_FOUND': 5}"
+"$RINGLOAD" -q -o json --grpc ringtest.Checker/Check --proto "$PROTO_DIR/every_kind.proto" \
+	--data '{"s": "user-{{randstr 6}}", "u32": "{{randint 1 9}}", "msg": {"i": {{randint 1 3}}}}' \
+	-c 1 -t 1 -n 5 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/tplp.json"
+check "grpc_data_templates_through_proto" test "$(jget "$TEST_TMP/tplp.json" 'd["total"]["requests"]')" = 5
+check "grpc_data_bad_template_exit_2" bash -c "'$RINGLOAD' --grpc api.performance.UserService/GetUser \
+	--data '{\"user_id\": \"{{uuid}}\"}' http://127.0.0.1:1/ 2>&1 | grep -q \"'user_id' expects an int64\""
+
 check "grpc_bad_data_exit_2" bash -c "'$RINGLOAD' --grpc api.performance.UserService/GetUser --data '{\"nope\": 1}' \
 	http://127.0.0.1:1/ 2>&1 | grep -q \"unknown field 'nope'\""
 check "grpc_bad_method_exit_2" bash -c "'$RINGLOAD' --grpc NoSlash http://127.0.0.1:1/ 2>/dev/null; test \$? = 2"
