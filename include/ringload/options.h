@@ -50,6 +50,7 @@ struct rl_options {
 	enum rl_output output;
 	const char *json_path, *csv_path;
 	const char *scenario_path;
+	const char *fail_if;       /* thresholds, parsed by main */
 	bool progress, quiet, allow_unreachable, preflight;
 	int verbose;
 	const char *urls[RL_MAX_TARGETS];

@@ -13,6 +13,7 @@
 #include "ringload/scenario.h"
 #include "ringload/serve.h"
 #include "ringload/target.h"
+#include "ringload/thresholds.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_UNREACHABLE = 4 };
 
@@ -69,6 +70,12 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int code = EXIT_OK;
+	struct rl_thresholds th = { 0 };
+	if (o.fail_if && rl_thresholds_parse(o.fail_if, &th, err, sizeof(err))) {
+		fprintf(stderr, "ringload: %s\n", err);
+		rl_options_free(&o);
+		return EXIT_USAGE;
+	}
 	struct rl_target targets[RL_MAX_TARGETS];
 	size_t ntargets = 0;
 	struct rl_scenario sc = { 0 };
@@ -146,6 +153,12 @@ static int cmd_run(int argc, char **argv)
 		rl_report_csv(stdout, &rep);
 	else if (!o.quiet)
 		rl_report_console(stdout, &rep);
+	if (th.n) {
+		struct rl_metrics m;
+		rl_metrics_compute(&res.total, res.duration_s, &m);
+		if (rl_thresholds_check(&th, &m, stderr))
+			code = EXIT_THRESHOLD;
+	}
 	if ((o.json_path && rl_report_to_file(o.json_path, rl_report_json, &rep, err, sizeof(err))) ||
 	    (o.csv_path && rl_report_to_file(o.csv_path, rl_report_csv, &rep, err, sizeof(err)))) {
 		fprintf(stderr, "ringload: %s\n", err);

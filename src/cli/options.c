@@ -19,6 +19,7 @@ enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
+	OPT_FAIL_IF,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{ "scenario", required_argument, NULL, OPT_SCENARIO },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
 	{ "stages", required_argument, NULL, OPT_STAGES },
+	{ "fail-if", required_argument, NULL, OPT_FAIL_IF },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -92,6 +94,10 @@ void rl_options_usage(FILE *f)
 "      --timeout DUR        per request (default 30s); counted as 'timeout'\n"
 "      --connect-timeout DUR  per connect (default 5s); counted as 'connect_timeout'\n"
 "  -o, --output FMT         stdout format: console, json or csv (default console)\n"
+"      --fail-if LIST       thresholds on the total, e.g. 'p99>250ms,error_rate>1%%,rps<1000';\n"
+"                           a breach makes the exit code 3 (metrics: p50 p90 p95 p99\n"
+"                           p999 max mean ttfb_p99 connect_p99 error_rate success_rate\n"
+"                           rps failed timeouts)\n"
 "      --json FILE          also write the JSON result to FILE\n"
 "      --csv FILE           also write the CSV result to FILE\n"
 "      --no-progress        no live progress line (it is shown only on a terminal)\n"
@@ -104,7 +110,8 @@ void rl_options_usage(FILE *f)
 "Other verbs: ringload serve [--port N] [--bind ADDR] [--threads N]\n"
 "\n"
 "Exit codes: 0 run completed (request errors are results), 1 internal error,\n"
-"2 bad usage or input, 4 no target answered the pre-flight check.\n", f);
+"2 bad usage or input, 3 a --fail-if threshold was breached, 4 no target answered the\n"
+"pre-flight check.\n", f);
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -286,6 +293,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_SCENARIO: o->scenario_path = optarg; break;
 		case OPT_WARMUP: rc = parse_dur("--warmup", optarg, &o->warmup_ns, err, errlen); break;
 		case OPT_STAGES: rc = parse_stages(o, optarg, err, errlen); break;
+		case OPT_FAIL_IF: o->fail_if = optarg; break;
 		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:

@@ -62,3 +62,18 @@ check "json_file_written" test "$(jget "$TEST_TMP/f.json" 'd["total"]["requests"
 check "csv_file_written" grep -qx 'total.requests,100' "$TEST_TMP/f.csv"
 check "no_temp_files_left" bash -c "! ls '$TEST_TMP' | grep -q '\.tmp\.'"
 check "quiet_prints_nothing" test -z "$("$RINGLOAD" -q -c 1 -n 5 "$URL")"
+
+# --fail-if: a CI gate, both ways
+start_serve || { not_ok "serve starts"; exit 1; }
+"$RINGLOAD" -q -c 2 -n 200 --fail-if "p99>2ms,error_rate>0%" "http://127.0.0.1:$SERVE_PORT/?ttfb=5ms" 2> "$TEST_TMP/th.err"
+rc=$?
+check "fail_if_breach_exit_3" test "$rc" = 3
+check "fail_if_lists_breach" grep -q '^threshold breached: p99>2ms (p99 was [0-9.]*ms)' "$TEST_TMP/th.err"
+check "fail_if_lists_only_breaches" bash -c "! grep -q error_rate '$TEST_TMP/th.err'"
+"$RINGLOAD" -q -c 2 -n 200 --fail-if "p99>1s,error_rate>1%,rps<10,success_rate<99%" "http://127.0.0.1:$SERVE_PORT/" 2> "$TEST_TMP/th2.err"
+rc=$?
+check "fail_if_met_exit_0" test "$rc" = 0 -a ! -s "$TEST_TMP/th2.err"
+"$RINGLOAD" -q -c 2 -n 100 --fail-if "error_rate>10%" "http://127.0.0.1:$SERVE_PORT/?status=503" 2>/dev/null
+check "fail_if_error_rate_exit_3" test "$?" = 3
+expect_usage_error "fail_if_unknown_metric_exit_2" "p42" --fail-if "p42>1ms" "http://127.0.0.1:$SERVE_PORT/"
+expect_usage_error "fail_if_bad_value_exit_2" "p99>soon" --fail-if "p99>soon" "http://127.0.0.1:$SERVE_PORT/"
