@@ -45,8 +45,29 @@ static void *worker_thread(void *p)
 	return NULL;
 }
 
+/* Merges the workers' published latency histograms (seqlock reads, retried while a
+ * worker is mid-copy) into merged: p50/p99 so far, exactly. */
+static void merge_live(struct run_ctx *ctx, struct rl_hist *merged, struct rl_hist *tmp)
+{
+	rl_hist_reset(merged);
+	for (uint32_t i = 0; i < ctx->nworkers; i++) {
+		struct rl_progress *p = &ctx->workers[i].progress;
+		for (int tries = 0; tries < 8; tries++) {
+			uint64_t a = atomic_load_explicit(&p->hist_seq, memory_order_acquire);
+			if (a & 1)
+				continue;
+			memcpy(tmp, &p->hist, sizeof(*tmp));
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) == a) {
+				rl_hist_merge(merged, tmp);
+				break;
+			}
+		}
+	}
+}
+
 static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint64_t now,
-			  uint64_t *last_req, uint64_t *last_ns)
+			  uint64_t *last_req, uint64_t *last_ns, struct rl_hist *scratch)
 {
 	uint64_t req = 0, failed = 0, open = 0;
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
@@ -76,10 +97,13 @@ static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint6
 		bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
 	bar[20] = 0;
 	double rps = now > *last_ns ? (double)(req - *last_req) * 1e9 / (double)(now - *last_ns) : 0;
-	char rbuf[16];
-	fprintf(stderr, "\r\033[K[%s] %s  %s req/s  errors %llu  conns %llu", bar, total,
-		rl_fmt_count(rbuf, sizeof(rbuf), rps), (unsigned long long)failed,
-		(unsigned long long)open);
+	char rbuf[16], p50[24], p99[24];
+	merge_live(ctx, &scratch[0], &scratch[1]);
+	fprintf(stderr, "\r\033[K[%s] %s  %s req/s  p50 %s  p99 %s  errors %llu  conns %llu", bar, total,
+		rl_fmt_count(rbuf, sizeof(rbuf), rps),
+		rl_fmt_ms(p50, sizeof(p50), rl_hist_percentile(&scratch[0], 50) / 1000.0),
+		rl_fmt_ms(p99, sizeof(p99), rl_hist_percentile(&scratch[0], 99) / 1000.0),
+		(unsigned long long)failed, (unsigned long long)open);
 	*last_req = req;
 	*last_ns = now;
 }
@@ -214,6 +238,8 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	atomic_store(&ctx.go, 1);
 
 	bool show = o->progress && !o->quiet && isatty(STDERR_FILENO);
+	struct rl_hist *live = show ? malloc(2 * sizeof(*live)) : NULL;
+	show = show && live;
 	uint64_t last_draw = ctx.sh.start_ns, last_req = 0, last_req_ns = ctx.sh.start_ns;
 	while (atomic_load(&ctx.done) < ctx.nworkers) {
 		struct timespec tick = { 0, 20000000 };
@@ -224,7 +250,7 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		}
 		uint64_t now = rl_now_ns();
 		if (show && now - last_draw >= PROGRESS_EVERY_NS) {
-			draw_progress(&ctx, o, now, &last_req, &last_req_ns);
+			draw_progress(&ctx, o, now, &last_req, &last_req_ns, live);
 			last_draw = now;
 		}
 	}
@@ -233,6 +259,7 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	getrusage(RUSAGE_SELF, &ru1);
 	if (show)
 		fputs("\r\033[K", stderr);
+	free(live);
 
 	res->ntargets = ntargets;
 	res->targets = malloc(ntargets * sizeof(*res->targets));

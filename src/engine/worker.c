@@ -151,6 +151,8 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	w->conns = calloc(nconns, sizeof(*w->conns));
 	w->req_mem = calloc((size_t)nconns * slots, sizeof(*w->req_mem));
 	w->out_mem = malloc((size_t)nconns * w->out_cap);
+	rl_hist_reset(&w->live_hist);
+	rl_hist_reset(&w->progress.hist);
 	w->nstage_stats = o->nstages ? o->nstages : 1;
 	w->stage_stats = malloc(w->nstage_stats * w->sh->ntargets * sizeof(*w->stage_stats));
 	w->stats = w->stage_stats;
@@ -241,11 +243,22 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 			      (int)w->bufs_to_advance++);
 }
 
+#define PUBLISH_HIST_NS 200000000ULL /* the progress line redraws every 250 ms */
+
 static void publish_progress(struct rl_worker *w)
 {
 	atomic_store_explicit(&w->progress.requests, w->completed, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.failed, w->failed, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.open_conns, w->open_conns, memory_order_relaxed);
+	if (w->now_ns - w->published_ns < PUBLISH_HIST_NS)
+		return;
+	/* a seqlock: odd while copying; the reader retries on a change */
+	w->published_ns = w->now_ns;
+	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);
+	atomic_store_explicit(&w->progress.hist_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	memcpy(&w->progress.hist, &w->live_hist, sizeof(w->live_hist));
+	atomic_store_explicit(&w->progress.hist_seq, seq + 2, memory_order_release);
 }
 
 static void dispatch(struct rl_worker *w, const struct io_uring_cqe *cqe)
@@ -432,6 +445,7 @@ void rl_worker_run(struct rl_worker *w)
 			/* the warm-up is over: what completes from now on is the result */
 			for (size_t t = 0; t < sh->ntargets; t++)
 				rl_stats_init(&w->stats[t]);
+			rl_hist_reset(&w->live_hist);
 			w->measuring = true;
 		}
 		publish_progress(w);

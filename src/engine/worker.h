@@ -93,10 +93,14 @@ struct rl_conn {
 	bool in_ready;
 };
 
-/* Counters a worker publishes for the progress line (relaxed atomics, one writer). */
+/* Counters a worker publishes for the progress line (relaxed atomics, one writer), and
+ * a copy of its latency histogram so far, under a sequence counter (odd while the
+ * worker writes it): the main thread merges the copies for p50/p99. */
 struct rl_progress {
 	_Atomic uint64_t requests, failed, open_conns;
 	char pad[64 - 3 * sizeof(uint64_t)];
+	_Atomic uint64_t hist_seq;
+	struct rl_hist hist;
 };
 
 struct rl_shared {           /* what all workers of a run read */
@@ -165,6 +169,8 @@ struct rl_worker {
 	struct rl_conn *dirty;
 	uint64_t end_ns;
 	int error;                    /* setup failure (negative errno) */
+	uint64_t published_ns;        /* last copy of live_hist into progress.hist */
+	struct rl_hist live_hist;     /* every latency of the run so far, all targets */
 	struct rl_progress progress;
 };
 

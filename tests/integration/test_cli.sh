@@ -77,3 +77,13 @@ check "fail_if_met_exit_0" test "$rc" = 0 -a ! -s "$TEST_TMP/th2.err"
 check "fail_if_error_rate_exit_3" test "$?" = 3
 expect_usage_error "fail_if_unknown_metric_exit_2" "p42" --fail-if "p42>1ms" "http://127.0.0.1:$SERVE_PORT/"
 expect_usage_error "fail_if_bad_value_exit_2" "p99>soon" --fail-if "p99>soon" "http://127.0.0.1:$SERVE_PORT/"
+
+# the live progress line: on a terminal only, with p50/p99 so far, never with --no-progress
+if command -v script > /dev/null; then
+	script -qec "'$RINGLOAD' -c 4 -d 1200ms 'http://127.0.0.1:$SERVE_PORT/?ttfb=2ms' > /dev/null" "$TEST_TMP/tty.log" > /dev/null 2>&1
+	check "progress_line_on_a_terminal" bash -c "tr '\r' '\n' < '$TEST_TMP/tty.log' | grep -Eq '\] [0-9.]+s/1.2s +[0-9.k]+ req/s +p50 [0-9.]+ms +p99 [0-9.]+ms +errors 0 +conns 4'"
+	script -qec "'$RINGLOAD' --no-progress -c 4 -d 600ms 'http://127.0.0.1:$SERVE_PORT/' > /dev/null" "$TEST_TMP/tty2.log" > /dev/null 2>&1
+	check "no_progress_flag_silences_it" bash -c "! grep -q 'req/s' '$TEST_TMP/tty2.log'"
+fi
+"$RINGLOAD" -c 4 -d 600ms "http://127.0.0.1:$SERVE_PORT/" > /dev/null 2> "$TEST_TMP/notty.err"
+check "no_progress_when_not_a_terminal" test ! -s "$TEST_TMP/notty.err"
