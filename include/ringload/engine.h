@@ -32,6 +32,13 @@ struct rl_group_stats {
 	struct rl_hist latency;                          /* start -> slowest member's end */
 };
 
+/* One second of a target (or of the total): JSON `history`, --history. */
+struct rl_history_row {
+	double t;                  /* seconds since the (measured) start, at the row's end */
+	uint64_t requests, failed;
+	double rps, p50_ms, p90_ms, p99_ms, max_ms;
+};
+
 struct rl_engine_features {
 	bool defer_taskrun;   /* IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN accepted */
 	bool buf_ring;        /* multishot recv on a provided buffer ring */
@@ -46,6 +53,8 @@ struct rl_result {
 	size_t nstages;
 	struct rl_group_stats *groups; /* one per fan-out group */
 	size_t ngroups;
+	struct rl_history_row *history; /* (ntargets + 1) x nhistory: each target's, then the total */
+	size_t nhistory;
 	struct timespec started_at; /* CLOCK_REALTIME */
 	double duration_s;
 	bool interrupted;           /* SIGINT/SIGTERM ended the run */

@@ -32,6 +32,9 @@ void rl_hist_reset(struct rl_hist *h);
 void rl_hist_record(struct rl_hist *h, uint64_t us);
 void rl_hist_record_ns(struct rl_hist *h, uint64_t ns);
 void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src);
+/* dst = later - earlier, for two snapshots of one growing histogram: the interval
+ * between them. min and max come from the buckets (within the 0.1% resolution). */
+void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct rl_hist *earlier);
 uint64_t rl_hist_percentile(const struct rl_hist *h, double pct); /* microseconds */
 double rl_hist_mean(const struct rl_hist *h);
 double rl_hist_stddev(const struct rl_hist *h);

@@ -43,6 +43,8 @@ void rl_report_console(FILE *f, const struct rl_report *r);
 void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n);
 int rl_report_json(FILE *f, const struct rl_report *r);
 int rl_report_csv(FILE *f, const struct rl_report *r);
+/* --history: one row per second per target (and the total), as Locust's stats_history */
+int rl_report_history_csv(FILE *f, const struct rl_report *r);
 /* Writes through a temporary file and rename(2): readers never see half a file. */
 int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report *),
 		      const struct rl_report *r, char *err, size_t errlen);

@@ -128,8 +128,8 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	const char *paths[] = { o.json_path, o.csv_path };
-	for (int i = 0; i < 2; i++) {
+	const char *paths[] = { o.json_path, o.csv_path, o.history_path };
+	for (int i = 0; i < 3; i++) {
 		if (paths[i] && rl_report_check_path(paths[i], err, sizeof(err))) {
 			fprintf(stderr, "ringload: %s\n", err);
 			code = EXIT_USAGE;
@@ -160,7 +160,8 @@ static int cmd_run(int argc, char **argv)
 			code = EXIT_THRESHOLD;
 	}
 	if ((o.json_path && rl_report_to_file(o.json_path, rl_report_json, &rep, err, sizeof(err))) ||
-	    (o.csv_path && rl_report_to_file(o.csv_path, rl_report_csv, &rep, err, sizeof(err)))) {
+	    (o.csv_path && rl_report_to_file(o.csv_path, rl_report_csv, &rep, err, sizeof(err))) ||
+	    (o.history_path && rl_report_to_file(o.history_path, rl_report_history_csv, &rep, err, sizeof(err)))) {
 		fprintf(stderr, "ringload: %s\n", err);
 		code = EXIT_INTERNAL;
 	}

@@ -195,7 +195,7 @@ void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct
 {
 	uint64_t now = w->now_ns, sent = r->sent_ns ? r->sent_ns : r->first_ns;
 	rl_hist_record_ns(&st->latency, now - r->start_ns);
-	rl_hist_record_ns(&w->live_hist, now - r->start_ns);
+	rl_hist_record_ns(&w->live[st - w->stats].hist, now - r->start_ns);
 	rl_hist_record_ns(&st->ttfb, r->first_ns > sent ? r->first_ns - sent : 0);
 	rl_hist_record_ns(&st->download, now - r->first_ns);
 	if (w->open_loop) {

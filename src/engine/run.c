@@ -15,6 +15,7 @@
 #include "worker.h"
 
 #define PROGRESS_EVERY_NS 250000000ULL
+#define RL_HISTORY_MAX    86400 /* a day of rows; a longer run keeps its first day */
 
 struct run_ctx {
 	struct rl_shared sh;
@@ -45,29 +46,78 @@ static void *worker_thread(void *p)
 	return NULL;
 }
 
-/* Merges the workers' published latency histograms (seqlock reads, retried while a
- * worker is mid-copy) into merged: p50/p99 so far, exactly. */
-static void merge_live(struct run_ctx *ctx, struct rl_hist *merged, struct rl_hist *tmp)
+/* The run so far per target: every worker's published copy (a seqlock read, retried
+ * while a worker is mid-copy), merged. */
+static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *tmp)
 {
-	rl_hist_reset(merged);
+	size_t nt = ctx->sh.ntargets;
+	for (size_t t = 0; t < nt; t++) {
+		cur[t].requests = cur[t].failed = 0;
+		rl_hist_reset(&cur[t].hist);
+	}
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
 		struct rl_progress *p = &ctx->workers[i].progress;
-		for (int tries = 0; tries < 8; tries++) {
+		for (int tries = 0; tries < 64; tries++) {
 			uint64_t a = atomic_load_explicit(&p->hist_seq, memory_order_acquire);
 			if (a & 1)
 				continue;
-			memcpy(tmp, &p->hist, sizeof(*tmp));
+			memcpy(tmp, p->pub, nt * sizeof(*tmp));
 			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) == a) {
-				rl_hist_merge(merged, tmp);
-				break;
+			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) != a)
+				continue;
+			for (size_t t = 0; t < nt; t++) {
+				cur[t].requests += tmp[t].requests;
+				cur[t].failed += tmp[t].failed;
+				rl_hist_merge(&cur[t].hist, &tmp[t].hist);
 			}
+			break;
 		}
 	}
 }
 
+/* One history row per target and one for the total: the difference of two snapshots. */
+static int history_row(struct rl_result *res, size_t nt, const struct rl_live *cur,
+		       struct rl_live *prev, double t_end, double dt, struct rl_hist *diff,
+		       struct rl_hist *total)
+{
+	if (res->nhistory >= RL_HISTORY_MAX || dt <= 0)
+		return 0;
+	struct rl_history_row *rows = realloc(res->history, (res->nhistory + 1) * (nt + 1) * sizeof(*rows));
+	if (!rows)
+		return -1;
+	res->history = rows;
+	struct rl_history_row *row = &rows[res->nhistory * (nt + 1)];
+	rl_hist_reset(total);
+	uint64_t req = 0, failed = 0;
+	for (size_t t = 0; t <= nt; t++, row++) {
+		struct rl_hist *h = diff;
+		if (t < nt) {
+			rl_hist_diff(diff, &cur[t].hist, &prev[t].hist);
+			rl_hist_merge(total, diff);
+			row->requests = cur[t].requests - prev[t].requests;
+			row->failed = cur[t].failed - prev[t].failed;
+			req += row->requests;
+			failed += row->failed;
+		} else {
+			h = total;
+			row->requests = req;
+			row->failed = failed;
+		}
+		row->t = t_end;
+		row->rps = (double)row->requests / dt;
+		row->p50_ms = rl_hist_percentile(h, 50) / 1000.0;
+		row->p90_ms = rl_hist_percentile(h, 90) / 1000.0;
+		row->p99_ms = rl_hist_percentile(h, 99) / 1000.0;
+		row->max_ms = h->total ? h->max_us / 1000.0 : 0;
+	}
+	memcpy(prev, cur, nt * sizeof(*prev));
+	res->nhistory++;
+	return 0;
+}
+
 static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint64_t now,
-			  uint64_t *last_req, uint64_t *last_ns, struct rl_hist *scratch)
+			  uint64_t *last_req, uint64_t *last_ns, struct rl_live *cur, struct rl_live *tmp,
+			  struct rl_hist *all)
 {
 	uint64_t req = 0, failed = 0, open = 0;
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
@@ -98,11 +148,14 @@ static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint6
 	bar[20] = 0;
 	double rps = now > *last_ns ? (double)(req - *last_req) * 1e9 / (double)(now - *last_ns) : 0;
 	char rbuf[16], p50[24], p99[24];
-	merge_live(ctx, &scratch[0], &scratch[1]);
+	snapshot(ctx, cur, tmp);
+	rl_hist_reset(all);
+	for (size_t t = 0; t < ctx->sh.ntargets; t++)
+		rl_hist_merge(all, &cur[t].hist);
 	fprintf(stderr, "\r\033[K[%s] %s  %s req/s  p50 %s  p99 %s  errors %llu  conns %llu", bar, total,
 		rl_fmt_count(rbuf, sizeof(rbuf), rps),
-		rl_fmt_ms(p50, sizeof(p50), rl_hist_percentile(&scratch[0], 50) / 1000.0),
-		rl_fmt_ms(p99, sizeof(p99), rl_hist_percentile(&scratch[0], 99) / 1000.0),
+		rl_fmt_ms(p50, sizeof(p50), rl_hist_percentile(all, 50) / 1000.0),
+		rl_fmt_ms(p99, sizeof(p99), rl_hist_percentile(all, 99) / 1000.0),
 		(unsigned long long)failed, (unsigned long long)open);
 	*last_req = req;
 	*last_ns = now;
@@ -113,6 +166,8 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		  struct rl_result *res, char *err, size_t errlen)
 {
 	memset(res, 0, sizeof(*res));
+	struct rl_live *cur = NULL, *prev = NULL, *tmp = NULL; /* history and progress snapshots */
+	struct rl_hist *hs = NULL;
 	struct run_ctx ctx;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.sh.opt = o;
@@ -238,8 +293,20 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	atomic_store(&ctx.go, 1);
 
 	bool show = o->progress && !o->quiet && isatty(STDERR_FILENO);
-	struct rl_hist *live = show ? malloc(2 * sizeof(*live)) : NULL;
-	show = show && live;
+	/* snapshots for the progress line and the per-second history (main thread only) */
+	cur = calloc(ntargets, sizeof(*cur));
+	prev = calloc(ntargets, sizeof(*prev));
+	tmp = calloc(ntargets, sizeof(*tmp));
+	hs = malloc(2 * sizeof(*hs));
+	if (!cur || !prev || !tmp || !hs) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		atomic_store(&ctx.sh.stop, 1);
+	}
+	for (size_t t = 0; prev && t < ntargets; t++)
+		rl_hist_reset(&prev[t].hist);
+	uint64_t next_row = ctx.sh.measure_ns + 1000000000ULL;
+	unsigned rows_done = 0;
 	uint64_t last_draw = ctx.sh.start_ns, last_req = 0, last_req_ns = ctx.sh.start_ns;
 	while (atomic_load(&ctx.done) < ctx.nworkers) {
 		struct timespec tick = { 0, 20000000 };
@@ -249,9 +316,16 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 			res->interrupted = true;
 		}
 		uint64_t now = rl_now_ns();
-		if (show && now - last_draw >= PROGRESS_EVERY_NS) {
-			draw_progress(&ctx, o, now, &last_req, &last_req_ns, live);
+		if (show && now - last_draw >= PROGRESS_EVERY_NS && !rc) {
+			draw_progress(&ctx, o, now, &last_req, &last_req_ns, cur, tmp, &hs[0]);
 			last_draw = now;
+		}
+		/* a history row per second, once every worker has published that second (they
+		 * publish on 200 ms ticks aligned to the start, at least every 5 ms of loop) */
+		if (!rc && now >= next_row + 60000000ULL) {
+			snapshot(&ctx, cur, tmp);
+			history_row(res, ntargets, cur, prev, ++rows_done, 1.0, &hs[0], &hs[1]);
+			next_row += 1000000000ULL;
 		}
 	}
 	for (uint32_t i = 0; i < ctx.nworkers; i++)
@@ -259,7 +333,6 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	getrusage(RUSAGE_SELF, &ru1);
 	if (show)
 		fputs("\r\033[K", stderr);
-	free(live);
 
 	res->ntargets = ntargets;
 	res->targets = malloc(ntargets * sizeof(*res->targets));
@@ -309,6 +382,27 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		}
 	}
 	res->features = ctx.workers[0].feat;
+	if (cur) {
+		/* the last (partial) second, from the workers' own state: rows add up exactly */
+		for (size_t t = 0; t < ntargets; t++) {
+			cur[t].requests = cur[t].failed = 0;
+			rl_hist_reset(&cur[t].hist);
+		}
+		for (uint32_t i = 0; i < ctx.nworkers; i++) {
+			struct rl_worker *w = &ctx.workers[i];
+			if (!w->live)
+				continue;
+			rl_worker_live_counts(w);
+			for (size_t t = 0; t < ntargets; t++) {
+				cur[t].requests += w->live[t].requests;
+				cur[t].failed += w->live[t].failed;
+				rl_hist_merge(&cur[t].hist, &w->live[t].hist);
+			}
+		}
+		double dur = (double)(end - ctx.sh.measure_ns) / 1e9;
+		if (dur > rows_done)
+			history_row(res, ntargets, cur, prev, dur, dur - rows_done, &hs[0], &hs[1]);
+	}
 	for (uint32_t i = 0; i < ctx.nworkers; i++) {
 		struct rl_worker *w = &ctx.workers[i];
 		if (!w->open_loop)
@@ -324,6 +418,10 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 			 (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
 	res->max_rss_kb = ru1.ru_maxrss;
 out:
+	free(cur);
+	free(prev);
+	free(tmp);
+	free(hs);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (uint32_t i = 0; i < ctx.nworkers; i++)
 		rl_worker_free(&ctx.workers[i]);
@@ -340,6 +438,8 @@ void rl_result_free(struct rl_result *res)
 	free(res->targets);
 	free(res->stages);
 	free(res->groups);
+	free(res->history);
+	res->history = NULL;
 	res->groups = NULL;
 	res->targets = NULL;
 	res->stages = NULL;

@@ -151,8 +151,14 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	w->conns = calloc(nconns, sizeof(*w->conns));
 	w->req_mem = calloc((size_t)nconns * slots, sizeof(*w->req_mem));
 	w->out_mem = malloc((size_t)nconns * w->out_cap);
-	rl_hist_reset(&w->live_hist);
-	rl_hist_reset(&w->progress.hist);
+	w->live = calloc(w->sh->ntargets, sizeof(*w->live));
+	w->progress.pub = calloc(w->sh->ntargets, sizeof(*w->progress.pub));
+	if (!w->live || !w->progress.pub)
+		return -ENOMEM;
+	for (size_t t = 0; t < w->sh->ntargets; t++) {
+		rl_hist_reset(&w->live[t].hist);
+		rl_hist_reset(&w->progress.pub[t].hist);
+	}
 	w->nstage_stats = o->nstages ? o->nstages : 1;
 	w->stage_stats = malloc(w->nstage_stats * w->sh->ntargets * sizeof(*w->stage_stats));
 	w->stats = w->stage_stats;
@@ -213,6 +219,8 @@ void rl_worker_free(struct rl_worker *w)
 		rl_h2_free(w, &w->conns[i]);
 	rl_h2_mem_free(w);
 	free(w->tpl_scratch);
+	free(w->live);
+	free(w->progress.pub);
 	free(w->vus);
 	free(w->vu_done);
 	free(w->gstats);
@@ -243,21 +251,35 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 			      (int)w->bufs_to_advance++);
 }
 
-#define PUBLISH_HIST_NS 200000000ULL /* the progress line redraws every 250 ms */
+#define PUBLISH_TICK_NS 200000000ULL /* aligned to the run's start: seconds fall on ticks */
+
+/* Sums each target's counters over the stages into live, beside its histogram. */
+void rl_worker_live_counts(struct rl_worker *w)
+{
+	for (size_t t = 0; t < w->sh->ntargets; t++) {
+		w->live[t].requests = w->live[t].failed = 0;
+		for (size_t s = 0; s < w->nstage_stats; s++) {
+			w->live[t].requests += w->stage_stats[s * w->sh->ntargets + t].requests;
+			w->live[t].failed += w->stage_stats[s * w->sh->ntargets + t].failed;
+		}
+	}
+}
 
 static void publish_progress(struct rl_worker *w)
 {
 	atomic_store_explicit(&w->progress.requests, w->completed, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.failed, w->failed, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.open_conns, w->open_conns, memory_order_relaxed);
-	if (w->now_ns - w->published_ns < PUBLISH_HIST_NS)
+	uint64_t tick = w->now_ns > w->sh->measure_ns ? (w->now_ns - w->sh->measure_ns) / PUBLISH_TICK_NS + 1 : 0;
+	if (tick == w->published_tick)
 		return;
 	/* a seqlock: odd while copying; the reader retries on a change */
-	w->published_ns = w->now_ns;
+	w->published_tick = tick;
+	rl_worker_live_counts(w);
 	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.hist_seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	memcpy(&w->progress.hist, &w->live_hist, sizeof(w->live_hist));
+	memcpy(w->progress.pub, w->live, w->sh->ntargets * sizeof(*w->live));
 	atomic_store_explicit(&w->progress.hist_seq, seq + 2, memory_order_release);
 }
 
@@ -445,7 +467,8 @@ void rl_worker_run(struct rl_worker *w)
 			/* the warm-up is over: what completes from now on is the result */
 			for (size_t t = 0; t < sh->ntargets; t++)
 				rl_stats_init(&w->stats[t]);
-			rl_hist_reset(&w->live_hist);
+			for (size_t t = 0; t < sh->ntargets; t++)
+				rl_hist_reset(&w->live[t].hist);
 			w->measuring = true;
 		}
 		publish_progress(w);

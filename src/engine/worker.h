@@ -96,11 +96,17 @@ struct rl_conn {
 /* Counters a worker publishes for the progress line (relaxed atomics, one writer), and
  * a copy of its latency histogram so far, under a sequence counter (odd while the
  * worker writes it): the main thread merges the copies for p50/p99. */
+/* Per target, cumulative over the (measured) run: what history rows are differences of. */
+struct rl_live {
+	uint64_t requests, failed;
+	struct rl_hist hist;
+};
+
 struct rl_progress {
 	_Atomic uint64_t requests, failed, open_conns;
 	char pad[64 - 3 * sizeof(uint64_t)];
 	_Atomic uint64_t hist_seq;
-	struct rl_hist hist;
+	struct rl_live *pub;       /* one per target: the last published copy */
 };
 
 struct rl_shared {           /* what all workers of a run read */
@@ -169,8 +175,8 @@ struct rl_worker {
 	struct rl_conn *dirty;
 	uint64_t end_ns;
 	int error;                    /* setup failure (negative errno) */
-	uint64_t published_ns;        /* last copy of live_hist into progress.hist */
-	struct rl_hist live_hist;     /* every latency of the run so far, all targets */
+	uint64_t published_tick;      /* last 200 ms tick published into progress.pub */
+	struct rl_live *live;         /* per target: latencies so far (counts come from stats) */
 	struct rl_progress progress;
 };
 
@@ -193,6 +199,7 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid);
 /* nconns: the regular connections; w->vu_group/nvus add the fan-out groups' */
 int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn);
 void rl_worker_run(struct rl_worker *w);
+void rl_worker_live_counts(struct rl_worker *w);
 void rl_worker_free(struct rl_worker *w);
 
 /* conn.c: the connection state machine */

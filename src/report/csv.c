@@ -90,3 +90,25 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 	fprintf(f, "client.max_rss_kb,%ld\n", res->max_rss_kb);
 	return ferror(f) ? -1 : 0;
 }
+
+int rl_report_history_csv(FILE *f, const struct rl_report *r)
+{
+	const struct rl_result *res = r->res;
+	fputs("target,t,requests,errors,rps,p50_ms,p90_ms,p99_ms,max_ms\n", f);
+	for (size_t i = 0; i < res->nhistory; i++) {
+		for (size_t t = 0; t <= res->ntargets; t++) {
+			const struct rl_history_row *row = &res->history[i * (res->ntargets + 1) + t];
+			const char *name = t < res->ntargets ? r->targets[t].name : "total";
+			fputc('"', f);
+			for (const char *c = name; *c; c++) {
+				if (*c == '"')
+					fputc('"', f);
+				fputc(*c, f);
+			}
+			fprintf(f, "\",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f\n", row->t,
+				(unsigned long long)row->requests, (unsigned long long)row->failed, row->rps,
+				row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms);
+		}
+	}
+	return ferror(f) ? -1 : 0;
+}

@@ -54,6 +54,25 @@ static void json_count(void *w, const char *name, uint64_t n)
 	rl_jw_u64(w, name, n);
 }
 
+static void history(struct rl_jw *w, const struct rl_result *res, size_t col)
+{
+	rl_jw_arr(w, "history");
+	for (size_t i = 0; i < res->nhistory; i++) {
+		const struct rl_history_row *r = &res->history[i * (res->ntargets + 1) + col];
+		rl_jw_obj(w, NULL);
+		rl_jw_num(w, "t", r->t, 3);
+		rl_jw_u64(w, "requests", r->requests);
+		rl_jw_u64(w, "errors", r->failed);
+		rl_jw_num(w, "rps", r->rps, 3);
+		rl_jw_num(w, "p50_ms", r->p50_ms, 3);
+		rl_jw_num(w, "p90_ms", r->p90_ms, 3);
+		rl_jw_num(w, "p99_ms", r->p99_ms, 3);
+		rl_jw_num(w, "max_ms", r->max_ms, 3);
+		rl_jw_end_obj(w);
+	}
+	rl_jw_end_arr(w);
+}
+
 static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, bool open_loop)
 {
 	struct rl_metrics m;
@@ -185,11 +204,13 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 		rl_jw_str(&w, "protocol", rl_report_protocol_name(r->targets[i].proto));
 		rl_jw_u64(&w, "weight", r->targets[i].weight);
 		rc |= stats(&w, &res->targets[i], res->duration_s, o->rate > 0);
+		history(&w, res, i);
 		rl_jw_end_obj(&w);
 	}
 	rl_jw_end_arr(&w);
 	rl_jw_obj(&w, "total");
 	rc |= stats(&w, &res->total, res->duration_s, o->rate > 0);
+	history(&w, res, res->ntargets);
 	rl_jw_end_obj(&w);
 
 	if (res->ngroups) {

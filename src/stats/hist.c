@@ -71,6 +71,29 @@ void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src)
 		dst->max_us = src->max_us;
 }
 
+void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct rl_hist *earlier)
+{
+	rl_hist_reset(dst);
+	unsigned lo = RL_HIST_COUNTS, hi = 0;
+	for (unsigned i = 0; i < RL_HIST_COUNTS; i++) {
+		uint64_t n = later->counts[i] - earlier->counts[i];
+		dst->counts[i] = n;
+		if (n) {
+			if (i < lo)
+				lo = i;
+			hi = i;
+		}
+	}
+	dst->total = later->total - earlier->total;
+	dst->sum_us = later->sum_us - earlier->sum_us;
+	dst->sum_sq_us = later->sum_sq_us - earlier->sum_sq_us;
+	if (dst->total) {
+		uint64_t width;
+		dst->min_us = hist_value_at(lo, &width);
+		dst->max_us = hist_value_at(hi, &width) + width - 1;
+	}
+}
+
 /* The highest value equivalent to the bucket holding the pct-th value, clamped to the
  * exact min and max so p0 and p100 are the recorded extremes. */
 uint64_t rl_hist_percentile(const struct rl_hist *h, double pct)
