@@ -39,6 +39,17 @@ double rl_report_target_rps(const struct rl_options *o);
 const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res);
 
 void rl_report_console(FILE *f, const struct rl_report *r);
+/* The seed's comparison: per metric each run's value, the winner (-1: a tie) and by how
+ * much it beats the runner-up, in percent of the runner-up. */
+#define RL_CMP_MAX_ROWS 16
+#define RL_CMP_MAX_RUNS 64
+struct rl_cmp_row {
+	const char *label, *fmt;
+	int higher_is_better, winner;
+	double values[RL_CMP_MAX_RUNS];
+	double diff_pct;
+};
+size_t rl_compare_rows(const struct rl_metrics *m, size_t n, struct rl_cmp_row *out);
 /* metric, one column per target, winner, difference % (over the runner-up) */
 void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n);
 int rl_report_json(FILE *f, const struct rl_report *r);

@@ -19,6 +19,8 @@ enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_
 
 /* Every connection of a run may hold a descriptor (without fixed files) and the fixed
  * file table is capped by RLIMIT_NOFILE: take the whole hard limit. */
+int rl_compare_main(int argc, char **argv); /* compare.c */
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -178,5 +180,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "serve"))
 		return rl_serve_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "compare"))
+		return rl_compare_main(argc - 1, argv + 1);
 	return cmd_run(argc, argv);
 }

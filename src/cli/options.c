@@ -111,6 +111,7 @@ void rl_options_usage(FILE *f)
 "  -h, --help               this text;  --version  the version\n"
 "\n"
 "Other verbs: ringload serve [--port N] [--bind ADDR] [--threads N]\n"
+"             ringload compare [-o console|json|csv] A.json B.json [...]\n"
 "\n"
 "Exit codes: 0 run completed (request errors are results), 1 internal error,\n"
 "2 bad usage or input, 3 a --fail-if threshold was breached, 4 no target answered the\n"

@@ -36,8 +36,43 @@ static const struct metric_row rows[] = {
 	{ "efficiency B/ms", 1, efficiency, "%.2f" },
 };
 
+size_t rl_compare_rows(const struct rl_metrics *m, size_t n, struct rl_cmp_row *out)
+{
+	size_t nrows = sizeof(rows) / sizeof(rows[0]);
+	for (size_t r = 0; r < nrows; r++) {
+		const struct metric_row *row = &rows[r];
+		struct rl_cmp_row *o = &out[r];
+		o->label = row->label;
+		o->fmt = row->fmt;
+		o->higher_is_better = row->higher_is_better;
+		for (size_t i = 0; i < n; i++)
+			o->values[i] = row->get(&m[i]);
+		/* rank: the best, then the runner-up */
+		size_t best = 0, second;
+		for (size_t i = 1; i < n; i++)
+			if (row->higher_is_better ? o->values[i] > o->values[best] : o->values[i] < o->values[best])
+				best = i;
+		second = best == 0 ? 1 : 0;
+		for (size_t i = 0; i < n; i++)
+			if (i != best && (row->higher_is_better ? o->values[i] > o->values[second]
+								  : o->values[i] < o->values[second]))
+				second = i;
+		double w = o->values[best], sv = n > 1 ? o->values[second] : w;
+		if (n < 2 || w == sv) {
+			o->winner = -1;
+			o->diff_pct = 0;
+		} else {
+			o->winner = (int)best;
+			o->diff_pct = sv != 0 ? fabs(w - sv) / fabs(sv) * 100.0 : 100.0;
+		}
+	}
+	return nrows;
+}
+
 void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n)
 {
+	struct rl_cmp_row out[RL_CMP_MAX_ROWS];
+	size_t nrows = rl_compare_rows(m, n, out);
 	int width = 14;
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(names[i]) > width && strlen(names[i]) < 40)
@@ -46,35 +81,16 @@ void rl_report_comparison(FILE *f, const char *const *names, const struct rl_met
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, " %*.*s", width, width, names[i]);
 	fprintf(f, " %*s %12s\n", width, "winner", "difference");
-	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		const struct metric_row *row = &rows[r];
-		fprintf(f, "  %-18s", row->label);
-		size_t best = 0, second = n > 1 ? 1 : 0;
+	for (size_t r = 0; r < nrows; r++) {
+		fprintf(f, "  %-18s", out[r].label);
 		for (size_t i = 0; i < n; i++) {
 			char v[32];
-			snprintf(v, sizeof(v), row->fmt, row->get(&m[i]));
+			snprintf(v, sizeof(v), out[r].fmt, out[r].values[i]);
 			fprintf(f, " %*s", width, v);
 		}
-		/* rank: the best, then the runner-up */
-		for (size_t i = 1; i < n; i++) {
-			double a = row->get(&m[i]), b = row->get(&m[best]);
-			if (row->higher_is_better ? a > b : a < b)
-				best = i;
-		}
-		second = best == 0 ? 1 : 0;
-		for (size_t i = 0; i < n; i++) {
-			if (i == best)
-				continue;
-			double a = row->get(&m[i]), b = row->get(&m[second]);
-			if (row->higher_is_better ? a > b : a < b)
-				second = i;
-		}
-		double w = row->get(&m[best]), s = row->get(&m[second]);
-		if (w == s || n < 2) {
+		if (out[r].winner < 0)
 			fprintf(f, " %*s %12s\n", width, "tie", "-");
-			continue;
-		}
-		double diff = s != 0 ? fabs(w - s) / fabs(s) * 100.0 : 100.0;
-		fprintf(f, " %*.*s %11.1f%%\n", width, width, names[best], diff);
+		else
+			fprintf(f, " %*.*s %11.1f%%\n", width, width, names[out[r].winner], out[r].diff_pct);
 	}
 }
