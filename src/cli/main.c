@@ -20,6 +20,7 @@ enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_
 /* Every connection of a run may hold a descriptor (without fixed files) and the fixed
  * file table is capped by RLIMIT_NOFILE: take the whole hard limit. */
 int rl_compare_main(int argc, char **argv); /* compare.c */
+int rl_merge_main(int argc, char **argv);   /* merge.c */
 
 static void raise_nofile(void)
 {
@@ -182,5 +183,7 @@ int main(int argc, char **argv)
 		return rl_serve_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "compare"))
 		return rl_compare_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "merge"))
+		return rl_merge_main(argc - 1, argv + 1);
 	return cmd_run(argc, argv);
 }

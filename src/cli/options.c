@@ -112,6 +112,7 @@ void rl_options_usage(FILE *f)
 "\n"
 "Other verbs: ringload serve [--port N] [--bind ADDR] [--threads N]\n"
 "             ringload compare [-o console|json|csv] A.json B.json [...]\n"
+"             ringload merge -o OUT.json IN.json [...]\n"
 "\n"
 "Exit codes: 0 run completed (request errors are results), 1 internal error,\n"
 "2 bad usage or input, 3 a --fail-if threshold was breached, 4 no target answered the\n"

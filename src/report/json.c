@@ -24,7 +24,7 @@ static void summary(struct rl_jw *w, const char *key, const struct rl_hist_summa
 	rl_jw_end_obj(w);
 }
 
-static int histogram(struct rl_jw *w, const struct rl_hist *h)
+static int histogram(struct rl_jw *w, const char *key, const struct rl_hist *h)
 {
 	size_t cap = rl_hist_encoded_max();
 	char *text = malloc(cap);
@@ -32,7 +32,7 @@ static int histogram(struct rl_jw *w, const struct rl_hist *h)
 		free(text);
 		return -1;
 	}
-	rl_jw_obj(w, "histogram");
+	rl_jw_obj(w, key);
 	rl_jw_str(w, "encoding", "rl-hdr-v1");
 	rl_jw_str(w, "unit", "us");
 	rl_jw_u64(w, "significant_digits", RL_HIST_SIG_DIGITS);
@@ -109,7 +109,10 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	rl_jw_u64(w, "closed_unsolicited_bytes", s->unsolicited);
 	rl_jw_u64(w, "goaways", s->goaways);
 	rl_jw_end_obj(w);
-	return histogram(w, &s->latency);
+	/* lossless: `ringload merge` recomputes every percentile from these */
+	rl_jw_u64(w, "payload_bytes", s->payload_bytes);
+	return histogram(w, "histogram", &s->latency) | histogram(w, "connect_histogram", &s->connect) |
+	       histogram(w, "ttfb_histogram", &s->ttfb) | histogram(w, "download_histogram", &s->download);
 }
 
 int rl_report_json(FILE *f, const struct rl_report *r)
@@ -126,6 +129,8 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	gmtime_r(&res->started_at.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	rl_jw_str(&w, "started_at", when);
+	rl_jw_u64(&w, "started_at_ms", (uint64_t)res->started_at.tv_sec * 1000 +
+					(uint64_t)res->started_at.tv_nsec / 1000000);
 
 	rl_jw_obj(&w, "config");
 	rl_jw_arr(&w, "urls");

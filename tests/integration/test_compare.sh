@@ -20,3 +20,38 @@ echo '{"not": "a result"}' > other.json
 check "compare_rejects_other_json_exit_2" bash -c "'$RINGLOAD' compare fast.json other.json 2>&1 | grep -q \"'other.json' is not a ringload JSON result\"; test \${PIPESTATUS[0]} = 2"
 check "compare_needs_two_runs_exit_2" bash -c "'$RINGLOAD' compare fast.json 2>/dev/null; test \$? = 2"
 check "compare_missing_file_exit_2" bash -c "'$RINGLOAD' compare fast.json nope.json 2>&1 | grep -q nope.json"
+
+# `ringload merge`: two halves taken at once, as on two machines
+"$RINGLOAD" -q -c 2 -t 1 -d 1500ms --json a.json "$BASE/?ttfb=1ms" &
+HALF=$!
+"$RINGLOAD" -q -c 4 -t 1 -d 1500ms --json b.json "$BASE/?ttfb=1ms"
+wait "$HALF"
+"$RINGLOAD" merge -o m.json a.json b.json
+check "merge_exit_0" test $? = 0
+check "merge_counts_are_sums" python3 - a.json b.json m.json <<'PY'
+import json, sys
+a, b, m = (json.load(open(f)) for f in sys.argv[1:])
+for k in ("requests", "successful", "failed", "bytes_received", "bytes_sent", "payload_bytes"):
+    assert a["total"][k] + b["total"][k] == m["total"][k], k
+for k in ("latency_ms", "connect_ms", "ttfb_ms", "download_ms"):
+    assert a["total"][k]["count"] + b["total"][k]["count"] == m["total"][k]["count"], k
+assert m["total"]["status_codes"] == {"200": a["total"]["requests"] + b["total"]["requests"]}
+lo, hi = sorted((a["total"]["latency_ms"]["p50"], b["total"]["latency_ms"]["p50"]))
+assert lo - 0.01 <= m["total"]["latency_ms"]["p50"] <= hi + 0.01
+assert sum(r["requests"] for r in m["total"]["history"]) == m["total"]["requests"]
+assert m["config"]["connections"] == 6
+PY
+check "merge_accounting_holds" accounting_holds m.json
+"$RINGLOAD" merge -o self.json a.json a.json
+check "merge_with_itself_keeps_every_percentile" python3 - a.json self.json <<'PY'
+import json, sys
+a, s = (json.load(open(f)) for f in sys.argv[1:])
+assert s["total"]["requests"] == 2 * a["total"]["requests"]
+for k in ("latency_ms", "ttfb_ms", "connect_ms"):
+    for q in ("min", "p50", "p90", "p99", "p999", "max", "mean"):
+        assert abs(s["total"][k][q] - a["total"][k][q]) < 1e-9, (k, q)
+PY
+check "merged_result_compares" bash -c "'$RINGLOAD' compare a.json m.json | grep -q '^Comparison'"
+check "merge_mismatched_targets_exit_2" bash -c "'$RINGLOAD' merge -o x.json fast.json slow.json 2>&1 | grep -q 'target 1'; test \${PIPESTATUS[0]} = 2"
+check "merge_other_json_exit_2" bash -c "'$RINGLOAD' merge -o x.json a.json other.json 2>&1 | grep -q 'other.json'"
+check "merge_needs_output_exit_2" bash -c "'$RINGLOAD' merge a.json 2>/dev/null; test \$? = 2"

@@ -1,0 +1,283 @@
+/* `ringload merge -o OUT.json IN.json...`: runs taken on several machines at once, as one
+ * result. Counts are summed and every histogram is decoded and merged, so percentiles
+ * are recomputed, not averaged; the merge of two halves equals one run's counts. The
+ * history rows are aligned by wall-clock second: their counts are summed, their
+ * percentiles are the worst of the rows merged (rows carry no histograms). */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ringload/report.h"
+
+static uint64_t u64(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : json_is_real(v) ? (uint64_t)llround(json_real_value(v)) : 0;
+}
+
+static int add_hist(struct rl_hist *dst, json_t *j)
+{
+	json_t *counts = json_object_get(j, "counts");
+	if (!json_is_string(counts))
+		return -1;
+	struct rl_hist *h = malloc(sizeof(*h));
+	if (!h || rl_hist_decode(h, json_string_value(counts), json_string_length(counts)) ||
+	    h->total != u64(j, "count")) {
+		free(h);
+		return -1;
+	}
+	h->min_us = h->total ? u64(j, "min") : UINT64_MAX;
+	h->max_us = u64(j, "max");
+	h->sum_us = u64(j, "sum");
+	json_t *sq = json_object_get(j, "sum_sq");
+	h->sum_sq_us = json_is_number(sq) ? json_number_value(sq) : 0;
+	rl_hist_merge(dst, h);
+	free(h);
+	return 0;
+}
+
+/* Adds one saved target (or total) into s; -1 if a field is missing or malformed. */
+static int add_stats(struct rl_stats *s, json_t *o)
+{
+	s->requests += u64(o, "requests");
+	s->successful += u64(o, "successful");
+	s->failed += u64(o, "failed");
+	s->unfinished += u64(o, "unfinished");
+	s->bytes_received += u64(o, "bytes_received");
+	s->bytes_sent += u64(o, "bytes_sent");
+	s->payload_bytes += u64(o, "payload_bytes");
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(o, "status_codes"), key, v) {
+		char *end;
+		long code = strtol(key, &end, 10);
+		int g = rl_grpc_status_parse(key, strlen(key));
+		if (!*end && code >= 0 && code < RL_STATUS_MAX)
+			s->status[code] += (uint64_t)json_integer_value(v);
+		else if (g >= 0 && !(key[0] >= '0' && key[0] <= '9'))
+			s->grpc_status[g] += (uint64_t)json_integer_value(v);
+		else
+			return -1;
+	}
+	json_object_foreach(json_object_get(o, "errors"), key, v) {
+		bool known = !strncmp(key, "http_", 5) || !strncmp(key, "grpc_", 5); /* from statuses */
+		for (int i = 0; i < RL_ERR_COUNT && !known; i++)
+			if (!strcmp(key, rl_err_names[i])) {
+				s->errors[i] += (uint64_t)json_integer_value(v);
+				known = true;
+			}
+		for (uint32_t c = 0; c < RL_H2_ERROR_CODES && !known && !strncmp(key, "stream_reset:", 13); c++)
+			if (!strcmp(key + 13, nghttp2_http2_strerror(c))) {
+				s->stream_reset[c] += (uint64_t)json_integer_value(v);
+				known = true;
+			}
+		if (!known)
+			return -1;
+	}
+	json_t *conn = json_object_get(o, "connections");
+	s->conns_opened += u64(conn, "opened");
+	s->reconnects += u64(conn, "reconnects");
+	s->goaways += u64(conn, "goaways");
+	s->unsolicited += u64(conn, "closed_unsolicited_bytes");
+	static const char *const keys[] = { "histogram", "connect_histogram", "ttfb_histogram", "download_histogram" };
+	struct rl_hist *hs[] = { &s->latency, &s->connect, &s->ttfb, &s->download };
+	for (int i = 0; i < 4; i++)
+		if (add_hist(hs[i], json_object_get(o, keys[i])))
+			return -1;
+	return 0;
+}
+
+/* History rows by wall-clock second across the runs. */
+static int add_history(struct rl_result *res, size_t col, json_t *rows, uint64_t start_ms, uint64_t base_ms)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r) {
+		double t = json_number_value(json_object_get(r, "t"));
+		/* the second of the merged run this row ends in */
+		size_t k = (size_t)ceil(((double)(start_ms - base_ms) / 1000.0) + t - 1e-9);
+		if (k == 0)
+			k = 1;
+		if (k > 86400)
+			continue;
+		if (k > res->nhistory) {
+			struct rl_history_row *p = realloc(res->history, k * (res->ntargets + 1) * sizeof(*p));
+			if (!p)
+				return -1;
+			memset(p + res->nhistory * (res->ntargets + 1), 0,
+			       (k - res->nhistory) * (res->ntargets + 1) * sizeof(*p));
+			res->history = p;
+			res->nhistory = k;
+		}
+		struct rl_history_row *row = &res->history[(k - 1) * (res->ntargets + 1) + col];
+		row->t = (double)k;
+		row->requests += u64(r, "requests");
+		row->failed += u64(r, "errors");
+		row->rps = (double)row->requests;
+		const char *pk[] = { "p50_ms", "p90_ms", "p99_ms", "max_ms" };
+		double *pv[] = { &row->p50_ms, &row->p90_ms, &row->p99_ms, &row->max_ms };
+		for (int q = 0; q < 4; q++) {
+			double v = json_number_value(json_object_get(r, pk[q]));
+			if (v > *pv[q])
+				*pv[q] = v;
+		}
+	}
+	return 0;
+}
+
+int rl_merge_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	const char *out = NULL;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		if (c == 'o') {
+			out = optarg;
+		} else if (c == 'h') {
+			puts("usage: ringload merge -o OUT.json IN.json [IN.json...]\n"
+			     "One result from runs taken at once on several machines: counts summed,\n"
+			     "histograms merged, percentiles recomputed.");
+			return 0;
+		} else {
+			fprintf(stderr, "ringload merge: unknown option '%s'\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	size_t n = (size_t)(argc - optind);
+	if (!out || !n) {
+		fprintf(stderr, "ringload merge: usage: ringload merge -o OUT.json IN.json [IN.json...]\n");
+		return 2;
+	}
+	char err[512];
+	if (rl_report_check_path(out, err, sizeof(err))) {
+		fprintf(stderr, "ringload merge: %s\n", err);
+		return 2;
+	}
+	json_t **docs = calloc(n, sizeof(*docs));
+	struct rl_result res;
+	memset(&res, 0, sizeof(res));
+	rl_stats_init(&res.total);
+	struct rl_target *targets = NULL;
+	struct rl_options o;
+	memset(&o, 0, sizeof(o));
+	int rc = 0;
+	uint64_t base_ms = UINT64_MAX;
+	for (size_t i = 0; i < n && docs; i++) {
+		json_error_t jerr;
+		const char *path = argv[optind + i];
+		docs[i] = json_load_file(path, 0, &jerr);
+		json_t *tool = json_object_get(docs[i], "tool"), *tg = json_object_get(docs[i], "targets");
+		if (!docs[i] || !json_is_string(tool) || strcmp(json_string_value(tool), "ringload") ||
+		    !json_is_array(tg) || !json_is_object(json_object_get(docs[i], "total"))) {
+			fprintf(stderr, "ringload merge: '%s' is not a ringload JSON result%s%s\n", path,
+				docs[i] ? "" : ": ", docs[i] ? "" : jerr.text);
+			rc = 2;
+			break;
+		}
+		if (i == 0) {
+			res.ntargets = json_array_size(tg);
+			res.targets = calloc(res.ntargets + 1, sizeof(*res.targets));
+			targets = calloc(res.ntargets + 1, sizeof(*targets));
+			if (!res.targets || !targets) {
+				rc = 1;
+				break;
+			}
+			for (size_t t = 0; t < res.ntargets; t++)
+				rl_stats_init(&res.targets[t]);
+		} else if (json_array_size(tg) != res.ntargets) {
+			fprintf(stderr, "ringload merge: '%s' has %zu targets, '%s' %zu: not runs of one test\n",
+				path, json_array_size(tg), argv[optind], res.ntargets);
+			rc = 2;
+			break;
+		}
+		uint64_t ms = u64(docs[i], "started_at_ms");
+		if (ms < base_ms)
+			base_ms = ms;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *path = argv[optind + i];
+		json_t *d = docs[i], *tg = json_object_get(d, "targets"), *client = json_object_get(d, "client");
+		for (size_t t = 0; t < res.ntargets && !rc; t++) {
+			json_t *jt = json_array_get(tg, t);
+			const char *name = json_string_value(json_object_get(jt, "name"));
+			if (!name)
+				name = json_string_value(json_object_get(jt, "url"));
+			if (i == 0) {
+				targets[t].name = name;
+				targets[t].url = json_string_value(json_object_get(jt, "url"));
+				const char *proto = json_string_value(json_object_get(jt, "protocol"));
+				targets[t].proto = proto && !strcmp(proto, "grpc") ? RL_PROTO_GRPC
+						   : proto && !strcmp(proto, "h2c") ? RL_PROTO_H2 : RL_PROTO_H1;
+				targets[t].weight = (unsigned)u64(jt, "weight");
+			} else if (!name || !targets[t].name || strcmp(name, targets[t].name)) {
+				fprintf(stderr, "ringload merge: '%s': target %zu is '%s', not '%s'\n", path, t + 1,
+					name ? name : "?", targets[t].name ? targets[t].name : "?");
+				rc = 2;
+			}
+			if (!rc && add_stats(&res.targets[t], jt)) {
+				fprintf(stderr, "ringload merge: '%s': target '%s' lacks lossless counts (a result "
+					"from an older ringload?)\n", path, name);
+				rc = 2;
+			}
+			if (!rc)
+				add_history(&res, t, json_object_get(jt, "history"), u64(d, "started_at_ms"), base_ms);
+		}
+		if (rc)
+			break;
+		add_history(&res, res.ntargets, json_object_get(json_object_get(d, "total"), "history"),
+			    u64(d, "started_at_ms"), base_ms);
+		double dur = json_number_value(json_object_get(d, "duration_s"));
+		if (dur > res.duration_s)
+			res.duration_s = dur;
+		res.interrupted |= json_is_true(json_object_get(d, "interrupted"));
+		res.cpu_user_s += json_number_value(json_object_get(client, "cpu_user_s"));
+		res.cpu_sys_s += json_number_value(json_object_get(client, "cpu_sys_s"));
+		long rss = (long)u64(client, "max_rss_kb");
+		if (rss > res.max_rss_kb)
+			res.max_rss_kb = rss;
+		json_t *cfg = json_object_get(d, "config");
+		o.connections += (uint32_t)u64(cfg, "connections");
+		o.threads += (uint32_t)u64(cfg, "threads");
+		o.requests += u64(cfg, "requests");
+		o.pipeline = (uint32_t)u64(cfg, "pipeline");
+		o.streams = (uint32_t)u64(cfg, "streams");
+		double cdur = json_number_value(json_object_get(cfg, "duration_s"));
+		if ((uint64_t)(cdur * 1e9) > o.duration_ns)
+			o.duration_ns = (uint64_t)(cdur * 1e9);
+		o.timeout_ns = (uint64_t)(json_number_value(json_object_get(cfg, "timeout_s")) * 1e9);
+		o.connect_timeout_ns = (uint64_t)(json_number_value(json_object_get(cfg, "connect_timeout_s")) * 1e9);
+		o.method = json_string_value(json_object_get(cfg, "method"));
+	}
+	if (!rc) {
+		for (size_t t = 0; t < res.ntargets; t++)
+			rl_stats_merge(&res.total, &res.targets[t]);
+		for (size_t k = 0; k < res.nhistory; k++) /* rates over whole seconds */
+			for (size_t t = 0; t <= res.ntargets; t++)
+				res.history[k * (res.ntargets + 1) + t].rps = (double)res.history[k * (res.ntargets + 1) + t].requests;
+		res.started_at.tv_sec = (time_t)(base_ms / 1000);
+		res.started_at.tv_nsec = (long)(base_ms % 1000) * 1000000;
+		o.method = o.method ? o.method : "GET";
+		o.proto = res.ntargets ? targets[0].proto : RL_PROTO_H1;
+		for (size_t t = 0; t < res.ntargets && t < RL_MAX_TARGETS; t++)
+			o.urls[o.nurls++] = targets[t].url ? targets[t].url : "";
+		struct rl_report rep = { &o, targets, &res, NULL };
+		if (rl_report_to_file(out, rl_report_json, &rep, err, sizeof(err))) {
+			fprintf(stderr, "ringload merge: %s\n", err);
+			rc = 1;
+		}
+	}
+	for (size_t i = 0; docs && i < n; i++)
+		json_decref(docs[i]);
+	free(docs);
+	free(targets);
+	rl_result_free(&res);
+	return rc;
+}
