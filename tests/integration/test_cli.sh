@@ -87,3 +87,10 @@ if command -v script > /dev/null; then
 fi
 "$RINGLOAD" -c 4 -d 600ms "http://127.0.0.1:$SERVE_PORT/" > /dev/null 2> "$TEST_TMP/notty.err"
 check "no_progress_when_not_a_terminal" test ! -s "$TEST_TMP/notty.err"
+
+# the man page documents every flag --help lists (run's and serve's)
+MAN="$(dirname "$0")/../../docs/ringload.1"
+check "man_page_documents_every_flag" bash -c "for f in \$( { '$RINGLOAD' --help; '$RINGLOAD' serve --help; } | grep -o -- '--[a-z0-9-]*' | sort -u); do
+	grep -q -- \"\$(echo \"\$f\" | sed 's/-/\\\\\\\\-/g')\" '$MAN' || { echo \"missing \$f\"; exit 1; }; done"
+check "make_install_puts_binary_and_man_page" bash -c "cd '$(dirname "$0")/../..' && make -s install DESTDIR='$TEST_TMP/inst' PREFIX=/usr >/dev/null &&
+	test -x '$TEST_TMP/inst/usr/bin/ringload' && test -f '$TEST_TMP/inst/usr/share/man/man1/ringload.1'"
