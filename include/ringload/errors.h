@@ -19,6 +19,8 @@ enum rl_err {
 };
 
 extern const char *const rl_err_names[RL_ERR_COUNT];
+/* What each category means, for --failures when no detail was recorded. */
+extern const char *const rl_err_descriptions[RL_ERR_COUNT];
 
 /* Maps a negative errno from a connect completion to its category. */
 enum rl_err rl_err_from_connect_errno(int neg_errno);

@@ -56,6 +56,8 @@ int rl_report_json(FILE *f, const struct rl_report *r);
 int rl_report_csv(FILE *f, const struct rl_report *r);
 /* --history: one row per second per target (and the total), as Locust's stats_history */
 int rl_report_history_csv(FILE *f, const struct rl_report *r);
+/* --failures: category, target, count, first message */
+int rl_report_failures_csv(FILE *f, const struct rl_report *r);
 /* Writes through a temporary file and rename(2): readers never see half a file. */
 int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report *),
 		      const struct rl_report *r, char *err, size_t errlen);

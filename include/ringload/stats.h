@@ -18,6 +18,7 @@ struct rl_stats {
 	uint64_t bytes_sent, bytes_received;
 	uint64_t payload_bytes;   /* response bodies of successful requests */
 	uint64_t errors[RL_ERR_COUNT];
+	char first_error[RL_ERR_COUNT][80]; /* the first failure's detail, per category */
 	uint64_t status[RL_STATUS_MAX];   /* HTTP status of every response */
 	uint64_t grpc_status[RL_GRPC_STATUS_COUNT]; /* gRPC: status of every call */
 	uint64_t stream_reset[RL_H2_ERROR_CODES];   /* HTTP/2: RST_STREAM by error code */

@@ -131,8 +131,8 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	const char *paths[] = { o.json_path, o.csv_path, o.history_path };
-	for (int i = 0; i < 3; i++) {
+	const char *paths[] = { o.json_path, o.csv_path, o.history_path, o.failures_path };
+	for (int i = 0; i < 4; i++) {
 		if (paths[i] && rl_report_check_path(paths[i], err, sizeof(err))) {
 			fprintf(stderr, "ringload: %s\n", err);
 			code = EXIT_USAGE;
@@ -164,7 +164,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if ((o.json_path && rl_report_to_file(o.json_path, rl_report_json, &rep, err, sizeof(err))) ||
 	    (o.csv_path && rl_report_to_file(o.csv_path, rl_report_csv, &rep, err, sizeof(err))) ||
-	    (o.history_path && rl_report_to_file(o.history_path, rl_report_history_csv, &rep, err, sizeof(err)))) {
+	    (o.history_path && rl_report_to_file(o.history_path, rl_report_history_csv, &rep, err, sizeof(err))) ||
+	    (o.failures_path && rl_report_to_file(o.failures_path, rl_report_failures_csv, &rep, err, sizeof(err)))) {
 		fprintf(stderr, "ringload: %s\n", err);
 		code = EXIT_INTERNAL;
 	}

@@ -19,7 +19,7 @@ enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
-	OPT_FAIL_IF, OPT_HISTORY,
+	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "stages", required_argument, NULL, OPT_STAGES },
 	{ "fail-if", required_argument, NULL, OPT_FAIL_IF },
 	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "failures", required_argument, NULL, OPT_FAILURES },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -103,6 +104,7 @@ void rl_options_usage(FILE *f)
 "      --csv FILE           also write the CSV result to FILE\n"
 "      --history FILE       one CSV row per second per target: t, requests, errors, rps,\n"
 "                           p50/p90/p99/max ms (the JSON's history rows)\n"
+"      --failures FILE      CSV of failures: category, target, count, first message\n"
 "      --no-progress        no live progress line (it is shown only on a terminal)\n"
 "      --allow-unreachable  go on when some targets fail the pre-flight connect\n"
 "      --no-preflight       skip the pre-flight connect; failures count as errors\n"
@@ -300,6 +302,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_STAGES: rc = parse_stages(o, optarg, err, errlen); break;
 		case OPT_FAIL_IF: o->fail_if = optarg; break;
 		case OPT_HISTORY: o->history_path = optarg; break;
+		case OPT_FAILURES: o->failures_path = optarg; break;
 		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:

@@ -14,6 +14,7 @@
  * - a failed connect costs one request, failed with the connect error's category. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <string.h>
@@ -168,7 +169,8 @@ void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err
 {
 	st->requests++;
 	st->failed++;
-	st->errors[err]++;
+	if (!st->errors[err]++ && w->fail_detail) /* the category's first: keep its detail */
+		snprintf(st->first_error[err], sizeof(st->first_error[err]), "%s", w->fail_detail);
 	w->failed++;
 }
 
@@ -260,6 +262,7 @@ void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err)
 		rl_h2_drain(w, c, err);
 	else
 		drain_requests(w, c, err);
+	w->fail_detail = NULL;
 	conn_close(w, c);
 }
 
@@ -322,6 +325,7 @@ void rl_conn_connect(struct rl_worker *w, struct rl_conn *c)
 /* A connect that failed costs one request, failed under the connect error. */
 static void connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
 {
+	w->fail_detail = strerrordesc_np(-res); /* static text: safe in any thread */
 	/* a group member's connection fails its round's request, if one is due */
 	if (vu_due(c) && take_request(w)) {
 		count_failure(w, conn_stats(w, c), rl_err_from_connect_errno(res));
@@ -333,6 +337,7 @@ static void connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
 		}
 	}
 	c->fails++;
+	w->fail_detail = NULL;
 }
 
 void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res)
@@ -461,6 +466,7 @@ void rl_conn_on_send(struct rl_worker *w, struct rl_conn *c, int res)
 {
 	c->send_busy = false;
 	if (res < 0) {
+		w->fail_detail = strerrordesc_np(-res);
 		conn_fail(w, c, rl_err_from_io_errno(res));
 		return;
 	}
@@ -520,6 +526,7 @@ static bool conn_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *
 				return false;
 			}
 		} else if (rc < 0) {
+			w->fail_detail = rl_h1_strerror(rc);
 			conn_fail(w, c, RL_ERR_PROTOCOL);
 			return false;
 		}
@@ -532,11 +539,14 @@ static void conn_on_eof(struct rl_worker *w, struct rl_conn *c)
 	if (is_h2(w, c)) {
 		rl_h2_drain(w, c, RL_ERR_EOF);
 	} else if (c->inflight && rl_h1_parser_started(&c->parser)) {
-		if (rl_h1_finish(&c->parser) == RL_H1_DONE) {
+		int rc = rl_h1_finish(&c->parser);
+		if (rc == RL_H1_DONE) {
 			complete_head(w, c); /* a body delimited by the close */
 			drain_requests(w, c, RL_ERR_COUNT);
 		} else {
+			w->fail_detail = rl_h1_strerror(rc);
 			drain_requests(w, c, RL_ERR_EOF);
+			w->fail_detail = NULL;
 		}
 	} else {
 		drain_requests(w, c, RL_ERR_EOF);
@@ -578,6 +588,7 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
 		conn_on_eof(w, c);
 		return;
 	}
+	w->fail_detail = strerrordesc_np(-res);
 	conn_fail(w, c, rl_err_from_io_errno(res));
 }
 

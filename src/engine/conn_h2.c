@@ -138,7 +138,14 @@ static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
 		!rl_grpc_deframer_idle(&r->deframer) || (r->grpc_status == 0 && r->deframer.messages != 1)))) {
 		/* no :status, broken framing, no or bad grpc-status, a cut message, or an OK
 		 * unary call without exactly one message */
+		w->fail_detail = !r->status ? "response without :status"
+				 : r->bad_frame ? "broken gRPC message framing"
+				 : r->grpc_status == -1 ? "gRPC response without grpc-status"
+				 : r->grpc_status == -2 ? "grpc-status is not a status"
+				 : !rl_grpc_deframer_idle(&r->deframer) ? "gRPC message cut short"
+				 : "unary gRPC response without exactly one message";
 		rl_conn_count_failure(w, st, RL_ERR_PROTOCOL);
+		w->fail_detail = NULL;
 		rl_conn_request_ended(w, c, false);
 		return;
 	}
@@ -431,6 +438,7 @@ bool rl_h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, 
 	ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
 	if (n < 0) {
 		/* a bad server preface, a broken frame, a flood nghttp2 refuses */
+		w->fail_detail = nghttp2_strerror((int)n);
 		rl_conn_fail(w, c, RL_ERR_PROTOCOL);
 		return false;
 	}

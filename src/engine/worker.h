@@ -148,6 +148,7 @@ struct rl_worker {
 	uint64_t inflight;            /* issued, not yet completed */
 	uint64_t completed, failed;   /* for the progress line */
 	struct rl_tpl_state tpl;      /* request templates' generators */
+	const char *fail_detail;      /* set just before a failure path: --failures' message */
 	/* open loop (-R): request k is due at pace_start_ns + k * interval_ns; requests
 	 * start (for latency) at that intended time, not when a connection was free */
 	bool open_loop;

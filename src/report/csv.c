@@ -1,5 +1,6 @@
 /* metric,value rows: one row per number, scoped "total." or "target<N>." */
 #include <stdbool.h>
+#include <string.h>
 
 #include "ringload/report.h"
 
@@ -109,6 +110,55 @@ int rl_report_history_csv(FILE *f, const struct rl_report *r)
 				(unsigned long long)row->requests, (unsigned long long)row->failed, row->rps,
 				row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms);
 		}
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+struct failures_ctx {
+	FILE *f;
+	const char *target;
+	const struct rl_stats *st;
+};
+
+static void csv_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void failure_row(void *ctx, const char *name, uint64_t n)
+{
+	struct failures_ctx *fc = ctx;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s", name);
+	for (int i = 0; i < RL_ERR_COUNT; i++)
+		if (!strcmp(name, rl_err_names[i]))
+			snprintf(msg, sizeof(msg), "%s", fc->st->first_error[i][0] ? fc->st->first_error[i]
+											   : rl_err_descriptions[i]);
+	if (!strncmp(name, "http_", 5))
+		snprintf(msg, sizeof(msg), "HTTP status %s", name + 5);
+	else if (!strncmp(name, "grpc_", 5))
+		snprintf(msg, sizeof(msg), "gRPC status %s", name + 5);
+	else if (!strncmp(name, "stream_reset:", 13))
+		snprintf(msg, sizeof(msg), "RST_STREAM %s from the server", name + 13);
+	fprintf(fc->f, "%s,", name);
+	csv_quoted(fc->f, fc->target);
+	fprintf(fc->f, ",%llu,", (unsigned long long)n);
+	csv_quoted(fc->f, msg);
+	fputc('\n', fc->f);
+}
+
+int rl_report_failures_csv(FILE *f, const struct rl_report *r)
+{
+	fputs("category,target,count,first_message\n", f);
+	for (size_t t = 0; t < r->res->ntargets; t++) {
+		struct failures_ctx fc = { f, r->targets[t].name, &r->res->targets[t] };
+		rl_stats_each_error(&r->res->targets[t], failure_row, &fc);
 	}
 	return ferror(f) ? -1 : 0;
 }

@@ -16,6 +16,19 @@ const char *const rl_err_names[RL_ERR_COUNT] = {
 	[RL_ERR_IO] = "io_error",
 };
 
+const char *const rl_err_descriptions[RL_ERR_COUNT] = {
+	[RL_ERR_CONNECT_REFUSED] = "connection refused",
+	[RL_ERR_CONNECT_TIMEOUT] = "no connection within --connect-timeout",
+	[RL_ERR_CONNECT_UNREACHABLE] = "network or host unreachable",
+	[RL_ERR_CONNECT_ADDRNOTAVAIL] = "no local address or port available",
+	[RL_ERR_CONNECT_OTHER] = "connect failed",
+	[RL_ERR_TIMEOUT] = "no complete response within --timeout",
+	[RL_ERR_RESET] = "connection reset by the server",
+	[RL_ERR_EOF] = "server closed the connection before the response was complete",
+	[RL_ERR_PROTOCOL] = "malformed response",
+	[RL_ERR_IO] = "socket error",
+};
+
 enum rl_err rl_err_from_connect_errno(int neg_errno)
 {
 	switch (-neg_errno) {

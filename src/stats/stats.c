@@ -26,8 +26,11 @@ void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
 	dst->bytes_sent += src->bytes_sent;
 	dst->bytes_received += src->bytes_received;
 	dst->payload_bytes += src->payload_bytes;
-	for (int i = 0; i < RL_ERR_COUNT; i++)
+	for (int i = 0; i < RL_ERR_COUNT; i++) {
 		dst->errors[i] += src->errors[i];
+		if (!dst->first_error[i][0])
+			memcpy(dst->first_error[i], src->first_error[i], sizeof(dst->first_error[i]));
+	}
 	for (int i = 0; i < RL_STATUS_MAX; i++)
 		dst->status[i] += src->status[i];
 	for (int i = 0; i < RL_GRPC_STATUS_COUNT; i++)

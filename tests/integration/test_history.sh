@@ -29,3 +29,21 @@ check "history_unwritable_exit_2" bash -c "'$RINGLOAD' --history /nonexistent-di
 "$RINGLOAD" -q -o json -c 2 -t 1 -d 1500ms --warmup 1s "$BASE/" > "$TEST_TMP/w.json"
 check "history_starts_after_warmup" test "$(jget "$TEST_TMP/w.json" \
 	'([r["t"] for r in d["total"]["history"]], sum(r["requests"] for r in d["total"]["history"]) == d["total"]["requests"])')" = "([1.0, 1.5], True)"
+
+# --failures: category, target, count, first message; counts equal the JSON's
+DEAD=$(free_port)
+"$RINGLOAD" -q -o json --no-preflight -c 4 -t 1 -n 400 --failures "$TEST_TMP/f.csv" \
+	"$BASE/?status=503" "http://127.0.0.1:$DEAD/" > "$TEST_TMP/f.json"
+check "failures_file_matches_counts" python3 - "$TEST_TMP/f.csv" "$TEST_TMP/f.json" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+d = json.load(open(sys.argv[2]))
+got = {(r["category"], r["target"]): int(r["count"]) for r in rows}
+want = {(k, t["name"]): v for t in d["targets"] for k, v in t["errors"].items()}
+assert got == want, (got, want)
+assert sum(got.values()) == d["total"]["failed"] == 400
+msgs = {r["category"]: r["first_message"] for r in rows}
+assert msgs["http_503"] == "HTTP status 503", msgs
+assert msgs["connect_refused"] == "Connection refused", msgs
+PY
+check "failures_unwritable_exit_2" bash -c "'$RINGLOAD' --failures /nonexistent-dir/f.csv '$BASE/' 2>&1 | grep -q 'nonexistent-dir'"
