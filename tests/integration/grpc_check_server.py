@@ -8,13 +8,13 @@ the difference. On SIGTERM it writes {"ok": n, "mismatch": n} to RESULT_FILE. It
 by itself after 120 s.
 """
 import json
-import signal
 import sys
 import threading
-from concurrent import futures
 
 import grpc
 from google.protobuf import json_format
+
+from grpc_harness import serve
 
 sys.path.insert(0, sys.argv[1])
 import every_kind_pb2 as pb  # noqa: E402
@@ -34,22 +34,10 @@ def check(request, context):
 
 
 def main():
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    handler = grpc.method_handlers_generic_handler("ringtest.Checker", {
-        "Check": grpc.unary_unary_rpc_method_handler(
-            check, request_deserializer=pb.Everything.FromString,
-            response_serializer=pb.Inner.SerializeToString),
-    })
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    print("port", port, flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    done.wait(120)
-    server.stop(0)
-    with lock:
-        json.dump(result, open(sys.argv[3], "w"))
+    def snapshot():
+        with lock:
+            return dict(result)
+    serve("ringtest.Checker", {"Check": (check, pb.Everything, pb.Inner)}, sys.argv[3], snapshot)
 
 
 if __name__ == "__main__":

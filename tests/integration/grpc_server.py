@@ -6,13 +6,12 @@ Prints "port N" once listening. Every fifth call (by arrival) answers UNAVAILABL
 ids outside 1..10000 answer NOT_FOUND. On SIGTERM it writes its own per-status counts
 as JSON to COUNTS_FILE and exits. It stops by itself after 120 s.
 """
-import json
-import signal
 import sys
 import threading
-from concurrent import futures
 
 import grpc
+
+from grpc_harness import serve
 
 sys.path.insert(0, sys.argv[1])
 import user_service_pb2 as pb  # noqa: E402
@@ -44,22 +43,11 @@ def get_user(request, context):
 
 
 def main():
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    handler = grpc.method_handlers_generic_handler("api.performance.UserService", {
-        "GetUser": grpc.unary_unary_rpc_method_handler(
-            get_user, request_deserializer=pb.GetUserRequest.FromString,
-            response_serializer=pb.GetUserResponse.SerializeToString),
-    })
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    print("port", port, flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    done.wait(120)
-    server.stop(0)
-    with lock:
-        json.dump(counts, open(sys.argv[2], "w"))
+    def snapshot():
+        with lock:
+            return dict(counts)
+    serve("api.performance.UserService",
+          {"GetUser": (get_user, pb.GetUserRequest, pb.GetUserResponse)}, sys.argv[2], snapshot)
 
 
 if __name__ == "__main__":
