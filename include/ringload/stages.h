@@ -14,7 +14,5 @@ double rl_stage_level(const struct rl_options *o, uint64_t t_ns, size_t *stage);
 double rl_stage_cum(const struct rl_options *o, uint64_t t_ns);
 /* The first t where rl_stage_cum reaches n; UINT64_MAX if it never does. */
 uint64_t rl_stage_time_of(const struct rl_options *o, double n);
-/* The stage's start, in ns since the run's start. */
-uint64_t rl_stage_start(const struct rl_options *o, size_t stage);
 
 #endif

@@ -139,7 +139,7 @@ static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
 		/* no :status, broken framing, no or bad grpc-status, a cut message, or an OK
 		 * unary call without exactly one message */
 		w->fail_detail = !r->status ? "response without :status"
-				 : r->bad_frame ? "broken gRPC message framing"
+				 : r->bad_frame ? rl_grpc_frame_strerror(r->bad_frame)
 				 : r->grpc_status == -1 ? "gRPC response without grpc-status"
 				 : r->grpc_status == -2 ? "grpc-status is not a status"
 				 : !rl_grpc_deframer_idle(&r->deframer) ? "gRPC message cut short"
@@ -236,8 +236,9 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 	if (!r->first_ns)
 		r->first_ns = c->w->now_ns;
 	if (rl_conn_target(c->w, c)->proto == RL_PROTO_GRPC) {
-		if (!r->bad_frame && rl_grpc_deframe(&r->deframer, data, len)) {
-			r->bad_frame = true;
+		int err;
+		if (!r->bad_frame && (err = rl_grpc_deframe(&r->deframer, data, len))) {
+			r->bad_frame = (int8_t)err;
 			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
 		}
 	} else {

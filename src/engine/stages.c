@@ -10,14 +10,6 @@ static double start_level(const struct rl_options *o)
 	return o->rate > 0 ? o->rate : 0;
 }
 
-uint64_t rl_stage_start(const struct rl_options *o, size_t stage)
-{
-	uint64_t t = 0;
-	for (size_t i = 0; i < stage && i < o->nstages; i++)
-		t += o->stages[i].dur_ns;
-	return t;
-}
-
 double rl_stage_level(const struct rl_options *o, uint64_t t_ns, size_t *stage)
 {
 	double from = start_level(o);

@@ -46,7 +46,7 @@ struct rl_req {
 	int8_t grpc_status;  /* -1 none yet, -2 not a status */
 	bool active;         /* the slot holds a stream nghttp2 still knows */
 	bool done;           /* counted: a late close or frame changes nothing */
-	bool bad_frame;      /* gRPC framing broken: a protocol error */
+	int8_t bad_frame;    /* gRPC framing broken (an rl_grpc_frame_error): a protocol error */
 	uint64_t body_off, payload;
 	const uint8_t *body; /* this stream's request body (rendered, with templates) */
 	size_t body_len;
