@@ -92,6 +92,8 @@ void rl_conn_give_back(struct rl_worker *w, struct rl_conn *c)
 
 void rl_conn_request_ended(struct rl_worker *w, struct rl_conn *c, bool ok)
 {
+	w->inflight--;
+	w->completed++;
 	struct rl_vu *vu = c->vu;
 	if (!vu)
 		return;
@@ -160,18 +162,21 @@ static void pop_head(struct rl_worker *w, struct rl_conn *c)
 {
 	c->head = (c->head + 1) % w->sh->opt->pipeline;
 	c->inflight--;
-	w->inflight--;
-	w->completed++;
 	rl_h1_parser_reset(&c->parser, conn_target(w, c)->head);
+}
+
+void rl_conn_count_failed(struct rl_worker *w, struct rl_stats *st)
+{
+	st->requests++;
+	st->failed++;
+	w->failed++;
 }
 
 void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err)
 {
-	st->requests++;
-	st->failed++;
+	rl_conn_count_failed(w, st);
 	if (!st->errors[err]++ && w->fail_detail) /* the category's first: keep its detail */
 		snprintf(st->first_error[err], sizeof(st->first_error[err]), "%s", w->fail_detail);
-	w->failed++;
 }
 
 static void complete_head(struct rl_worker *w, struct rl_conn *c)
@@ -329,12 +334,9 @@ static void connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
 	/* a group member's connection fails its round's request, if one is due */
 	if (vu_due(c) && take_request(w)) {
 		count_failure(w, conn_stats(w, c), rl_err_from_connect_errno(res));
-		w->inflight--;
-		w->completed++;
-		if (c->vu) {
+		if (c->vu)
 			c->vu->pending &= ~(1ULL << c->member);
-			rl_conn_request_ended(w, c, false);
-		}
+		rl_conn_request_ended(w, c, false);
 	}
 	c->fails++;
 	w->fail_detail = NULL;

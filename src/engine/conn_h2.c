@@ -132,8 +132,6 @@ static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
 	struct rl_stats *st = rl_conn_stats(w, c);
 	bool grpc = rl_conn_target(w, c)->proto == RL_PROTO_GRPC;
 	r->done = true;
-	w->inflight--;
-	w->completed++;
 	if (!r->status || (grpc && r->status == 200 && (r->bad_frame || r->grpc_status < 0 ||
 		!rl_grpc_deframer_idle(&r->deframer) || (r->grpc_status == 0 && r->deframer.messages != 1)))) {
 		/* no :status, broken framing, no or bad grpc-status, a cut message, or an OK
@@ -280,12 +278,8 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 			rl_conn_give_back(w, c);
 		} else {
 			struct rl_stats *st = rl_conn_stats(w, c);
-			st->requests++;
-			st->failed++;
+			rl_conn_count_failed(w, st);
 			st->stream_reset[code < RL_H2_ERROR_CODES ? code : RL_H2_ERROR_CODES - 1]++;
-			w->failed++;
-			w->inflight--;
-			w->completed++;
 			rl_conn_request_ended(w, c, false);
 		}
 	}
@@ -457,8 +451,6 @@ void rl_h2_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err)
 		if (!r->done) {
 			if (r->sent_ns) {
 				rl_conn_count_failure(w, rl_conn_stats(w, c), err);
-				w->inflight--;
-				w->completed++;
 				rl_conn_request_ended(w, c, false);
 			} else {
 				rl_conn_give_back(w, c);
@@ -481,13 +473,9 @@ void rl_h2_on_timer(struct rl_worker *w, struct rl_conn *c)
 		/* the deadline passed: gRPC calls it DEADLINE_EXCEEDED; cancel the stream
 		 * and keep the connection */
 		r->done = true;
-		w->inflight--;
-		w->completed++;
 		if (grpc) {
-			st->requests++;
-			st->failed++;
+			rl_conn_count_failed(w, st);
 			st->grpc_status[4]++;
-			w->failed++;
 		} else {
 			rl_conn_count_failure(w, st, RL_ERR_TIMEOUT);
 		}

@@ -218,10 +218,15 @@ const struct rl_target *rl_conn_target(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c);
 bool rl_conn_take_request(struct rl_worker *w);
 void rl_conn_give_back(struct rl_worker *w, struct rl_conn *c);
+/* Every request that was taken ends here exactly once, counted or not yet: it leaves
+ * the in-flight set, and a fan-out member tells its virtual user. */
 void rl_conn_request_ended(struct rl_worker *w, struct rl_conn *c, bool ok);
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);
 void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_give_back_request(struct rl_worker *w);
+/* A failed request's counts; count_failure adds an error category, the others
+ * (RST_STREAM codes, gRPC statuses) add their own. */
+void rl_conn_count_failed(struct rl_worker *w, struct rl_stats *st);
 void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err);
 void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r);
 void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err);
