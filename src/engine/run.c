@@ -48,13 +48,27 @@ static void *worker_thread(void *p)
 
 /* The run so far per target: every worker's published copy (a seqlock read, retried
  * while a worker is mid-copy), merged. */
-static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *tmp)
+static void live_reset(struct rl_live *cur, size_t nt)
 {
-	size_t nt = ctx->sh.ntargets;
 	for (size_t t = 0; t < nt; t++) {
 		cur[t].requests = cur[t].failed = 0;
 		rl_hist_reset(&cur[t].hist);
 	}
+}
+
+static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt)
+{
+	for (size_t t = 0; t < nt; t++) {
+		cur[t].requests += src[t].requests;
+		cur[t].failed += src[t].failed;
+		rl_hist_merge(&cur[t].hist, &src[t].hist);
+	}
+}
+
+static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *tmp)
+{
+	size_t nt = ctx->sh.ntargets;
+	live_reset(cur, nt);
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
 		struct rl_progress *p = &ctx->workers[i].progress;
 		for (int tries = 0; tries < 64; tries++) {
@@ -65,11 +79,7 @@ static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *t
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) != a)
 				continue;
-			for (size_t t = 0; t < nt; t++) {
-				cur[t].requests += tmp[t].requests;
-				cur[t].failed += tmp[t].failed;
-				rl_hist_merge(&cur[t].hist, &tmp[t].hist);
-			}
+			live_add(cur, tmp, nt);
 			break;
 		}
 	}
@@ -384,20 +394,13 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 	res->features = ctx.workers[0].feat;
 	if (cur) {
 		/* the last (partial) second, from the workers' own state: rows add up exactly */
-		for (size_t t = 0; t < ntargets; t++) {
-			cur[t].requests = cur[t].failed = 0;
-			rl_hist_reset(&cur[t].hist);
-		}
+		live_reset(cur, ntargets);
 		for (uint32_t i = 0; i < ctx.nworkers; i++) {
 			struct rl_worker *w = &ctx.workers[i];
 			if (!w->live)
 				continue;
 			rl_worker_live_counts(w);
-			for (size_t t = 0; t < ntargets; t++) {
-				cur[t].requests += w->live[t].requests;
-				cur[t].failed += w->live[t].failed;
-				rl_hist_merge(&cur[t].hist, &w->live[t].hist);
-			}
+			live_add(cur, w->live, ntargets);
 		}
 		double dur = (double)(end - ctx.sh.measure_ns) / 1e9;
 		if (dur > rows_done)
