@@ -111,3 +111,19 @@ start_serve() {
 	done
 	return 1
 }
+
+# start_grpc_peer SCRIPT ARGS...: one of the python3-grpcio servers in tests/integration
+# (grpc_harness.py prints "port N"); sets PEER_PID and PEER_PORT.
+start_grpc_peer() {
+	local out="$TEST_TMP/peer.$RANDOM.out"
+	/usr/bin/python3 "$@" > "$out" 2>&1 &
+	PEER_PID=$!
+	PIDS+=("$PEER_PID")
+	PEER_PORT=""
+	for _ in $(seq 100); do
+		PEER_PORT=$(awk '/^port/ { print $2 }' "$out")
+		[ -n "$PEER_PORT" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -35,15 +35,9 @@ check "nghttpd_ringload_counts" test "$(jget "$TEST_TMP/ng.json" '(d["total"]["r
 
 # python3-grpcio: its own status counts against ours
 protoc --proto_path="$(dirname "$0")/../../proto" --python_out="$TEST_TMP" user_service.proto
-/usr/bin/python3 "$(dirname "$0")/grpc_server.py" "$TEST_TMP" "$TEST_TMP/counts.json" > "$TEST_TMP/grpc.out" 2>&1 &
-GPID=$!
-PIDS+=("$GPID")
-GPORT=""
-for _ in $(seq 100); do
-	GPORT=$(awk '/^port/ { print $2 }' "$TEST_TMP/grpc.out")
-	[ -n "$GPORT" ] && break
-	sleep 0.1
-done
+start_grpc_peer "$(dirname "$0")/grpc_server.py" "$TEST_TMP" "$TEST_TMP/counts.json" || not_ok "grpc server starts"
+GPID=$PEER_PID
+GPORT=$PEER_PORT
 "$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": "42"}' \
 	-c 4 -t 2 -m 8 -n 3000 "http://127.0.0.1:$GPORT/" > "$TEST_TMP/g.json"
 "$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"userId": 20000}' \
@@ -70,16 +64,10 @@ check "grpc_payload_is_message_bytes" test "$(jget "$TEST_TMP/g.json" '0 < d["to
 PROTO_DIR="$(dirname "$0")/../proto"
 protoc --proto_path="$PROTO_DIR" --python_out="$TEST_TMP" every_kind.proto
 protoc --proto_path="$PROTO_DIR" --include_imports -o "$TEST_TMP/every_kind.pb" every_kind.proto
-/usr/bin/python3 "$(dirname "$0")/grpc_check_server.py" "$TEST_TMP" "$PROTO_DIR/every_kind.json" \
-	"$TEST_TMP/check.json" > "$TEST_TMP/check.out" 2>&1 &
-CPID=$!
-PIDS+=("$CPID")
-CPORT=""
-for _ in $(seq 100); do
-	CPORT=$(awk '/^port/ { print $2 }' "$TEST_TMP/check.out")
-	[ -n "$CPORT" ] && break
-	sleep 0.1
-done
+start_grpc_peer "$(dirname "$0")/grpc_check_server.py" "$TEST_TMP" "$PROTO_DIR/every_kind.json" \
+	"$TEST_TMP/check.json" || not_ok "grpc check server starts"
+CPID=$PEER_PID
+CPORT=$PEER_PORT
 "$RINGLOAD" -q -o json --grpc ringtest.Checker/Check --proto "$PROTO_DIR/every_kind.proto" \
 	--data "@$PROTO_DIR/every_kind.json" -c 2 -t 1 -m 4 -n 100 "http://127.0.0.1:$CPORT/" > "$TEST_TMP/p1.json"
 "$RINGLOAD" -q -o json --grpc ringtest.Checker/Check --protoset "$TEST_TMP/every_kind.pb" \
