@@ -28,6 +28,8 @@ echo "== 3. gRPC api.performance.UserService/GetUser, user 42 (ghz-style --grpc 
 echo
 echo "== 4. The phases apart: the server waits 5 ms before its headers (ttfb) and 2 ms"
 echo "==    before a 64 KiB body (download); 20 connections for 3 s"
-"$RINGLOAD" -c 20 -d 3s "$BASE/?ttfb=5ms&body_delay=2ms&size=65536"
+HTML=$(dirname "$RINGLOAD")/demo-report.html
+"$RINGLOAD" -c 20 -d 3s --html "$HTML" "$BASE/?ttfb=5ms&body_delay=2ms&size=65536"
 echo
+echo "demo: the HTML report of run 4 (charts, percentile spectrum, phases): $HTML"
 echo "demo: the server's own view: $(curl -s "$BASE/stats" 2>/dev/null || echo "(curl not installed)")"

@@ -48,7 +48,7 @@ struct rl_options {
 	size_t body_len;
 	bool has_body;
 	enum rl_output output;
-	const char *json_path, *csv_path, *history_path, *failures_path;
+	const char *json_path, *csv_path, *history_path, *failures_path, *html_path;
 	const char *scenario_path;
 	const char *fail_if;       /* thresholds, parsed by main */
 	bool progress, quiet, allow_unreachable, preflight;

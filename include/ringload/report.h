@@ -58,7 +58,11 @@ int rl_report_csv(FILE *f, const struct rl_report *r);
 int rl_report_history_csv(FILE *f, const struct rl_report *r);
 /* --failures: category, target, count, first message */
 int rl_report_failures_csv(FILE *f, const struct rl_report *r);
-/* Writes through a temporary file and rename(2): readers never see half a file. */
+/* --html: the HTML report (html.c), drawn from this run's JSON result */
+int rl_report_html(FILE *f, const struct rl_report *r);
+/* Writes through a temporary file and rename(2): readers never see half a file. fn
+ * returns 0, or nonzero to abandon the file (positive: out of memory). */
+int rl_write_atomic(const char *path, int (*fn)(FILE *, void *), void *arg, char *err, size_t errlen);
 int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report *),
 		      const struct rl_report *r, char *err, size_t errlen);
 /* Checks before the run that path's directory is writable: 0, or -1 with err. */

@@ -7,41 +7,15 @@
 #include <string.h>
 
 #include "ringload/report.h"
-
-static double num(json_t *o, const char *a, const char *b)
-{
-	json_t *v = json_object_get(o, a);
-	if (b)
-		v = json_object_get(v, b);
-	return json_is_number(v) ? json_number_value(v) : 0;
-}
+#include "ringload/result_json.h"
 
 /* The metrics the table compares, read back from a result's total. */
 static int load_run(const char *path, struct rl_metrics *m, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr);
-	if (!root) {
-		snprintf(err, errlen, "compare: cannot read '%s': %s", path, jerr.text);
+	json_t *root = rl_result_load("compare", path, err, errlen);
+	if (!root)
 		return -1;
-	}
-	json_t *tool = json_object_get(root, "tool"), *total = json_object_get(root, "total");
-	if (!json_is_string(tool) || strcmp(json_string_value(tool), "ringload") || !json_is_object(total)) {
-		json_decref(root);
-		snprintf(err, errlen, "compare: '%s' is not a ringload JSON result", path);
-		return -1;
-	}
-	memset(m, 0, sizeof(*m));
-	m->requests = (uint64_t)num(total, "requests", NULL);
-	m->success_rate = num(total, "success_rate", NULL);
-	m->throughput_rps = num(total, "throughput_rps", NULL);
-	m->latency.mean = num(total, "latency_ms", "mean");
-	m->latency.p50 = num(total, "latency_ms", "p50");
-	m->latency.p95 = num(total, "latency_ms", "p95");
-	m->latency.p99 = num(total, "latency_ms", "p99");
-	m->ttfb.p50 = num(total, "ttfb_ms", "p50");
-	m->avg_payload_bytes = num(total, "avg_payload_bytes", NULL);
-	m->network_efficiency_bytes_per_ms = num(total, "network_efficiency_bytes_per_ms", NULL);
+	rl_metrics_from_json(json_object_get(root, "total"), m);
 	json_decref(root);
 	return 0;
 }

@@ -21,6 +21,7 @@ enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_
  * file table is capped by RLIMIT_NOFILE: take the whole hard limit. */
 int rl_compare_main(int argc, char **argv); /* compare.c */
 int rl_merge_main(int argc, char **argv);   /* merge.c */
+int rl_report_main(int argc, char **argv);  /* report.c */
 
 static void raise_nofile(void)
 {
@@ -131,8 +132,8 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	const char *paths[] = { o.json_path, o.csv_path, o.history_path, o.failures_path };
-	for (int i = 0; i < 4; i++) {
+	const char *paths[] = { o.json_path, o.csv_path, o.history_path, o.failures_path, o.html_path };
+	for (int i = 0; i < 5; i++) {
 		if (paths[i] && rl_report_check_path(paths[i], err, sizeof(err))) {
 			fprintf(stderr, "ringload: %s\n", err);
 			code = EXIT_USAGE;
@@ -165,7 +166,8 @@ static int cmd_run(int argc, char **argv)
 	if ((o.json_path && rl_report_to_file(o.json_path, rl_report_json, &rep, err, sizeof(err))) ||
 	    (o.csv_path && rl_report_to_file(o.csv_path, rl_report_csv, &rep, err, sizeof(err))) ||
 	    (o.history_path && rl_report_to_file(o.history_path, rl_report_history_csv, &rep, err, sizeof(err))) ||
-	    (o.failures_path && rl_report_to_file(o.failures_path, rl_report_failures_csv, &rep, err, sizeof(err)))) {
+	    (o.failures_path && rl_report_to_file(o.failures_path, rl_report_failures_csv, &rep, err, sizeof(err))) ||
+	    (o.html_path && rl_report_to_file(o.html_path, rl_report_html, &rep, err, sizeof(err)))) {
 		fprintf(stderr, "ringload: %s\n", err);
 		code = EXIT_INTERNAL;
 	}
@@ -186,5 +188,7 @@ int main(int argc, char **argv)
 		return rl_compare_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "merge"))
 		return rl_merge_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return rl_report_main(argc - 1, argv + 1);
 	return cmd_run(argc, argv);
 }

@@ -12,44 +12,28 @@
 #include <string.h>
 
 #include "ringload/report.h"
-
-static uint64_t u64(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : json_is_real(v) ? (uint64_t)llround(json_real_value(v)) : 0;
-}
+#include "ringload/result_json.h"
 
 static int add_hist(struct rl_hist *dst, json_t *j)
 {
-	json_t *counts = json_object_get(j, "counts");
-	if (!json_is_string(counts))
-		return -1;
 	struct rl_hist *h = malloc(sizeof(*h));
-	if (!h || rl_hist_decode(h, json_string_value(counts), json_string_length(counts)) ||
-	    h->total != u64(j, "count")) {
-		free(h);
-		return -1;
-	}
-	h->min_us = h->total ? u64(j, "min") : UINT64_MAX;
-	h->max_us = u64(j, "max");
-	h->sum_us = u64(j, "sum");
-	json_t *sq = json_object_get(j, "sum_sq");
-	h->sum_sq_us = json_is_number(sq) ? json_number_value(sq) : 0;
-	rl_hist_merge(dst, h);
+	int rc = h ? rl_hist_from_json(j, h) : -1;
+	if (!rc)
+		rl_hist_merge(dst, h);
 	free(h);
-	return 0;
+	return rc;
 }
 
 /* Adds one saved target (or total) into s; -1 if a field is missing or malformed. */
 static int add_stats(struct rl_stats *s, json_t *o)
 {
-	s->requests += u64(o, "requests");
-	s->successful += u64(o, "successful");
-	s->failed += u64(o, "failed");
-	s->unfinished += u64(o, "unfinished");
-	s->bytes_received += u64(o, "bytes_received");
-	s->bytes_sent += u64(o, "bytes_sent");
-	s->payload_bytes += u64(o, "payload_bytes");
+	s->requests += rl_json_u64(o, "requests");
+	s->successful += rl_json_u64(o, "successful");
+	s->failed += rl_json_u64(o, "failed");
+	s->unfinished += rl_json_u64(o, "unfinished");
+	s->bytes_received += rl_json_u64(o, "bytes_received");
+	s->bytes_sent += rl_json_u64(o, "bytes_sent");
+	s->payload_bytes += rl_json_u64(o, "payload_bytes");
 	const char *key;
 	json_t *v;
 	json_object_foreach(json_object_get(o, "status_codes"), key, v) {
@@ -79,10 +63,10 @@ static int add_stats(struct rl_stats *s, json_t *o)
 			return -1;
 	}
 	json_t *conn = json_object_get(o, "connections");
-	s->conns_opened += u64(conn, "opened");
-	s->reconnects += u64(conn, "reconnects");
-	s->goaways += u64(conn, "goaways");
-	s->unsolicited += u64(conn, "closed_unsolicited_bytes");
+	s->conns_opened += rl_json_u64(conn, "opened");
+	s->reconnects += rl_json_u64(conn, "reconnects");
+	s->goaways += rl_json_u64(conn, "goaways");
+	s->unsolicited += rl_json_u64(conn, "closed_unsolicited_bytes");
 	static const char *const keys[] = { "histogram", "connect_histogram", "ttfb_histogram", "download_histogram" };
 	struct rl_hist *hs[] = { &s->latency, &s->connect, &s->ttfb, &s->download };
 	for (int i = 0; i < 4; i++)
@@ -115,8 +99,8 @@ static int add_history(struct rl_result *res, size_t col, json_t *rows, uint64_t
 		}
 		struct rl_history_row *row = &res->history[(k - 1) * (res->ntargets + 1) + col];
 		row->t = (double)k;
-		row->requests += u64(r, "requests");
-		row->failed += u64(r, "errors");
+		row->requests += rl_json_u64(r, "requests");
+		row->failed += rl_json_u64(r, "errors");
 		row->rps = (double)row->requests;
 		const char *pk[] = { "p50_ms", "p90_ms", "p99_ms", "max_ms" };
 		double *pv[] = { &row->p50_ms, &row->p90_ms, &row->p99_ms, &row->max_ms };
@@ -171,17 +155,14 @@ int rl_merge_main(int argc, char **argv)
 	int rc = 0;
 	uint64_t base_ms = UINT64_MAX;
 	for (size_t i = 0; i < n && docs; i++) {
-		json_error_t jerr;
 		const char *path = argv[optind + i];
-		docs[i] = json_load_file(path, 0, &jerr);
-		json_t *tool = json_object_get(docs[i], "tool"), *tg = json_object_get(docs[i], "targets");
-		if (!docs[i] || !json_is_string(tool) || strcmp(json_string_value(tool), "ringload") ||
-		    !json_is_array(tg) || !json_is_object(json_object_get(docs[i], "total"))) {
-			fprintf(stderr, "ringload merge: '%s' is not a ringload JSON result%s%s\n", path,
-				docs[i] ? "" : ": ", docs[i] ? "" : jerr.text);
+		docs[i] = rl_result_load("merge", path, err, sizeof(err));
+		if (!docs[i]) {
+			fprintf(stderr, "ringload %s\n", err);
 			rc = 2;
 			break;
 		}
+		json_t *tg = json_object_get(docs[i], "targets");
 		if (i == 0) {
 			res.ntargets = json_array_size(tg);
 			res.targets = calloc(res.ntargets + 1, sizeof(*res.targets));
@@ -198,7 +179,7 @@ int rl_merge_main(int argc, char **argv)
 			rc = 2;
 			break;
 		}
-		uint64_t ms = u64(docs[i], "started_at_ms");
+		uint64_t ms = rl_json_u64(docs[i], "started_at_ms");
 		if (ms < base_ms)
 			base_ms = ms;
 	}
@@ -216,7 +197,7 @@ int rl_merge_main(int argc, char **argv)
 				const char *proto = json_string_value(json_object_get(jt, "protocol"));
 				targets[t].proto = proto && !strcmp(proto, "grpc") ? RL_PROTO_GRPC
 						   : proto && !strcmp(proto, "h2c") ? RL_PROTO_H2 : RL_PROTO_H1;
-				targets[t].weight = (unsigned)u64(jt, "weight");
+				targets[t].weight = (unsigned)rl_json_u64(jt, "weight");
 			} else if (!name || !targets[t].name || strcmp(name, targets[t].name)) {
 				fprintf(stderr, "ringload merge: '%s': target %zu is '%s', not '%s'\n", path, t + 1,
 					name ? name : "?", targets[t].name ? targets[t].name : "?");
@@ -228,27 +209,27 @@ int rl_merge_main(int argc, char **argv)
 				rc = 2;
 			}
 			if (!rc)
-				add_history(&res, t, json_object_get(jt, "history"), u64(d, "started_at_ms"), base_ms);
+				add_history(&res, t, json_object_get(jt, "history"), rl_json_u64(d, "started_at_ms"), base_ms);
 		}
 		if (rc)
 			break;
 		add_history(&res, res.ntargets, json_object_get(json_object_get(d, "total"), "history"),
-			    u64(d, "started_at_ms"), base_ms);
+			    rl_json_u64(d, "started_at_ms"), base_ms);
 		double dur = json_number_value(json_object_get(d, "duration_s"));
 		if (dur > res.duration_s)
 			res.duration_s = dur;
 		res.interrupted |= json_is_true(json_object_get(d, "interrupted"));
 		res.cpu_user_s += json_number_value(json_object_get(client, "cpu_user_s"));
 		res.cpu_sys_s += json_number_value(json_object_get(client, "cpu_sys_s"));
-		long rss = (long)u64(client, "max_rss_kb");
+		long rss = (long)rl_json_u64(client, "max_rss_kb");
 		if (rss > res.max_rss_kb)
 			res.max_rss_kb = rss;
 		json_t *cfg = json_object_get(d, "config");
-		o.connections += (uint32_t)u64(cfg, "connections");
-		o.threads += (uint32_t)u64(cfg, "threads");
-		o.requests += u64(cfg, "requests");
-		o.pipeline = (uint32_t)u64(cfg, "pipeline");
-		o.streams = (uint32_t)u64(cfg, "streams");
+		o.connections += (uint32_t)rl_json_u64(cfg, "connections");
+		o.threads += (uint32_t)rl_json_u64(cfg, "threads");
+		o.requests += rl_json_u64(cfg, "requests");
+		o.pipeline = (uint32_t)rl_json_u64(cfg, "pipeline");
+		o.streams = (uint32_t)rl_json_u64(cfg, "streams");
 		double cdur = json_number_value(json_object_get(cfg, "duration_s"));
 		if ((uint64_t)(cdur * 1e9) > o.duration_ns)
 			o.duration_ns = (uint64_t)(cdur * 1e9);

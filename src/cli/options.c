@@ -19,7 +19,7 @@ enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
-	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES,
+	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES, OPT_HTML,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +55,7 @@ static const struct option long_opts[] = {
 	{ "fail-if", required_argument, NULL, OPT_FAIL_IF },
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "failures", required_argument, NULL, OPT_FAILURES },
+	{ "html", required_argument, NULL, OPT_HTML },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -105,6 +106,8 @@ void rl_options_usage(FILE *f)
 "      --history FILE       one CSV row per second per target: t, requests, errors, rps,\n"
 "                           p50/p90/p99/max ms (the JSON's history rows)\n"
 "      --failures FILE      CSV of failures: category, target, count, first message\n"
+"      --html FILE          self-contained HTML report: charts over time, percentile\n"
+"                           spectrum, phases, targets, stages, errors, configuration\n"
 "      --no-progress        no live progress line (it is shown only on a terminal)\n"
 "      --allow-unreachable  go on when some targets fail the pre-flight connect\n"
 "      --no-preflight       skip the pre-flight connect; failures count as errors\n"
@@ -115,6 +118,7 @@ void rl_options_usage(FILE *f)
 "Other verbs: ringload serve [--port N] [--bind ADDR] [--threads N]\n"
 "             ringload compare [-o console|json|csv] A.json B.json [...]\n"
 "             ringload merge -o OUT.json IN.json [...]\n"
+"             ringload report IN.json -o OUT.html\n"
 "\n"
 "Exit codes: 0 run completed (request errors are results), 1 internal error,\n"
 "2 bad usage or input, 3 a --fail-if threshold was breached, 4 no target answered the\n"
@@ -303,6 +307,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_FAIL_IF: o->fail_if = optarg; break;
 		case OPT_HISTORY: o->history_path = optarg; break;
 		case OPT_FAILURES: o->failures_path = optarg; break;
+		case OPT_HTML: o->html_path = optarg; break;
 		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:

@@ -90,8 +90,7 @@ int rl_report_check_path(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report *),
-		      const struct rl_report *r, char *err, size_t errlen)
+int rl_write_atomic(const char *path, int (*fn)(FILE *, void *), void *arg, char *err, size_t errlen)
 {
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
@@ -100,11 +99,29 @@ int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report
 		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	int rc = fn(f, r);
+	int rc = fn(f, arg);
 	if (fclose(f) || rc || rename(tmp, path)) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot write '%s': %s", path, rc > 0 ? "out of memory" : strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
+}
+
+struct report_writer {
+	int (*fn)(FILE *, const struct rl_report *);
+	const struct rl_report *r;
+};
+
+static int write_report(FILE *f, void *arg)
+{
+	struct report_writer *w = arg;
+	return w->fn(f, w->r);
+}
+
+int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report *),
+		      const struct rl_report *r, char *err, size_t errlen)
+{
+	struct report_writer w = { fn, r };
+	return rl_write_atomic(path, write_report, &w, err, errlen);
 }
