@@ -236,7 +236,9 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 	if (rl_conn_target(c->w, c)->proto == RL_PROTO_GRPC) {
 		int err;
 		if (!r->bad_frame && (err = rl_grpc_deframe(&r->deframer, data, len))) {
+			/* counted here as the framing error it is; the reset that follows is ours */
 			r->bad_frame = (int8_t)err;
+			finish(c->w, c, r);
 			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
 		}
 	} else {
@@ -286,6 +288,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 	r->active = false;
 	nghttp2_session_set_stream_user_data(s, id, NULL);
 	c->inflight--;
+	c->refill = true;
 	if (!c->goaway)
 		rl_conn_make_ready(w, c);
 	return 0;
@@ -423,6 +426,21 @@ void rl_h2_flush(struct rl_worker *w, struct rl_conn *c)
 			break;
 		memcpy(c->out + c->out_len, data, (size_t)n);
 		c->out_len += (uint32_t)n;
+	}
+	if (!c->goaway && !nghttp2_session_want_read(c->h2)) {
+		/* nghttp2 sent the GOAWAY that ends a session over the server's connection
+		 * error (a first frame that is not SETTINGS, a frame too large): nothing
+		 * more will be read */
+		w->fail_detail = "HTTP/2 connection error by the server (bad preface or frame)";
+		rl_conn_fail(w, c, RL_ERR_PROTOCOL);
+		return;
+	}
+	if (c->refill) {
+		/* streams can close while we send (our RST_STREAM after a timeout): with no
+		 * reply to come, nothing else would hand their slots the next requests */
+		c->refill = false;
+		if (!c->goaway)
+			rl_conn_fill(w, c);
 	}
 	if (c->goaway && !c->inflight && c->out_sent == c->out_len && !c->send_busy)
 		rl_conn_close(w, c); /* everything the server accepted is done: reconnect */

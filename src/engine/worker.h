@@ -83,6 +83,7 @@ struct rl_conn {
 	struct rl_worker *w;
 	nghttp2_session *h2;
 	bool goaway;         /* no new streams: finish, then reconnect */
+	bool refill;         /* a stream closed: its slot can take the next request */
 	nghttp2_nv *slot_nva;  /* with templates: each stream's header list ... */
 	char *slot_render;     /* ... and its rendered values and body */
 	uint64_t connect_start_ns, connect_done_ns;

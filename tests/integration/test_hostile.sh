@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Servers that break the rules on purpose (tests/hostile/server.py). For each: the run
+# ends on time, exits 0, counts the failure under its named category, and accounts for
+# every request. The valid-but-unusual ones must succeed.
+. "$(dirname "$0")/../lib.sh"
+HOSTILE="$(dirname "$0")/../hostile/server.py"
+
+# start_hostile MODE: sets HOSTILE_PORT
+start_hostile() {
+	local out="$TEST_TMP/hostile.$1.out"
+	python3 "$HOSTILE" "$1" 0 > "$out" 2>&1 &
+	PIDS+=("$!")
+	HOSTILE_PID=$!
+	for _ in $(seq 100); do
+		HOSTILE_PORT=$(sed -n 's/^port //p' "$out")
+		[ -n "$HOSTILE_PORT" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# hostile MODE MAX_SECONDS EXPECT [RINGLOAD ARGS...]: runs ringload against MODE
+# (URL last), then checks the exit code, the time, the accounting and EXPECT, a Python
+# expression over the total `t` (and `f`, the --failures rows).
+hostile() {
+	local mode=$1 max=$2 expect=$3
+	shift 3
+	start_hostile "$mode" || { not_ok "hostile_$mode" "server did not start"; return; }
+	local json="$TEST_TMP/$mode.json" started ended rc
+	started=$(date +%s%N)
+	timeout -k 2 $((max + 10)) "$RINGLOAD" -q --json "$json" --failures "$TEST_TMP/$mode.failures" \
+		"$@" "http://127.0.0.1:$HOSTILE_PORT/" 2> "$TEST_TMP/$mode.err"
+	rc=$?
+	ended=$(date +%s%N)
+	kill "$HOSTILE_PID" 2>/dev/null
+	local ms=$(((ended - started) / 1000000))
+	if [ "$rc" != 0 ]; then
+		not_ok "hostile_$mode" "exit $rc after ${ms} ms: $(head -c 300 "$TEST_TMP/$mode.err")"
+	elif [ "$ms" -gt $((max * 1000)) ]; then
+		not_ok "hostile_$mode" "took ${ms} ms, more than ${max} s"
+	elif ! accounting_holds "$json" 2> "$TEST_TMP/$mode.acct"; then
+		not_ok "hostile_$mode" "accounting: $(tail -1 "$TEST_TMP/$mode.acct")"
+	else
+		check "hostile_$mode" python3 - "$json" "$TEST_TMP/$mode.failures" "$expect" <<'PY'
+import csv, json, sys
+t = json.load(open(sys.argv[1]))["total"]
+f = list(csv.DictReader(open(sys.argv[2])))
+ok = eval(sys.argv[3])
+if not ok:
+    print("# expected", sys.argv[3])
+    print("# total: requests", t["requests"], "successful", t["successful"], "errors", t["errors"],
+          "status", t["status_codes"], "connections", t["connections"])
+    print("# failures:", f)
+sys.exit(0 if ok else 1)
+PY
+	fi
+}
+
+H1=(-t 1 -c 2 -d 1s --timeout 500ms)
+failed_as() { # CATEGORY: every failure is CATEGORY, and there was at least one
+	echo "t['requests'] > 0 and t['errors'].get('$1', 0) == t['failed'] > 0"
+}
+with_message() { # CATEGORY WORDS: ... and the --failures row names the problem
+	echo "$(failed_as "$1") and any(r['category'] == '$1' and '$2' in r['first_message'] for r in f)"
+}
+succeeds='t["requests"] > 0 and t["successful"] == t["requests"] and t["failed"] == 0'
+
+# HTTP/1.1, broken
+hostile garbage_status 3 "$(failed_as protocol)" "${H1[@]}"
+hostile nonnumeric_status 3 "$(failed_as protocol)" "${H1[@]}"
+hostile header_without_colon 3 "$(failed_as protocol)" "${H1[@]}"
+hostile nul_in_header 3 "$(failed_as protocol)" "${H1[@]}"
+hostile header_block_1mib 3 "$(failed_as protocol)" "${H1[@]}"
+hostile negative_content_length 3 "$(failed_as protocol)" "${H1[@]}"
+hostile overflowing_content_length 3 "$(failed_as protocol)" "${H1[@]}"
+hostile conflicting_content_length 3 "$(failed_as protocol)" "${H1[@]}"
+hostile invalid_chunk_size 3 "$(failed_as protocol)" "${H1[@]}"
+hostile overflowing_chunk_size 3 "$(failed_as protocol)" "${H1[@]}"
+hostile short_body_then_close 3 "$(failed_as eof)" "${H1[@]}"
+hostile close_before_any_byte 3 "$(failed_as eof)" "${H1[@]}"
+hostile rst_mid_body 3 "$(failed_as reset)" "${H1[@]}"
+hostile slowloris 4 "$(failed_as timeout)" -t 1 -c 2 -d 2500ms --timeout 1s
+hostile never_answers 3 "$(failed_as timeout)" "${H1[@]}"
+hostile unrequested_bytes 3 "$succeeds and t['connections']['closed_unsolicited_bytes'] > 0" "${H1[@]}"
+# HTTP/1.1, valid but unusual
+hostile chunked_extensions_trailers 3 "$succeeds" "${H1[@]}"
+hostile interim_100_103 3 "$succeeds" "${H1[@]}"
+hostile http10_body_until_close 3 "$succeeds and t['payload_bytes'] == 3000 * t['successful']" "${H1[@]}"
+hostile headers_16k 3 "$succeeds" "${H1[@]}"
+hostile one_byte_at_a_time 3 "$succeeds" "${H1[@]}"
+
+# HTTP/2
+H2=(--h2 -t 1 -c 2 -m 4 -d 1s --timeout 500ms)
+# -n with every stream timing out: each cancelled stream's slot takes the next request
+hostile h2_never_answers 3 "$(failed_as timeout) and t['requests'] == 6" --h2 -t 1 -c 1 -m 2 -n 6 --timeout 300ms
+hostile h2_bad_preface 3 "$(failed_as protocol)" "${H2[@]}"
+hostile h2_goaway_mid_run 3 "t['successful'] > 0 and t['connections']['goaways'] > 0" "${H2[@]}"
+hostile h2_rst_some_streams 3 "t['successful'] > 0 and t['errors'].get('stream_reset:INTERNAL_ERROR', 0) == t['failed'] > 0" "${H2[@]}"
+hostile h2_continuation_flood 3 "t['failed'] > 0 and t['successful'] == 0" "${H2[@]}"
+hostile h2_window_zero 3 "$(failed_as timeout)" "${H2[@]}" -X POST -b 'a body the window never lets out'
+hostile h2_settings_flood 3 "t['requests'] > 0" "${H2[@]}"
+hostile h2_ping_flood 3 "t['requests'] > 0" "${H2[@]}"
+
+# gRPC (unary calls over the same hand-built HTTP/2)
+GRPC=(-t 1 -c 2 -m 4 -d 1s --timeout 500ms --grpc api.performance.UserService/GetUser --data '{"user_id": 42}')
+hostile grpc_length_prefix_too_long 3 "$(failed_as protocol)" "${GRPC[@]}"
+hostile grpc_compressed_without_encoding 3 "$(failed_as protocol)" "${GRPC[@]}"
+hostile grpc_missing_trailers 3 "$(with_message protocol grpc-status)" "${GRPC[@]}"
+hostile grpc_nonnumeric_status 3 "$(with_message protocol grpc-status)" "${GRPC[@]}"
+hostile grpc_data_after_trailers 3 "t['requests'] > 0" "${GRPC[@]}"
+hostile grpc_server_reset 3 "$(failed_as stream_reset:CANCEL)" "${GRPC[@]}"
+hostile grpc_http_503 3 "t['errors'].get('http_503', 0) == t['failed'] > 0 and t['status_codes'].get('503') == t['requests']" "${GRPC[@]}"
