@@ -46,7 +46,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test demo bench install clean
+.PHONY: all test demo bench install clean fuzz fuzz-build
 all: $(BUILD)/ringload
 
 # protoc-c output lands in build/, never in the tree
@@ -93,8 +93,38 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libringload.a
 
 test: $(BUILD)/ringload
 	@tools/install-deps.sh test
-	@$(MAKE) --no-print-directory $(TEST_BIN)
+	@$(MAKE) --no-print-directory $(TEST_BIN) fuzz-build
 	@BUILD=$(BUILD) tests/run.sh
+
+# libFuzzer targets (clang): the library built again with coverage, ASan and UBSan, in
+# build/fuzz. `make fuzz` runs each for FUZZ_SECONDS; `make test` for 20 s each.
+FUZZ_DIR     := build/fuzz
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined -MMD -MP
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(FUZZ_DIR)/gen/%.o)
+FUZZ_SECONDS ?= 60
+
+$(FUZZ_DIR)/obj/%.o: %.c | $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/libringload.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libringload.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_DIR)/libringload.a $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 demo: $(BUILD)/ringload
 	@tools/demo.sh $(BUILD)/ringload
@@ -110,4 +140,4 @@ install: $(BUILD)/ringload
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_DIR) -type f -name '*.d' 2>/dev/null)

@@ -35,5 +35,7 @@ done
 for t in tests/integration/*.sh; do
 	run_suite 300 "$(basename "$t" .sh)" bash "$t"
 done
+# every libFuzzer target, FUZZ_SECONDS (at least 20) each, two at a time
+run_suite 300 fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -124,6 +124,18 @@ static void grpc_status_names_parse(void **s)
 	assert_string_equal(rl_grpc_status_names[4], "DEADLINE_EXCEEDED");
 }
 
+/* found by fuzz_grpc_deframe: a cut message counted its declared length as received */
+static void grpc_message_bytes_count_what_arrived(void **state)
+{
+	static const uint8_t in[] = { 0, 0, 0, 0, 2, 0x08, 0x2a, 0, 0, 0, 0, 59, 'c', 'u', 't' };
+	struct rl_grpc_deframer d;
+	rl_grpc_deframer_init(&d, 1024);
+	assert_int_equal(rl_grpc_deframe(&d, in, sizeof(in)), 0);
+	assert_int_equal(d.messages, 1);
+	assert_int_equal(d.message_bytes, 2 + 3);
+	assert_false(rl_grpc_deframer_idle(&d));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +145,7 @@ int main(void)
 		cmocka_unit_test(grpc_rejects_compressed_without_encoding),
 		cmocka_unit_test(grpc_rejects_length_over_limit),
 		cmocka_unit_test(grpc_status_names_parse),
+		cmocka_unit_test(grpc_message_bytes_count_what_arrived),
 	};
 	return cmocka_run_group_tests_name("grpc_frame", tests, NULL, NULL);
 }

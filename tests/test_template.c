@@ -1,4 +1,5 @@
 /* Templates: compilation (errors name the byte), rendering, bounds and uniqueness. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,6 +130,30 @@ static void tpl_errors_name_the_position(void **s)
 	}
 }
 
+/* found by fuzz_template: hi - lo overflowed int64_t (undefined behaviour) */
+static void tpl_randint_full_int64_range(void **state)
+{
+	const char *src = "{{randint -9223372036854775808 9223372036854775807}}|{{randint -9223372036854775808 5}}";
+	struct rl_tpl t;
+	char err[200];
+	assert_int_equal(rl_tpl_compile(src, strlen(src), &t, err, sizeof(err)), 0);
+	struct rl_tpl_state st;
+	rl_tpl_state_init(&st, 1, 0, 1);
+	char out[128];
+	for (int i = 0; i < 1000; i++) {
+		size_t n = rl_tpl_render(&t, &st, out);
+		assert_true(n <= t.max_len);
+		out[n] = 0;
+		char *bar = strchr(out, '|');
+		assert_non_null(bar);
+		errno = 0;
+		long long second = strtoll(bar + 1, NULL, 10);
+		assert_int_equal(errno, 0);
+		assert_true(second <= 5);
+	}
+	rl_tpl_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +163,7 @@ int main(void)
 		cmocka_unit_test(tpl_uuid_is_version_4),
 		cmocka_unit_test(tpl_randstr_has_its_length),
 		cmocka_unit_test(tpl_errors_name_the_position),
+		cmocka_unit_test(tpl_randint_full_int64_range),
 	};
 	return cmocka_run_group_tests_name("template", tests, NULL, NULL);
 }

@@ -33,7 +33,7 @@ struct rl_grpc_deframer {
 	uint8_t hdr[RL_GRPC_PREFIX];
 	uint32_t remaining;    /* bytes of the current message still to come */
 	uint64_t messages;     /* complete messages */
-	uint64_t message_bytes;/* their payload bytes */
+	uint64_t message_bytes;/* payload bytes received (a cut message's too) */
 };
 
 void rl_grpc_deframer_init(struct rl_grpc_deframer *d, uint32_t max_len);

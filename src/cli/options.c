@@ -236,7 +236,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		argv++;
 		argc--;
 	}
-	optind = 1;
+	optind = 0; /* glibc: 0 also drops the state of a half-read grouped -abc */
 	opterr = 0;
 	int c, idx;
 	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */

@@ -16,6 +16,7 @@ int rl_grpc_deframe(struct rl_grpc_deframer *d, const uint8_t *buf, size_t len)
 		if (d->remaining) {
 			size_t n = len - i < d->remaining ? len - i : d->remaining;
 			d->remaining -= (uint32_t)n;
+			d->message_bytes += n;
 			i += n;
 			if (!d->remaining)
 				d->messages++;
@@ -33,7 +34,6 @@ int rl_grpc_deframe(struct rl_grpc_deframer *d, const uint8_t *buf, size_t len)
 			     (uint32_t)d->hdr[3] << 8 | d->hdr[4];
 		if (n > d->max_len)
 			return RL_GRPC_E_TOO_LARGE;
-		d->message_bytes += n;
 		if (n)
 			d->remaining = n;
 		else

@@ -180,8 +180,9 @@ size_t rl_tpl_render(const struct rl_tpl *t, struct rl_tpl_state *st, char *out)
 			o += p->len;
 			break;
 		case RL_TPL_RANDINT: {
-			uint64_t span = (uint64_t)(p->hi - p->lo) + 1; /* 0 means the full 2^64 */
-			int64_t v = p->lo + (int64_t)(span ? next_rand(st) % span : next_rand(st));
+			/* unsigned arithmetic: hi - lo overflows int64_t for wide ranges */
+			uint64_t span = (uint64_t)p->hi - (uint64_t)p->lo + 1; /* 0 means the full 2^64 */
+			int64_t v = (int64_t)((uint64_t)p->lo + (span ? next_rand(st) % span : next_rand(st)));
 			if (v < 0) {
 				out[o++] = '-';
 				o += put_u64(out + o, (uint64_t)0 - (uint64_t)v);

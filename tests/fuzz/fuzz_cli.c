@@ -1,0 +1,42 @@
+/* libFuzzer: the command line. Durations, counts, --fail-if lists and whole argument
+ * vectors (NUL-separated in the input) through rl_options_parse: each either parses or
+ * fails with a message, and never touches a file (inputs naming one are skipped). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ringload/options.h"
+#include "ringload/thresholds.h"
+#include "ringload/units.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 4096 || memchr(data, '@', size) || memmem(data, size, "proto", 5) ||
+	    memmem(data, size, "scenario", 8))
+		return 0;
+	char *buf = malloc(size + 1);
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	buf[size] = 0;
+
+	uint64_t v;
+	rl_parse_duration_ns(buf, &v);
+	rl_parse_count(buf, UINT64_MAX, &v);
+	struct rl_thresholds th;
+	char err[512];
+	rl_thresholds_parse(buf, &th, err, sizeof(err));
+
+	char *argv[64];
+	int argc = 0;
+	argv[argc++] = "ringload";
+	for (char *p = buf; p < buf + size && argc < 63; p += strlen(p) + 1)
+		argv[argc++] = p;
+	argv[argc] = NULL;
+	struct rl_options o;
+	err[0] = 0;
+	if (rl_options_parse(&o, argc, argv, err, sizeof(err)) < 0 && !err[0])
+		abort(); /* a rejection always says why */
+	rl_options_free(&o);
+	free(buf);
+	return 0;
+}
