@@ -23,13 +23,31 @@ int rl_compare_main(int argc, char **argv); /* compare.c */
 int rl_merge_main(int argc, char **argv);   /* merge.c */
 int rl_report_main(int argc, char **argv);  /* report.c */
 
-static void raise_nofile(void)
+/* Descriptors beyond the connections: stdio, each thread's ring, output files, the
+ * pre-flight probes, a socket being registered. */
+#define NOFILE_RESERVE 64
+
+/* Every connection may need a descriptor (the fallback without fixed files, or the
+ * fixed-file table, which RLIMIT_NOFILE bounds too): raise the soft limit to the hard
+ * one, and refuse a -c that still does not fit rather than fail connects at random. */
+static int raise_nofile(uint32_t connections, char *err, size_t errlen)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)connections + NOFILE_RESERVE > rl.rlim_cur) {
+		rlim_t possible = rl.rlim_cur > NOFILE_RESERVE ? rl.rlim_cur - NOFILE_RESERVE : 0;
+		snprintf(err, errlen, "-c %u: the open-file limit (RLIMIT_NOFILE, hard) is %llu, so at most %llu "
+			 "connections are possible here; raise it (ulimit -Hn) or lower -c",
+			 connections, (unsigned long long)rl.rlim_cur, (unsigned long long)possible);
+		return -1;
+	}
+	return 0;
 }
 
 static int preflight(const struct rl_options *o, struct rl_target *targets)
@@ -140,7 +158,11 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	raise_nofile();
+	if (raise_nofile(o.connections, err, sizeof(err))) {
+		fprintf(stderr, "ringload: %s\n", err);
+		code = EXIT_USAGE;
+		goto out;
+	}
 	if (o.preflight && (code = preflight(&o, targets)))
 		goto out;
 

@@ -13,6 +13,7 @@
  *   server has said it will not process them;
  * - a failed connect costs one request, failed with the connect error's category. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <netinet/tcp.h>
@@ -330,6 +331,12 @@ void rl_conn_connect(struct rl_worker *w, struct rl_conn *c)
 /* A connect that failed costs one request, failed under the connect error. */
 static void connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
 {
+	static atomic_flag told_addrnotavail = ATOMIC_FLAG_INIT;
+	if (res == -EADDRNOTAVAIL && !atomic_flag_test_and_set(&told_addrnotavail))
+		/* once per run: every later one is only counted */
+		fprintf(stderr, "ringload: out of local ports connecting to %s (EADDRNOTAVAIL): counted as "
+			"connect_addrnotavail; widen net.ipv4.ip_local_port_range or lower -c\n",
+			conn_target(w, c)->url);
 	w->fail_detail = strerrordesc_np(-res); /* static text: safe in any thread */
 	/* a group member's connection fails its round's request, if one is due */
 	if (vu_due(c) && take_request(w)) {
