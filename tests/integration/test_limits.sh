@@ -31,7 +31,7 @@ if ! unshare -n true 2> /dev/null; then
 fi
 cat > ns.sh <<'NS'
 ip link set lo up
-sysctl -q -w net.ipv4.ip_local_port_range="40000 40009"
+echo "40000 40009" > /proc/sys/net/ipv4/ip_local_port_range
 "$RINGLOAD" serve --port 0 > ns_serve.out 2>&1 &
 for _ in $(seq 100); do
 	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' ns_serve.out | cut -d: -f3)
