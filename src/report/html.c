@@ -8,7 +8,9 @@
 #include "ringload/result_json.h"
 #include "svg.h"
 
-#define MAX_SERIES 16
+#define MAX_SERIES 16                  /* lines in one chart */
+#define MAX_SCOPES (RL_MAX_TARGETS + 1) /* columns of a table: every target and the total */
+#define CHART_SCOPES (MAX_SERIES - 1)   /* a chart's targets and total, beside one more line */
 
 static const char *target_name(json_t *t)
 {
@@ -18,14 +20,14 @@ static const char *target_name(json_t *t)
 	return n ? n : "?";
 }
 
-/* The targets, then the total when there is more than one target: the columns and
- * series of every per-target view. */
-static size_t scopes(json_t *root, json_t **out, const char **names)
+/* The targets (the first max - 1 of them), then the total when there is more than one
+ * target: the columns and series of every per-target view. */
+static size_t scopes(json_t *root, json_t **out, const char **names, size_t max)
 {
 	json_t *targets = json_object_get(root, "targets"), *t;
 	size_t i, n = 0;
 	json_array_foreach(targets, i, t) {
-		if (n == MAX_SERIES - 1)
+		if (n == max - 1)
 			break;
 		out[n] = t;
 		names[n++] = target_name(t);
@@ -119,7 +121,7 @@ static void rate_chart(FILE *f, json_t *root)
 {
 	json_t *sc[MAX_SERIES];
 	const char *names[MAX_SERIES];
-	size_t n = scopes(root, sc, names);
+	size_t n = scopes(root, sc, names, CHART_SCOPES);
 	struct series_buf b = { 0 };
 	for (size_t i = 0; i < n; i++)
 		history_series(&b, sc[i], names[i], "rps");
@@ -177,7 +179,7 @@ static void spectrum_charts(FILE *f, json_t *root)
 {
 	json_t *sc[MAX_SERIES];
 	const char *names[MAX_SERIES];
-	size_t n = scopes(root, sc, names);
+	size_t n = scopes(root, sc, names, CHART_SCOPES);
 	struct series_buf b = { 0 };
 	for (size_t i = 0; i < n; i++)
 		spectrum_series(&b, json_object_get(sc[i], "histogram"), names[i]);
@@ -214,9 +216,9 @@ static void phases(FILE *f, json_t *root)
 	rl_svg_bars(f, &(struct rl_svg_bar_chart){ .title = "Connect, first byte and download (all targets)",
 						     .y_label = "ms", .groups = groups, .ngroups = 4,
 						     .names = phase_names, .nnames = 3, .values = v });
-	json_t *sc[MAX_SERIES];
-	const char *names[MAX_SERIES];
-	size_t n = scopes(root, sc, names);
+	json_t *sc[MAX_SCOPES];
+	const char *names[MAX_SCOPES];
+	size_t n = scopes(root, sc, names, MAX_SCOPES);
 	fputs("<table><tr>", f);
 	static const char *const cols[] = { "target", "phase", "count", "min", "mean", "stddev", "p50", "p90", "p95",
 					    "p99", "p99.9", "max" };
@@ -242,9 +244,9 @@ static void phases(FILE *f, json_t *root)
 
 static void targets_table(FILE *f, json_t *root)
 {
-	json_t *sc[MAX_SERIES];
-	const char *names[MAX_SERIES];
-	size_t n = scopes(root, sc, names);
+	json_t *sc[MAX_SCOPES];
+	const char *names[MAX_SCOPES];
+	size_t n = scopes(root, sc, names, MAX_SCOPES);
 	fputs("<table><tr>", f);
 	static const char *const cols[] = { "target", "protocol", "requests", "successful", "failed", "timeouts",
 					    "success %", "req/s", "mean ms", "p50 ms", "p90 ms", "p99 ms",
@@ -471,9 +473,9 @@ static void counts_table(FILE *f, json_t **sc, const char **names, size_t n, con
 
 static void errors_section(FILE *f, json_t *root)
 {
-	json_t *sc[MAX_SERIES];
-	const char *names[MAX_SERIES];
-	size_t n = scopes(root, sc, names);
+	json_t *sc[MAX_SCOPES];
+	const char *names[MAX_SCOPES];
+	size_t n = scopes(root, sc, names, MAX_SCOPES);
 	section(f, "errors", "Errors and status codes");
 	counts_table(f, sc, names, n, "errors", "errors");
 	counts_table(f, sc, names, n, "status_codes", "status codes");
@@ -610,6 +612,9 @@ int rl_report_html_from_json(FILE *f, json_t *root)
 {
 	head(f, root);
 	summary_cards(f, root);
+	if (json_array_size(json_object_get(root, "targets")) > CHART_SCOPES - 1)
+		fprintf(f, "<p class=\"note\">The charts show the first %d targets and the total; the "
+			   "tables show every target.</p>\n", CHART_SCOPES - 1);
 	section(f, "over-time", "Over time");
 	fputs("<div class=\"charts\">\n", f);
 	rate_chart(f, root);

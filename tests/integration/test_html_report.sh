@@ -98,6 +98,21 @@ browse grpc.html grpc
 check "grpc_report_draws_every_chart" charts_drawn grpc 5
 check "grpc_report_shows_status_names" grep -q '<td>OK</td>' grpc.html
 
+# twenty targets: the charts draw the first 14 and the total, the tables every one
+urls=()
+for i in $(seq 20); do urls+=("$BASE/?size=$i"); done
+"$RINGLOAD" -q -t 1 -c 20 -n 2000 --json many.json --html many.html "${urls[@]}"
+browse many.html many
+check "twenty_targets_charts_drawn" charts_drawn many 5
+check "twenty_targets_all_in_the_table" python3 - many.html <<'PY'
+import re, sys
+page = open(sys.argv[1]).read()
+targets = page[page.index('id="targets"'):page.index('id="comparison"')]
+rows = re.findall(r'<tr><td>http://127\.0\.0\.1:\d+/\?size=(\d+)</td>', targets)
+assert sorted(map(int, rows)) == list(range(1, 21)), rows
+assert "The charts show the first 14 targets" in page
+PY
+
 echo '{"not": "a result"}' > other.json
 check "report_rejects_other_json_exit_2" bash -c "'$RINGLOAD' report other.json -o x.html 2>&1 | grep -q \"'other.json' is not a ringload JSON result\"; test \${PIPESTATUS[0]} = 2"
 check "report_needs_output_exit_2" bash -c "'$RINGLOAD' report run.json 2>/dev/null; test \$? = 2"
