@@ -317,11 +317,15 @@ int rl_h2_open(struct rl_worker *w, struct rl_conn *c)
 	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, NULL, &w->h2_mem))
 		return -1;
 	uint32_t window = w->sh->opt->h2_window;
+	/* RFC 9113 deprecates RFC 7540's priority tree (5.3.2); announcing that we do not
+	 * use it (RFC 9218 section 2.1) also spares nghttp2 keeping the tree, and closed
+	 * streams for it, on every frame sent */
 	nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window },
+		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
 	};
-	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 2);
+	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
 	nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)window);
 	rl_conn_mark_dirty(w, c); /* the preface and SETTINGS go out at once */
 	return 0;
