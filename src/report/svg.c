@@ -9,8 +9,8 @@
 #define W      720.0
 #define H      320.0
 #define LEFT   70.0
-#define RIGHT  20.0
-#define TOP    52.0
+#define RIGHT  36.0 /* room for the last tick's label */
+#define TOP    64.0 /* the title and two legend rows */
 #define BOTTOM 46.0
 
 static const char *const palette[] = {
@@ -74,13 +74,27 @@ static void open_chart(FILE *f, const char *title, const char *const *names, siz
 	fprintf(f, "</title>\n<text x=\"%.0f\" y=\"18\" class=\"ctitle\">", LEFT);
 	rl_svg_text(f, title);
 	fputs("</text>\n", f);
-	double x = LEFT;
+	/* the legend: up to two rows; a long name is cut (its series' tooltip has it whole) */
+	double x = LEFT, y = 28;
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "<rect x=\"%.1f\" y=\"28\" width=\"12\" height=\"8\" fill=\"%s\"/>"
-			   "<text x=\"%.1f\" y=\"36\" class=\"legend\">", x, rl_svg_color(i), x + 16);
-		rl_svg_text(f, names[i]);
+		char name[48];
+		size_t len = strlen(names[i]);
+		snprintf(name, sizeof(name), "%.*s%s", len > 40 ? 37 : (int)len, names[i], len > 40 ? "..." : "");
+		double w = 16 + 6.5 * (double)strlen(name) + 18;
+		if (x + w > W - RIGHT && x > LEFT) {
+			if (y > 28) {
+				fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" class=\"legend\">+%zu more</text>\n", x, y + 8,
+					n - i);
+				break;
+			}
+			x = LEFT;
+			y += 14;
+		}
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.0f\" width=\"12\" height=\"8\" fill=\"%s\"/>"
+			   "<text x=\"%.1f\" y=\"%.0f\" class=\"legend\">", x, y, rl_svg_color(i), x + 16, y + 8);
+		rl_svg_text(f, name);
 		fputs("</text>\n", f);
-		x += 16 + 6.5 * (double)strlen(names[i]) + 18;
+		x += w;
 	}
 }
 
