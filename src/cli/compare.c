@@ -8,6 +8,7 @@
 
 #include "ringload/report.h"
 #include "ringload/result_json.h"
+#include "verb.h"
 
 /* The metrics the table compares, read back from a result's total. */
 static int load_run(const char *path, struct rl_metrics *m, char *err, size_t errlen)
@@ -22,26 +23,14 @@ static int load_run(const char *path, struct rl_metrics *m, char *err, size_t er
 
 int rl_compare_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0 },
-	};
 	const char *out = "console";
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (c == 'o') {
-			out = optarg;
-		} else if (c == 'h') {
-			puts("usage: ringload compare [-o console|json|csv] A.json B.json [...]\n"
-			     "Compares saved runs (their totals): per metric each run, the winner, and by\n"
-			     "how much it beats the runner-up.");
-			return 0;
-		} else {
-			fprintf(stderr, "ringload compare: unknown option '%s'\n", argv[optind - 1]);
-			return 2;
-		}
-	}
+	int rc = rl_verb_options(argc, argv, "compare",
+				 "usage: ringload compare [-o console|json|csv] A.json B.json [...]\n"
+				 "Compares saved runs (their totals): per metric each run, the winner, and by\n"
+				 "how much it beats the runner-up.",
+				 &out);
+	if (rc >= 0)
+		return rc;
 	if (strcmp(out, "console") && strcmp(out, "json") && strcmp(out, "csv")) {
 		fprintf(stderr, "ringload compare: -o: unknown output '%s' (console, json or csv)\n", out);
 		return 2;
@@ -55,7 +44,7 @@ int rl_compare_main(int argc, char **argv)
 	struct rl_metrics *m = calloc(n, sizeof(*m));
 	const char **names = calloc(n, sizeof(*names));
 	char err[512];
-	int rc = 0;
+	rc = 0;
 	for (size_t i = 0; m && names && i < n; i++) {
 		names[i] = argv[optind + i];
 		if (load_run(names[i], &m[i], err, sizeof(err))) {

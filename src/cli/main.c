@@ -10,6 +10,7 @@
 #include "ringload/engine.h"
 #include "ringload/options.h"
 #include "ringload/report.h"
+#include "verb.h"
 #include "ringload/scenario.h"
 #include "ringload/serve.h"
 #include "ringload/target.h"
@@ -19,9 +20,6 @@ enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_
 
 /* Every connection of a run may hold a descriptor (without fixed files) and the fixed
  * file table is capped by RLIMIT_NOFILE: take the whole hard limit. */
-int rl_compare_main(int argc, char **argv); /* compare.c */
-int rl_merge_main(int argc, char **argv);   /* merge.c */
-int rl_report_main(int argc, char **argv);  /* report.c */
 
 /* Descriptors beyond the connections: stdio, each thread's ring, output files, the
  * pre-flight probes, a socket being registered. */

@@ -13,6 +13,7 @@
 
 #include "ringload/report.h"
 #include "ringload/result_json.h"
+#include "verb.h"
 
 static int add_hist(struct rl_hist *dst, json_t *j)
 {
@@ -115,26 +116,14 @@ static int add_history(struct rl_result *res, size_t col, json_t *rows, uint64_t
 
 int rl_merge_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0 },
-	};
 	const char *out = NULL;
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (c == 'o') {
-			out = optarg;
-		} else if (c == 'h') {
-			puts("usage: ringload merge -o OUT.json IN.json [IN.json...]\n"
-			     "One result from runs taken at once on several machines: counts summed,\n"
-			     "histograms merged, percentiles recomputed.");
-			return 0;
-		} else {
-			fprintf(stderr, "ringload merge: unknown option '%s'\n", argv[optind - 1]);
-			return 2;
-		}
-	}
+	int rc = rl_verb_options(argc, argv, "merge",
+				 "usage: ringload merge -o OUT.json IN.json [IN.json...]\n"
+				 "One result from runs taken at once on several machines: counts summed,\n"
+				 "histograms merged, percentiles recomputed.",
+				 &out);
+	if (rc >= 0)
+		return rc;
 	size_t n = (size_t)(argc - optind);
 	if (!out || !n) {
 		fprintf(stderr, "ringload merge: usage: ringload merge -o OUT.json IN.json [IN.json...]\n");
@@ -152,7 +141,7 @@ int rl_merge_main(int argc, char **argv)
 	struct rl_target *targets = NULL;
 	struct rl_options o;
 	memset(&o, 0, sizeof(o));
-	int rc = 0;
+	rc = 0;
 	uint64_t base_ms = UINT64_MAX;
 	for (size_t i = 0; i < n && docs; i++) {
 		const char *path = argv[optind + i];

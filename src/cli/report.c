@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ringload/result_json.h"
+#include "verb.h"
 
 static int write_html(FILE *f, void *root)
 {
@@ -13,26 +14,14 @@ static int write_html(FILE *f, void *root)
 
 int rl_report_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0 },
-	};
 	const char *out = NULL;
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (c == 'o') {
-			out = optarg;
-		} else if (c == 'h') {
-			puts("usage: ringload report IN.json -o OUT.html\n"
-			     "A self-contained HTML report (inline SVG charts, no network fetches) of a\n"
-			     "result saved with --json or -o json.");
-			return 0;
-		} else {
-			fprintf(stderr, "ringload report: unknown option '%s'\n", argv[optind - 1]);
-			return 2;
-		}
-	}
+	int rc = rl_verb_options(argc, argv, "report",
+				 "usage: ringload report IN.json -o OUT.html\n"
+				 "A self-contained HTML report (inline SVG charts, no network fetches) of a\n"
+				 "result saved with --json or -o json.",
+				 &out);
+	if (rc >= 0)
+		return rc;
 	if (!out || argc - optind != 1) {
 		fprintf(stderr, "ringload report: usage: ringload report IN.json -o OUT.html\n");
 		return 2;
@@ -47,7 +36,7 @@ int rl_report_main(int argc, char **argv)
 		fprintf(stderr, "ringload %s\n", err);
 		return 2;
 	}
-	int rc = 0;
+	rc = 0;
 	if (rl_write_atomic(out, write_html, root, err, sizeof(err))) {
 		fprintf(stderr, "ringload report: %s\n", err);
 		rc = 1;
