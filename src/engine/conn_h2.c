@@ -367,6 +367,7 @@ static const nghttp2_nv *render_stream(struct rl_worker *w, struct rl_conn *c,
 
 void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 {
+	c->refill = false; /* whatever slots closed before now are looked at here */
 	if (c->state != C_OPEN || c->goaway || !c->h2)
 		return;
 	const struct rl_target *t = rl_conn_target(w, c);
@@ -439,12 +440,11 @@ void rl_h2_flush(struct rl_worker *w, struct rl_conn *c)
 		rl_conn_fail(w, c, RL_ERR_PROTOCOL);
 		return;
 	}
-	if (c->refill) {
-		/* streams can close while we send (our RST_STREAM after a timeout): with no
-		 * reply to come, nothing else would hand their slots the next requests */
-		c->refill = false;
-		if (!c->goaway)
-			rl_conn_fill(w, c);
+	if (c->refill && !c->goaway) {
+		/* streams closed since the last fill, while we sent (our RST_STREAM after a
+		 * timeout): with no reply to come, nothing else would hand their slots the
+		 * next requests */
+		rl_conn_fill(w, c);
 	}
 	if (c->goaway && !c->inflight && c->out_sent == c->out_len && !c->send_busy)
 		rl_conn_close(w, c); /* everything the server accepted is done: reconnect */
