@@ -9,6 +9,7 @@ export RINGLOAD="$PWD/$BUILD/ringload"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 passed=0
 failed=0
+failures=() # each failing line with its context, repeated at the end where a log's tail shows it
 
 run_suite() { # limit name command...
 	local limit=$1 name=$2
@@ -18,11 +19,17 @@ run_suite() { # limit name command...
 	rc=$?
 	p=$(grep -c '^ok ' <<<"$out")
 	f=$(grep -c '^not ok ' <<<"$out")
-	grep -E '^(ok |not ok |# )' <<<"$out" | grep -v '^# ok - ' | sed "s/^/[$name] /"
+	local lines
+	lines=$(grep -E '^(ok |not ok |# )' <<<"$out" | grep -v '^# ok - ' | sed "s/^/[$name] /")
+	[ -n "$lines" ] && echo "$lines"
+	[ "$f" -gt 0 ] && failures+=("$(grep -A 8 '^\[[^]]*\] not ok ' <<<"$lines" | head -n 40)")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "[$name] not ok - suite exited with status $rc"
-		[ "$rc" -eq 124 ] && echo "[$name] # timed out after $limit s"
-		tail -n 20 <<<"$out" | sed "s/^/[$name] # /"
+		local why
+		why="[$name] not ok - suite exited with status $rc"
+		[ "$rc" -eq 124 ] && why+=$'\n'"[$name] # timed out after $limit s"
+		why+=$'\n'"$(tail -n 20 <<<"$out" | sed "s/^/[$name] # /")"
+		echo "$why"
+		failures+=("$why")
 		f=1
 	fi
 	passed=$((passed + p))
@@ -42,6 +49,10 @@ if [[ $BUILD == */san ]]; then
 	passed=$((passed + 1))
 else
 	run_suite 300 fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+fi
+if [ "$failed" -gt 0 ]; then
+	echo "--- what failed, again:"
+	printf '%s\n' "${failures[@]}"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
