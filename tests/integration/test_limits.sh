@@ -17,9 +17,12 @@ check "nofile_error_is_one_line" test "$(wc -l < nofile.err)" = 1
 check "nofile_soft_limit_raised" test "$(jget soft.json 'd["total"]["connections"]["opened"], d["total"]["successful"]')" = "(1000, 3000)"
 
 # ten thousand connections on one thread, each with a request in flight at once (the
-# server holds each 3 s, longer than all the connects take, even under ASan): the
+# server holds each request longer than all the connects take: about 1.2 s here in a
+# plain build, 3.7 s under ASan, where client and server both run instrumented): the
 # server's high-water mark of requests in flight proves every connection was used
-"$RINGLOAD" -q -t 1 -c 10000 -n 10000 --json 10k.json "$BASE/?ttfb=3s"
+hold=4s
+[[ $RINGLOAD == */san/* ]] && hold=12s
+"$RINGLOAD" -q -t 1 -c 10000 -n 10000 --json 10k.json "$BASE/?ttfb=$hold"
 check "ten_thousand_connections_exit_0" test $? = 0
 check "ten_thousand_connections_opened" test "$(jget 10k.json 'd["total"]["connections"]["opened"], d["total"]["successful"], d["total"]["failed"]')" = "(10000, 10000, 0)"
 check "ten_thousand_connections_all_in_flight_at_once" bash -c "curl -s '$BASE/stats' | grep -q '\"max_in_flight\":10000'"
