@@ -4,13 +4,15 @@
 # CPU, all on 127.0.0.1. Prints requests/s and the client's own CPU per request (user
 # and system, getrusage through /usr/bin/time), medians of alternating runs. Speed is
 # shown here, never asserted in a test.
-#   bench/bench.sh [BINARY]    env: DURATION (3s), REPS (3), CONNS ("10 50 200")
+#   bench/bench.sh [BINARY]    env: DURATION (3s), REPS (3), CONNS ("10 50 200"),
+#                              ROWS ("http1 h2c h2c/rs grpc servers": which rows to run)
 set -eu
 cd "$(dirname "$0")/.."
 RINGLOAD=${1:-build/ringload}
 DURATION=${DURATION:-3s}
 REPS=${REPS:-3}
 CONNS=${CONNS:-"10 50 200"}
+ROWS=${ROWS:-"http1 h2c h2c/rs grpc servers"}
 SECS=${DURATION%s}
 NCPU=$(nproc)
 CLIENT_CPU=0
@@ -63,6 +65,7 @@ run_client() {
 # compare LABEL CONNS OTHER_KIND "OTHER ARGS" "RINGLOAD ARGS"
 compare() {
 	local label=$1 c=$2 other=$3 oargs=$4 rargs=$5
+	[[ " $ROWS " == *" $label "* ]] || return 0
 	: > "$TMP/a.rows"
 	: > "$TMP/b.rows"
 	for _ in $(seq "$REPS"); do
@@ -112,6 +115,7 @@ for c in 10 50; do
 		"--grpc api.performance.UserService/GetUser --data {\"user_id\":42} -t1 -c$c -m10 -d$DURATION http://127.0.0.1:$SPORT/"
 done
 
+[[ " $ROWS " == *" servers "* ]] || exit 0
 echo
 echo "Servers on one core (CPU $SERVER_CPU), client wrk -t1 -c50 on CPU $CLIENT_CPU, median of $REPS x $DURATION"
 printf "%-16s %12s\n" server "req/s"

@@ -29,10 +29,11 @@ struct pool_hdr {
 
 static unsigned size_class(size_t n)
 {
-	unsigned cls = 0;
-	while (cls < POOL_CLASSES && ((size_t)1 << (cls + POOL_MIN_SHIFT)) < n)
-		cls++;
-	return cls;
+	if (n <= (size_t)1 << POOL_MIN_SHIFT)
+		return 0;
+	/* the smallest cls with 1 << (cls + POOL_MIN_SHIFT) >= n */
+	unsigned bits = 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+	return bits - POOL_MIN_SHIFT < POOL_CLASSES ? bits - POOL_MIN_SHIFT : POOL_CLASSES;
 }
 
 static void *pool_malloc(size_t size, void *ud)
@@ -109,9 +110,18 @@ void rl_h2_mem_free(struct rl_worker *w)
 
 /* ---- streams ---- */
 
-static struct rl_req *stream_req(nghttp2_session *s, int32_t id)
+/* The request on stream id; the last answer is kept, since a response's HEADERS, DATA
+ * and close callbacks all ask for the same stream. The cache forgets on every change
+ * of a stream's user data (submit, close). */
+static struct rl_req *stream_req(struct rl_conn *c, int32_t id)
 {
-	return id > 0 ? nghttp2_session_get_stream_user_data(s, id) : NULL;
+	if (id <= 0)
+		return NULL;
+	if (id != c->h2_cached_id) {
+		c->h2_cached = nghttp2_session_get_stream_user_data(c->h2, id);
+		c->h2_cached_id = id;
+	}
+	return c->h2_cached;
 }
 
 static void arm_timer(struct rl_worker *w, struct rl_conn *c)
@@ -187,7 +197,7 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
 	struct rl_conn *c = ud;
-	struct rl_req *r = stream_req(s, f->hd.stream_id);
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
 	/* the request's last frame is in this turn's send: handed over at its submit */
 	if (r && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
 	    (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
@@ -198,7 +208,7 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
 	struct rl_conn *c = ud;
-	struct rl_req *r = stream_req(s, f->hd.stream_id);
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
 	if (r && !r->first_ns)
 		r->first_ns = c->w->now_ns;
 	return 0;
@@ -207,7 +217,8 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
 		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
-	struct rl_req *r = stream_req(s, f->hd.stream_id);
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
 	if (!r || r->done)
 		return 0;
 	if (nlen == 7 && !memcmp(name, ":status", 7)) {
@@ -228,7 +239,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 			 size_t len, void *ud)
 {
 	struct rl_conn *c = ud;
-	struct rl_req *r = stream_req(s, id);
+	struct rl_req *r = stream_req(c, id);
 	if (!r || r->done)
 		return 0;
 	if (!r->first_ns)
@@ -259,7 +270,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
 	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-		struct rl_req *r = stream_req(s, f->hd.stream_id);
+		struct rl_req *r = stream_req(c, f->hd.stream_id);
 		if (r && !r->done)
 			finish(w, c, r);
 	}
@@ -270,7 +281,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 {
 	struct rl_conn *c = ud;
 	struct rl_worker *w = c->w;
-	struct rl_req *r = stream_req(s, id);
+	struct rl_req *r = stream_req(c, id);
 	if (!r)
 		return 0;
 	if (!r->done) {
@@ -287,6 +298,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 	}
 	r->active = false;
 	nghttp2_session_set_stream_user_data(s, id, NULL);
+	c->h2_cached_id = 0;
 	c->inflight--;
 	c->refill = true;
 	if (!c->goaway)
@@ -314,6 +326,7 @@ int rl_h2_open(struct rl_worker *w, struct rl_conn *c)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, callbacks_init);
 	c->goaway = false;
+	c->h2_cached_id = 0;
 	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, NULL, &w->h2_mem))
 		return -1;
 	uint32_t window = w->sh->opt->h2_window;
@@ -402,6 +415,8 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 			c->goaway = true;
 			break;
 		}
+		if (id == c->h2_cached_id)
+			c->h2_cached_id = 0; /* looked up (by a hostile frame) before it existed */
 		r->stream_id = id;
 		r->active = true;
 		c->inflight++;
