@@ -14,7 +14,7 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 check "request_timeouts_counted" test "$(jget "$TEST_TMP/t.json" \
 	'(d["total"]["requests"], d["total"]["errors"].get("timeout"), d["total"]["timeouts"])')" = "(6, 6, 6)"
 # 6 requests over 2 connections, 3 rounds of 200 ms each
-check "request_timeouts_on_time" test "$took" -lt 2500
+check "request_timeouts_on_time (${took}ms)" test "$took" -lt 2500
 check "timeout_accounting_holds" accounting_holds "$TEST_TMP/t.json"
 
 PORT2=$(free_port)
@@ -27,5 +27,5 @@ start=$(date +%s%N)
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 check "connect_timeouts_counted" test "$(jget "$TEST_TMP/c.json" \
 	'd["total"]["errors"].get("connect_timeout", 0) > 0 and d["total"]["requests"] == 8')" = True
-check "connect_timeouts_bounded" test "$took" -lt 5000
+check "connect_timeouts_bounded (${took}ms)" test "$took" -lt 5000
 check "connect_timeout_accounting_holds" accounting_holds "$TEST_TMP/c.json"
