@@ -110,15 +110,18 @@ void rl_h2_mem_free(struct rl_worker *w)
 
 /* ---- streams ---- */
 
-/* The request on stream id; the last answer is kept, since a response's HEADERS, DATA
- * and close callbacks all ask for the same stream. The cache forgets on every change
- * of a stream's user data (submit, close). */
+/* The request on stream id. The last request found is kept, since a response's HEADERS,
+ * DATA and close callbacks all ask for the same stream; only requests are kept, never a
+ * miss, so the one change to forget is the close that unhooks the request. */
 static struct rl_req *stream_req(struct rl_conn *c, int32_t id)
 {
 	if (id <= 0)
 		return NULL;
 	if (id != c->h2_cached_id) {
-		c->h2_cached = nghttp2_session_get_stream_user_data(c->h2, id);
+		struct rl_req *r = nghttp2_session_get_stream_user_data(c->h2, id);
+		if (!r)
+			return NULL;
+		c->h2_cached = r;
 		c->h2_cached_id = id;
 	}
 	return c->h2_cached;
@@ -415,8 +418,6 @@ void rl_h2_fill(struct rl_worker *w, struct rl_conn *c)
 			c->goaway = true;
 			break;
 		}
-		if (id == c->h2_cached_id)
-			c->h2_cached_id = 0; /* looked up (by a hostile frame) before it existed */
 		r->stream_id = id;
 		r->active = true;
 		c->inflight++;

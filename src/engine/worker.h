@@ -82,7 +82,7 @@ struct rl_conn {
 	uint8_t *rbuf;       /* receive buffer when there is no buffer ring */
 	struct rl_worker *w;
 	nghttp2_session *h2;
-	int32_t h2_cached_id;      /* the stream stream_req found last (0: none) ... */
+	int32_t h2_cached_id;      /* the stream whose request stream_req found last (0: none) ... */
 	struct rl_req *h2_cached;  /* ... and its request: a response's callbacks ask 4-8 times */
 	bool goaway;         /* no new streams: finish, then reconnect */
 	bool refill;         /* a stream closed: its slot can take the next request */
