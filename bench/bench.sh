@@ -62,10 +62,12 @@ run_client() {
 	echo "$n $d $(cat "$TMP/time")"
 }
 
+want_row() { [[ " $ROWS " == *" $1 "* ]]; }
+
 # compare LABEL CONNS OTHER_KIND "OTHER ARGS" "RINGLOAD ARGS"
 compare() {
 	local label=$1 c=$2 other=$3 oargs=$4 rargs=$5
-	[[ " $ROWS " == *" $label "* ]] || return 0
+	want_row "$label" || return 0
 	: > "$TMP/a.rows"
 	: > "$TMP/b.rows"
 	for _ in $(seq "$REPS"); do
@@ -115,7 +117,7 @@ for c in 10 50; do
 		"--grpc api.performance.UserService/GetUser --data {\"user_id\":42} -t1 -c$c -m10 -d$DURATION http://127.0.0.1:$SPORT/"
 done
 
-[[ " $ROWS " == *" servers "* ]] || exit 0
+want_row servers || exit 0
 echo
 echo "Servers on one core (CPU $SERVER_CPU), client wrk -t1 -c50 on CPU $CLIENT_CPU, median of $REPS x $DURATION"
 printf "%-16s %12s\n" server "req/s"

@@ -13,6 +13,8 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { echo "ok - $1"; }
+# true when $RINGLOAD is the SAN=1 build (ASan+UBSan: slower, and no valgrind)
+san_build() { [[ $RINGLOAD == */san/* ]]; }
 not_ok() { echo "not ok - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 # check NAME COMMAND...: ok when the command succeeds
 check() {

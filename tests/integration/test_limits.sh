@@ -21,7 +21,7 @@ check "nofile_soft_limit_raised" test "$(jget soft.json 'd["total"]["connections
 # plain build, 3.7 s under ASan, where client and server both run instrumented): the
 # server's high-water mark of requests in flight proves every connection was used
 hold=4s
-[[ $RINGLOAD == */san/* ]] && hold=12s
+san_build && hold=12s
 "$RINGLOAD" -q -t 1 -c 10000 -n 10000 --json 10k.json "$BASE/?ttfb=$hold"
 check "ten_thousand_connections_exit_0" test $? = 0
 check "ten_thousand_connections_opened" test "$(jget 10k.json 'd["total"]["connections"]["opened"], d["total"]["successful"], d["total"]["failed"]')" = "(10000, 10000, 0)"

@@ -3,7 +3,7 @@
 # report, templated gRPC): no memory error, no definite or indirect leak.
 . "$(dirname "$0")/../lib.sh"
 
-if [[ $RINGLOAD == */san/* ]]; then
+if san_build; then
 	ok "valgrind # SKIP the SAN=1 binary carries ASan, which valgrind cannot run"
 	exit 0
 fi
