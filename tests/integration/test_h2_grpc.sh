@@ -33,6 +33,31 @@ served=$(grep -c 'recv (stream_id=[0-9]*) :path: /index.html' "$TEST_TMP/nghttpd
 check "nghttpd_20000_exact (nghttpd saw $served)" test "$served" = 20000
 check "nghttpd_ringload_counts" test "$(jget "$TEST_TMP/ng.json" '(d["total"]["requests"], d["total"]["successful"], d["total"]["status_codes"])')" = "(20000, 20000, {'200': 20000})"
 
+# --h2-window: our SETTINGS carry it, and 1 MiB bodies through a 64 KiB window arrive
+# whole only if our WINDOW_UPDATEs (stream and connection) keep the server sending
+head -c 1048576 /dev/zero | tr '\0' 'w' > "$TEST_TMP/docroot/big.bin"
+window_run() { # WINDOW NAME: 8 downloads of big.bin; the server's log of that run in NAME.log
+	local before
+	before=$(wc -l < "$TEST_TMP/nghttpd.log")
+	"$RINGLOAD" -q --h2 --h2-window "$1" -o json -c 1 -t 1 -m 4 -n 8 --timeout 20s \
+		"http://127.0.0.1:$NPORT/big.bin" > "$TEST_TMP/$2.json"
+	sleep 0.3
+	tail -n +"$((before + 1))" "$TEST_TMP/nghttpd.log" > "$TEST_TMP/$2.log"
+}
+window_updates() { grep -c "recv WINDOW_UPDATE frame <length=4, flags=0x00, stream_id=$2>" "$TEST_TMP/$1.log"; }
+window_run 65535 w64k
+window_run 4194304 w4m
+check "h2_window_downloads_exact" test "$(jget "$TEST_TMP/w64k.json" '(d["total"]["successful"], d["total"]["avg_payload_bytes"])') \
+$(jget "$TEST_TMP/w4m.json" '(d["total"]["successful"], d["total"]["avg_payload_bytes"])')" = "(8, 1048576.0) (8, 1048576.0)"
+check "h2_window_in_our_settings" bash -c "grep -q 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):65535]' '$TEST_TMP/w64k.log' &&
+	grep -q 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]' '$TEST_TMP/w4m.log'"
+# 8 MiB through a 64 KiB connection window: at least 8 MiB / 64 KiB updates on stream 0,
+# and every stream was reopened too; with 4 MiB windows a stream needs none
+check "h2_window_updates_sent (64k: $(window_updates w64k 0) on the connection, 4m: $(window_updates w4m 1) on stream 1)" \
+	test "$(window_updates w64k 0)" -ge 128 -a "$(window_updates w64k 1)" -ge 16 -a "$(window_updates w4m 1)" = 0
+check "h2_window_out_of_range_exit_2" bash -c "'$RINGLOAD' --h2 --h2-window 1000 http://127.0.0.1:1/ 2>&1 | grep -q -- '--h2-window' &&
+	{ '$RINGLOAD' --h2 --h2-window 2147483648 http://127.0.0.1:1/ 2>/dev/null; test \$? = 2; }"
+
 # python3-grpcio: its own status counts against ours
 protoc --proto_path="$(dirname "$0")/../../proto" --python_out="$TEST_TMP" user_service.proto
 start_grpc_peer "$(dirname "$0")/grpc_server.py" "$TEST_TMP" "$TEST_TMP/counts.json" || not_ok "grpc server starts"
@@ -85,6 +110,12 @@ check "protoset_garbage_exit_2" bash -c "'$RINGLOAD' --grpc a.B/C --protoset '$P
 	http://127.0.0.1:1/ 2>&1 | grep -q 'FileDescriptorSet'"
 
 start_serve || { not_ok "serve starts"; exit 1; }
+# -m: each connection keeps that many streams open at once, never more; the server's
+# high-water mark of requests in flight is c x m (first here, so nothing before counts)
+"$RINGLOAD" -q -o json --h2 -c 3 -t 1 -m 12 -n 72 "http://127.0.0.1:$SERVE_PORT/?ttfb=300ms" > "$TEST_TMP/m.json"
+max_in_flight=$(curl -s "http://127.0.0.1:$SERVE_PORT/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_in_flight"])')
+check "h2_streams_in_flight_c_times_m (server saw $max_in_flight at once)" test "$max_in_flight" = 36
+check "h2_streams_in_flight_all_ok" test "$(jget "$TEST_TMP/m.json" 'd["total"]["successful"]')" = 72
 "$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' \
 	-H 'x-ttfb: 300ms' --timeout 100ms -c 2 -t 1 -m 4 -n 8 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/dl.json"
 check "grpc_deadline_exceeded_counted" test "$(jget "$TEST_TMP/dl.json" \
