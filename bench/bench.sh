@@ -14,6 +14,12 @@ REPS=${REPS:-3}
 CONNS=${CONNS:-"10 50 200"}
 ROWS=${ROWS:-"http1 h2c h2c/rs grpc servers"}
 SECS=${DURATION%s}
+for row in $ROWS; do
+	case $row in
+	http1 | h2c | h2c/rs | grpc | servers) ;;
+	*) echo "bench.sh: unknown row '$row' in ROWS (rows: http1 h2c h2c/rs grpc servers)" >&2; exit 2 ;;
+	esac
+done
 NCPU=$(nproc)
 CLIENT_CPU=0
 SERVER_CPU=$((NCPU - 1))
