@@ -1,9 +1,48 @@
-/* liburing 2.4's io_uring_setup_buf_ring, for liburing 2.3: see uring_compat.h. */
+/* Ring setup with fallbacks, and liburing 2.4's io_uring_setup_buf_ring for liburing
+ * 2.3: see uring_compat.h. */
 #include "uring_compat.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+bool rl_compat_off(const char *what)
+{
+	const char *env = getenv("RINGLOAD_COMPAT");
+	return env && strstr(env, what);
+}
+
+int rl_ring_init(struct io_uring *ring, unsigned entries, unsigned cq_entries, unsigned extra,
+		 bool allow_defer, bool *defer)
+{
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	int rc = -EINVAL;
+	for (unsigned i = allow_defer ? 0 : 1; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		struct io_uring_params p;
+		memset(&p, 0, sizeof(p));
+		p.flags = tries[i] | extra;
+		p.cq_entries = cq_entries;
+		rc = io_uring_queue_init_params(entries, ring, &p);
+		if (rc == 0) {
+			*defer = i == 0;
+			return 0;
+		}
+	}
+	return rc;
+}
+
+int rl_ring_enable(struct io_uring *ring)
+{
+	long rc = syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	return rc < 0 ? -errno : 0;
+}
 
 struct io_uring_buf_ring *rl_setup_buf_ring(struct io_uring *ring, unsigned entries,
 					    int bgid, int *err)

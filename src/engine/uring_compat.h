@@ -5,6 +5,7 @@
 #define RINGLOAD_URING_COMPAT_H
 
 #include <liburing.h>
+#include <stdbool.h>
 
 #ifndef IORING_SETUP_SINGLE_ISSUER
 #define IORING_SETUP_SINGLE_ISSUER (1U << 12) /* 6.0 */
@@ -15,6 +16,27 @@
 #ifndef IORING_RECV_MULTISHOT
 #define IORING_RECV_MULTISHOT (1U << 1) /* 6.0 */
 #endif
+
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8) /* 5.19 */
+#endif
+
+/* RINGLOAD_COMPAT=nodefer,nobufring,nofixed turns features off, to test the fallbacks:
+ * true if what is among them. */
+bool rl_compat_off(const char *what);
+
+/* A ring for one event loop, with the cheapest completion mode the kernel has:
+ * SINGLE_ISSUER|DEFER_TASKRUN (6.1), where completions run only when the loop waits, in
+ * its thread, so nothing interrupts it and a busy loop needs no wake-up; then
+ * COOP_TASKRUN (5.19); then none. extra is ORed into each try (IORING_SETUP_CQSIZE with
+ * p_cq_entries, or IORING_SETUP_R_DISABLED for a ring that another thread will run:
+ * that thread calls io_uring_enable_rings, and becomes the single issuer). Returns 0
+ * with *defer set to whether DEFER_TASKRUN is on, or a negative errno. */
+int rl_ring_init(struct io_uring *ring, unsigned entries, unsigned cq_entries, unsigned extra,
+		 bool allow_defer, bool *defer);
+
+/* io_uring_enable_rings: liburing 2.3 declares it but does not export it. */
+int rl_ring_enable(struct io_uring *ring);
 
 /* An SQE, submitting what is queued first when the ring is full: never NULL. */
 static inline struct io_uring_sqe *rl_get_sqe(struct io_uring *ring)

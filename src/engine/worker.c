@@ -21,35 +21,10 @@ static unsigned pow2_at_least(unsigned v)
 	return p;
 }
 
-/* RINGLOAD_COMPAT=nodefer,nobufring,nofixed turns features off, to test the fallbacks. */
-static bool compat_off(const char *what)
-{
-	const char *env = getenv("RINGLOAD_COMPAT");
-	return env && strstr(env, what);
-}
-
 static int ring_init(struct rl_worker *w, unsigned entries)
 {
-	struct io_uring_params p;
-	/* SINGLE_ISSUER|DEFER_TASKRUN (6.1): completions run only when we wait, in this
-	 * thread, so no task-work interrupts the loop. COOP_TASKRUN (5.19) is next best. */
-	static const unsigned tries[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_COOP_TASKRUN,
-		0,
-	};
-	int rc = -EINVAL;
-	for (unsigned i = compat_off("nodefer") ? 1 : 0; i < 3; i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = tries[i] | IORING_SETUP_CQSIZE;
-		p.cq_entries = entries * 4;
-		rc = io_uring_queue_init_params(entries, &w->ring, &p);
-		if (rc == 0) {
-			w->feat.defer_taskrun = i == 0;
-			return 0;
-		}
-	}
-	return rc;
+	return rl_ring_init(&w->ring, entries, entries * 4, IORING_SETUP_CQSIZE,
+			    !rl_compat_off("nodefer"), &w->feat.defer_taskrun);
 }
 
 /* Connections go to targets by weight, interleaved: with weights 2 and 1 the global
@@ -86,10 +61,10 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	/* a registered ring fd (5.18) spares io_uring_enter its file lookup; optional */
 	io_uring_register_ring_fd(&w->ring);
 
-	if (!compat_off("nofixed") && io_uring_register_files_sparse(&w->ring, nconns) == 0)
+	if (!rl_compat_off("nofixed") && io_uring_register_files_sparse(&w->ring, nconns) == 0)
 		w->feat.fixed_files = true;
 
-	if (!compat_off("nobufring")) {
+	if (!rl_compat_off("nobufring")) {
 		unsigned n = pow2_at_least(nconns * 2);
 		if (n < 256)
 			n = 256;

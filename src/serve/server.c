@@ -284,6 +284,12 @@ static int listen_on(const struct srv_options *o, unsigned port, unsigned *bound
 static void *thread_main(void *arg)
 {
 	struct srv_thread *t = arg;
+	int rc;
+	if (t->ring_disabled && (rc = rl_ring_enable(&t->ring))) {
+		fprintf(stderr, "ringload serve: io_uring: %s\n", strerror(-rc));
+		kill(getpid(), SIGTERM); /* main stops every loop */
+		return NULL;
+	}
 	arm_accept(t);
 	while (!atomic_load(t->stop)) {
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 50000000 };
@@ -413,8 +419,16 @@ int rl_serve_main(int argc, char **argv)
 			code = t->listen_fd == -EINVAL ? 2 : 1;
 			break;
 		}
-		/* plain setup: the loop thread is not the creator, so no SINGLE_ISSUER */
-		if ((rc = io_uring_queue_init(RING_ENTRIES, &t->ring, 0))) {
+		/* made here, so a failure is reported before serving; enabled by the loop's own
+		 * thread, which DEFER_TASKRUN needs as the ring's single issuer */
+		t->ring_disabled = true;
+		rc = rl_ring_init(&t->ring, RING_ENTRIES, 0, IORING_SETUP_R_DISABLED,
+				  !rl_compat_off("nodefer"), &t->defer_taskrun);
+		if (rc) { /* a kernel before 5.10, without R_DISABLED */
+			t->ring_disabled = false;
+			rc = io_uring_queue_init(RING_ENTRIES, &t->ring, 0);
+		}
+		if (rc) {
 			fprintf(stderr, "ringload serve: io_uring: %s\n", strerror(-rc));
 			close(t->listen_fd);
 			code = 1;
@@ -439,6 +453,10 @@ int rl_serve_main(int argc, char **argv)
 	bool v6 = strchr(o.bind, ':') != NULL;
 	printf("ringload serve: listening on http://%s%s%s:%u/ (HTTP/1.1, h2c, gRPC), %u thread%s\n",
 	       v6 ? "[" : "", o.bind, v6 ? "]" : "", port, o.threads, o.threads == 1 ? "" : "s");
+	if (o.verbose)
+		printf("ringload serve: io_uring completions: %s\n",
+		       threads[0].defer_taskrun ? "DEFER_TASKRUN (in the loop's thread, when it waits)"
+						: "COOP_TASKRUN or plain task work (DEFER_TASKRUN unavailable)");
 	fflush(stdout);
 	for (unsigned i = 0; i < o.threads; i++)
 		pthread_create(&tids[i], NULL, thread_main, &threads[i]);

@@ -54,6 +54,8 @@ struct srv_options {
 struct srv_thread {
 	unsigned id;
 	struct io_uring ring;
+	bool ring_disabled; /* made R_DISABLED by main: the loop enables it, as its issuer */
+	bool defer_taskrun;
 	int listen_fd;
 	const struct srv_options *opt;
 	struct rl_serve_counters *ctr;
