@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ringload/options.h"
@@ -101,6 +103,18 @@ static void options_bad_flags_name_themselves(void **s)
 		{ ARGS("-Z", "http://h/"), "-Z" },
 		{ ARGS("http://h/", "-c"), "-c" },
 		{ ARGS("-c", "10"), "no URL" },
+		{ ARGS("-D", "10x", "http://h/"), "-D" },
+		{ ARGS("-z", "soon", "http://h/"), "-z" },
+		{ ARGS("--h2", "-w", "31", "http://h/"), "-w" },
+		{ ARGS("--h2", "-W", "big", "http://h/"), "-W" },
+		{ ARGS("--grpc", "a.B/C", "--metadata", "[1]", "h:1"), "--metadata" },
+		{ ARGS("--grpc", "a.B/C", "--metadata", "{\"a\": 1}", "h:1"), "'a' is not a string" },
+		{ ARGS("--grpc", "a.B/C", "--metadata", "{\"bad name\": \"x\"}", "h:1"), "--metadata" },
+		{ ARGS("--grpc", "a.B/C", "--metadata", "{\"a\":", "h:1"), "--metadata" },
+		{ ARGS("--call", "nodots", "h:1"), "--call" },
+		{ ARGS("--call", "a.B.", "h:1"), "--call" },
+		{ ARGS("--grpc", "a.B/C", "--data-file", "/nonexistent/file", "h:1"), "/nonexistent/file" },
+		{ ARGS("--rps", "0", "http://h/"), "--rps" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct rl_options o;
@@ -110,6 +124,58 @@ static void options_bad_flags_name_themselves(void **s)
 			fail_msg("case %zu: rc %d, message '%s' lacks '%s'", i, rc, err, bad[i].needle);
 		rl_options_free(&o);
 	}
+}
+
+static void options_h2load_spellings(void **s)
+{
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("--h2", "-D", "5", "-w", "16", "-W", "20", "-m", "100",
+					     "http://127.0.0.1/")), 0);
+	assert_int_equal(o.duration_ns, 5000000000ULL); /* bare seconds, as h2load's -D */
+	assert_int_equal(o.h2_window, 65535);           /* 2^16 - 1 */
+	assert_int_equal(o.h2_conn_window, 1048575);    /* 2^20 - 1 */
+	assert_int_equal(o.streams, 100);
+	rl_options_free(&o);
+	assert_int_equal(parse(&o, err, ARGS("--h2", "--h2-window", "100000", "http://127.0.0.1/")), 0);
+	assert_int_equal(o.h2_window, 100000);
+	assert_int_equal(o.h2_conn_window, 100000);
+	rl_options_free(&o);
+	assert_int_equal(parse(&o, err, ARGS("--h2", "http://127.0.0.1/")), 0);
+	assert_int_equal(o.h2_window, (1u << 30) - 1); /* h2load's defaults */
+	assert_int_equal(o.h2_conn_window, (1u << 30) - 1);
+	rl_options_free(&o);
+}
+
+static void options_ghz_spellings(void **s)
+{
+	char path[] = "/tmp/ringload-test-data.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"user_id\": 7}", 15), 15);
+	close(fd);
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("--insecure", "--call", "api.performance.UserService.GetUser",
+					     "--data-file", path, "--metadata", "{\"x-a\": \"1\", \"x-b\": \"two words\"}",
+					     "--rps", "250", "-z", "2s", "127.0.0.1:50051")), 0);
+	unlink(path);
+	assert_int_equal(o.proto, RL_PROTO_GRPC);
+	assert_string_equal(o.grpc_method, "api.performance.UserService/GetUser");
+	assert_string_equal(o.data, "{\"user_id\": 7}");
+	assert_int_equal(o.nheaders, 2);
+	assert_memory_equal(o.headers[1].name, "x-b", 3);
+	assert_int_equal(o.headers[1].value_len, 9);
+	assert_memory_equal(o.headers[1].value, "two words", 9);
+	assert_true(o.rate == 250);
+	assert_int_equal(o.duration_ns, 2000000000ULL);
+	assert_string_equal(o.urls[0], "http://127.0.0.1:50051/"); /* ghz's HOST:PORT target */
+	rl_options_free(&o);
+	/* --call also takes the slash form; a URL stays as given */
+	assert_int_equal(parse(&o, err, ARGS("--call", "a.B/C", "http://127.0.0.1:1/x")), 0);
+	assert_string_equal(o.grpc_method, "a.B/C");
+	assert_string_equal(o.urls[0], "http://127.0.0.1:1/x");
+	rl_options_free(&o);
 }
 
 static void options_help_and_version(void **s)
@@ -130,6 +196,8 @@ int main(void)
 		cmocka_unit_test(options_requests_alone_means_no_duration),
 		cmocka_unit_test(options_threads_capped_by_connections),
 		cmocka_unit_test(options_bad_flags_name_themselves),
+		cmocka_unit_test(options_h2load_spellings),
+		cmocka_unit_test(options_ghz_spellings),
 		cmocka_unit_test(options_help_and_version),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);

@@ -29,7 +29,8 @@ struct rl_options {
 	uint32_t connections, threads, pipeline;
 	enum rl_proto proto;
 	uint32_t streams;          /* HTTP/2 streams in flight per connection */
-	uint32_t h2_window;        /* stream and connection receive windows */
+	uint32_t h2_window;        /* stream receive window (SETTINGS_INITIAL_WINDOW_SIZE) */
+	uint32_t h2_conn_window;   /* connection receive window */
 	const char *grpc_method;   /* "pkg.Service/Method" */
 	char *data;                /* gRPC request message as JSON (owned) */
 	const char *proto_file, *protoset_file; /* descriptors for services not built in */
@@ -56,6 +57,8 @@ struct rl_options {
 	const char *urls[RL_MAX_TARGETS];
 	size_t nurls;
 	bool threads_given;
+	char *owned[RL_MAX_HEADERS + RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
+	size_t nowned;
 };
 
 enum { RL_OPTIONS_OK = 0, RL_OPTIONS_HELP = 1, RL_OPTIONS_VERSION = 2, RL_OPTIONS_BAD = -1 };

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@ enum {
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
 	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES, OPT_HTML,
+	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
+	 * --rps, --insecure (and -z for -d, h2load's -D) */
+	OPT_CALL, OPT_DATA_FILE, OPT_METADATA, OPT_RPS, OPT_INSECURE,
 };
 
 static const struct option long_opts[] = {
@@ -56,6 +60,13 @@ static const struct option long_opts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "failures", required_argument, NULL, OPT_FAILURES },
 	{ "html", required_argument, NULL, OPT_HTML },
+	{ "window-bits", required_argument, NULL, 'w' },
+	{ "connection-window-bits", required_argument, NULL, 'W' },
+	{ "call", required_argument, NULL, OPT_CALL },
+	{ "data-file", required_argument, NULL, OPT_DATA_FILE },
+	{ "metadata", required_argument, NULL, OPT_METADATA },
+	{ "rps", required_argument, NULL, OPT_RPS },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -114,6 +125,13 @@ void rl_options_usage(FILE *f)
 "  -q, --quiet              print nothing but errors (and -o json/csv output)\n"
 "  -v, --verbose            more detail (engine features in use)\n"
 "  -h, --help               this text;  --version  the version\n"
+"\n"
+"Other tools' spellings, accepted as they mean there:\n"
+"  h2load: -D DUR (-d; bare seconds), -w N / --window-bits N (stream window 2^N-1),\n"
+"          -W N / --connection-window-bits N (connection window 2^N-1)\n"
+"  ghz:    --call pkg.Service.Method (--grpc), -z DUR (-d), --data-file FILE (--data\n"
+"          @FILE), --metadata '{\"k\":\"v\"}' (-H k: v), --rps N (-R), --insecure\n"
+"          (plaintext, as http:// is), and HOST:PORT as the target of a gRPC call\n"
 "\n"
 "Other verbs: ringload serve [--port N] [--bind ADDR] [--threads N]\n"
 "             ringload compare [-o console|json|csv] A.json B.json [...]\n"
@@ -217,6 +235,88 @@ static int read_arg(const char *flag, const char *arg, char **out, size_t *out_l
 	return 0;
 }
 
+/* A string the options keep (freed by rl_options_free); NULL when out of memory or room. */
+static char *keep(struct rl_options *o, char *s)
+{
+	if (!s || o->nowned == sizeof(o->owned) / sizeof(o->owned[0])) {
+		free(s);
+		return NULL;
+	}
+	return o->owned[o->nowned++] = s;
+}
+
+static int add_header(struct rl_options *o, const char *flag, const char *line, char *err,
+		      size_t errlen)
+{
+	if (o->nheaders == RL_MAX_HEADERS)
+		return fail(err, errlen, "%s: more than %d headers", flag, RL_MAX_HEADERS);
+	if (rl_h1_header_parse(line, &o->headers[o->nheaders]))
+		return fail(err, errlen, "%s: invalid header '%s' (expected 'Name: value')", flag, line);
+	o->nheaders++;
+	return 0;
+}
+
+/* ghz's --metadata '{"key": "value", ...}': each pair is a header (gRPC metadata). */
+static int parse_metadata(struct rl_options *o, const char *arg, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(arg, 0, &jerr);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return fail(err, errlen, "--metadata: expected a JSON object of strings, e.g. '{\"key\": \"value\"}'");
+	}
+	const char *key;
+	json_t *val;
+	int rc = 0;
+	json_object_foreach(root, key, val) {
+		if (!json_is_string(val)) {
+			rc = fail(err, errlen, "--metadata: the value of '%s' is not a string", key);
+			break;
+		}
+		char *line = NULL;
+		if (asprintf(&line, "%s: %s", key, json_string_value(val)) < 0 || !keep(o, line)) {
+			rc = fail(err, errlen, "--metadata: too many entries");
+			break;
+		}
+		if ((rc = add_header(o, "--metadata", line, err, errlen)))
+			break;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* --grpc pkg.Service/Method; --call also takes ghz's pkg.Service.Method */
+static int parse_method(struct rl_options *o, const char *flag, const char *arg, char *err,
+			size_t errlen)
+{
+	const char *m = arg;
+	const char *dot = strrchr(arg, '.');
+	if (!strcmp(flag, "--call") && !strchr(arg, '/') && dot && dot != arg) {
+		char *slashed = keep(o, strdup(arg));
+		if (!slashed)
+			return fail(err, errlen, "out of memory");
+		slashed[dot - arg] = '/';
+		m = slashed;
+	}
+	const char *slash = strchr(m, '/');
+	if (!slash || slash == m || !slash[1] || strchr(slash + 1, '/') || strpbrk(m, " \t\r\n?"))
+		return fail(err, errlen, "%s: invalid method '%s' (expected package.Service/Method)", flag, arg);
+	o->grpc_method = m;
+	o->proto = RL_PROTO_GRPC;
+	return 0;
+}
+
+/* h2load's -w/-W N: a window of 2^N - 1 bytes */
+static int parse_window_bits(const char *flag, const char *v, uint32_t *out, char *err,
+			     size_t errlen)
+{
+	uint32_t bits = 0;
+	if (parse_u32(flag, v, 0, 30, &bits, err, errlen))
+		return RL_OPTIONS_BAD;
+	*out = (1u << bits) - 1;
+	return 0;
+}
+
 int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
@@ -224,7 +324,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	o->pipeline = 1;
 	o->timeout_ns = 30ULL * 1000000000;
 	o->streams = 10;
-	o->h2_window = 1073741823; /* h2load's default: 2^30 - 1 */
+	o->h2_window = o->h2_conn_window = 1073741823; /* h2load's default: 2^30 - 1 */
 	o->max_msg = 4u << 20;
 	o->connect_timeout_ns = 5ULL * 1000000000;
 	o->method = NULL;
@@ -241,7 +341,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	int c, idx;
 	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */
 	bool pipeline_given = false, connections_given = false;
-	while ((c = getopt_long(argc, argv, "-:c:t:d:n:R:P:m:X:H:b:o:qvh", long_opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:c:t:d:D:z:n:R:P:m:w:W:X:H:b:o:qvh", long_opts, &idx)) != -1) {
 		int rc = 0;
 		switch (c) {
 		case 1:
@@ -262,19 +362,23 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			pipeline_given = true;
 			break;
 		case 'd':
-			rc = parse_dur("-d", optarg, &o->duration_ns, err, errlen);
+		case 'D': /* h2load */
+		case 'z': /* ghz */
+			rc = parse_dur(c == 'd' ? "-d" : c == 'D' ? "-D" : "-z", optarg, &o->duration_ns, err, errlen);
 			duration_given = true;
 			break;
 		case 'n':
 			if (rl_parse_count(optarg, UINT64_MAX / 2, &o->requests) || !o->requests)
 				rc = fail(err, errlen, "-n: invalid request count '%s'", optarg);
 			break;
-		case 'R': {
+		case 'R':
+		case OPT_RPS: {
 			char *end;
 			errno = 0;
 			o->rate = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(o->rate > 0) || o->rate > 1e9)
-				rc = fail(err, errlen, "-R: invalid rate '%s' (requests per second, > 0)", optarg);
+				rc = fail(err, errlen, "%s: invalid rate '%s' (requests per second, > 0)",
+					  c == 'R' ? "-R" : "--rps", optarg);
 			break;
 		}
 		case 'X':
@@ -283,13 +387,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 					return fail(err, errlen, "-X: invalid method '%s' (expected e.g. GET, POST)", optarg);
 			o->method = optarg;
 			break;
-		case 'H':
-			if (o->nheaders == RL_MAX_HEADERS)
-				return fail(err, errlen, "-H: more than %d headers", RL_MAX_HEADERS);
-			if (rl_h1_header_parse(optarg, &o->headers[o->nheaders]))
-				return fail(err, errlen, "-H: invalid header '%s' (expected 'Name: value')", optarg);
-			o->nheaders++;
-			break;
+		case 'H': rc = add_header(o, "-H", optarg, err, errlen); break;
+		case OPT_METADATA: rc = parse_metadata(o, optarg, err, errlen); break;
 		case 'b':
 			rc = read_arg("-b", optarg, &o->body, &o->body_len, err, errlen);
 			o->has_body = true;
@@ -297,6 +396,15 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_DATA: {
 			size_t n;
 			rc = read_arg("--data", optarg, &o->data, &n, err, errlen);
+			break;
+		}
+		case OPT_DATA_FILE: {
+			size_t n;
+			char *at = NULL;
+			if (asprintf(&at, "@%s", optarg) < 0)
+				return fail(err, errlen, "out of memory");
+			rc = read_arg("--data-file", at, &o->data, &n, err, errlen);
+			free(at);
 			break;
 		}
 		case OPT_H2: o->proto = RL_PROTO_H2; break;
@@ -312,19 +420,16 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:
 			rc = parse_u32("--h2-window", optarg, 65535, 2147483647, &o->h2_window, err, errlen);
+			o->h2_conn_window = o->h2_window;
 			break;
+		case 'w': rc = parse_window_bits("-w", optarg, &o->h2_window, err, errlen); break;
+		case 'W': rc = parse_window_bits("-W", optarg, &o->h2_conn_window, err, errlen); break;
 		case OPT_MAX_MSG:
 			rc = parse_u32("--max-msg", optarg, 1, 2147483647, &o->max_msg, err, errlen);
 			break;
-		case OPT_GRPC: {
-			const char *slash = strchr(optarg, '/');
-			if (!slash || slash == optarg || !slash[1] || strchr(slash + 1, '/') ||
-			    strpbrk(optarg, " \t\r\n?"))
-				return fail(err, errlen, "--grpc: invalid method '%s' (expected package.Service/Method)", optarg);
-			o->grpc_method = optarg;
-			o->proto = RL_PROTO_GRPC;
-			break;
-		}
+		case OPT_GRPC: rc = parse_method(o, "--grpc", optarg, err, errlen); break;
+		case OPT_CALL: rc = parse_method(o, "--call", optarg, err, errlen); break;
+		case OPT_INSECURE: break; /* ghz: plaintext, which http:// is */
 		case OPT_TIMEOUT: rc = parse_dur("--timeout", optarg, &o->timeout_ns, err, errlen); break;
 		case OPT_CONNECT_TIMEOUT:
 			rc = parse_dur("--connect-timeout", optarg, &o->connect_timeout_ns, err, errlen);
@@ -365,6 +470,18 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		if (o->nurls == RL_MAX_TARGETS)
 			return fail(err, errlen, "more than %d URLs", RL_MAX_TARGETS);
 		o->urls[o->nurls++] = argv[i];
+	}
+	if (o->proto == RL_PROTO_GRPC) {
+		/* ghz takes HOST:PORT: the call goes to http://HOST:PORT/ */
+		for (size_t i = 0; i < o->nurls; i++) {
+			if (strstr(o->urls[i], "://") || !strchr(o->urls[i], ':'))
+				continue;
+			char *url = NULL;
+			if (asprintf(&url, "http://%s%s", o->urls[i], strchr(o->urls[i], '/') ? "" : "/") < 0 ||
+			    !keep(o, url))
+				return fail(err, errlen, "out of memory");
+			o->urls[i] = url;
+		}
 	}
 	if (o->scenario_path && o->nurls)
 		return fail(err, errlen, "--scenario: its targets replace the URLs on the command line");
@@ -427,4 +544,7 @@ void rl_options_free(struct rl_options *o)
 	free(o->body);
 	free(o->data);
 	o->body = o->data = NULL;
+	for (size_t i = 0; i < o->nowned; i++)
+		free(o->owned[i]);
+	o->nowned = 0;
 }

@@ -342,7 +342,8 @@ int rl_h2_open(struct rl_worker *w, struct rl_conn *c)
 		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
 	};
 	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
-	nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)window);
+	nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0,
+					      (int32_t)w->sh->opt->h2_conn_window);
 	rl_conn_mark_dirty(w, c); /* the preface and SETTINGS go out at once */
 	return 0;
 }

@@ -144,8 +144,10 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 		rl_jw_u64(&w, "pipeline", o->pipeline);
 	else
 		rl_jw_u64(&w, "streams", o->streams);
-	if (o->proto != RL_PROTO_H1)
+	if (o->proto != RL_PROTO_H1) {
 		rl_jw_u64(&w, "h2_window", o->h2_window);
+		rl_jw_u64(&w, "h2_connection_window", o->h2_conn_window);
+	}
 	if (o->grpc_method) {
 		rl_jw_str(&w, "grpc_method", o->grpc_method);
 		rl_jw_str(&w, "data", o->data ? o->data : "");

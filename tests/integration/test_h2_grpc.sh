@@ -36,25 +36,32 @@ check "nghttpd_ringload_counts" test "$(jget "$TEST_TMP/ng.json" '(d["total"]["r
 # --h2-window: our SETTINGS carry it, and 1 MiB bodies through a 64 KiB window arrive
 # whole only if our WINDOW_UPDATEs (stream and connection) keep the server sending
 head -c 1048576 /dev/zero | tr '\0' 'w' > "$TEST_TMP/docroot/big.bin"
-window_run() { # WINDOW NAME: 8 downloads of big.bin; the server's log of that run in NAME.log
-	local before
+window_run() { # NAME FLAGS...: 8 downloads of big.bin; the server's log of that run in NAME.log
+	local before name=$1
+	shift
 	before=$(wc -l < "$TEST_TMP/nghttpd.log")
-	"$RINGLOAD" -q --h2 --h2-window "$1" -o json -c 1 -t 1 -m 4 -n 8 --timeout 20s \
-		"http://127.0.0.1:$NPORT/big.bin" > "$TEST_TMP/$2.json"
+	"$RINGLOAD" -q --h2 "$@" -o json -c 1 -t 1 -m 4 -n 8 --timeout 20s \
+		"http://127.0.0.1:$NPORT/big.bin" > "$TEST_TMP/$name.json"
 	sleep 0.3
-	tail -n +"$((before + 1))" "$TEST_TMP/nghttpd.log" > "$TEST_TMP/$2.log"
+	tail -n +"$((before + 1))" "$TEST_TMP/nghttpd.log" > "$TEST_TMP/$name.log"
 }
 window_updates() { grep -c "recv WINDOW_UPDATE frame <length=4, flags=0x00, stream_id=$2>" "$TEST_TMP/$1.log"; }
-window_run 65535 w64k
-window_run 4194304 w4m
-check "h2_window_downloads_exact" test "$(jget "$TEST_TMP/w64k.json" '(d["total"]["successful"], d["total"]["avg_payload_bytes"])') \
-$(jget "$TEST_TMP/w4m.json" '(d["total"]["successful"], d["total"]["avg_payload_bytes"])')" = "(8, 1048576.0) (8, 1048576.0)"
+window_run w64k --h2-window 65535
+window_run w4m --h2-window 4194304
+window_run wbits -w 14 -W 17 # h2load's spelling: 16 KiB streams in a 128 KiB connection
+outcome() { jget "$TEST_TMP/$1.json" '(d["total"]["successful"], d["total"]["avg_payload_bytes"])'; }
+check "h2_window_downloads_exact" test "$(outcome w64k) $(outcome w4m) $(outcome wbits)" = \
+	"(8, 1048576.0) (8, 1048576.0) (8, 1048576.0)"
 check "h2_window_in_our_settings" bash -c "grep -q 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):65535]' '$TEST_TMP/w64k.log' &&
-	grep -q 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]' '$TEST_TMP/w4m.log'"
+	grep -q 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]' '$TEST_TMP/w4m.log' &&
+	grep -q 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):16383]' '$TEST_TMP/wbits.log'"
 # 8 MiB through a 64 KiB connection window: at least 8 MiB / 64 KiB updates on stream 0,
 # and every stream was reopened too; with 4 MiB windows a stream needs none
 check "h2_window_updates_sent (64k: $(window_updates w64k 0) on the connection, 4m: $(window_updates w4m 1) on stream 1)" \
 	test "$(window_updates w64k 0)" -ge 128 -a "$(window_updates w64k 1)" -ge 16 -a "$(window_updates w4m 1)" = 0
+# -W 17: the connection window opens from 65535 to 131071 at once, then is kept open
+check "h2_window_bits_connection_update (increments: $(grep -A1 'recv WINDOW_UPDATE frame <length=4, flags=0x00, stream_id=0>' "$TEST_TMP/wbits.log" | grep -o 'increment=[0-9]*' | head -1))" \
+	bash -c "grep -A1 'recv WINDOW_UPDATE frame <length=4, flags=0x00, stream_id=0>' '$TEST_TMP/wbits.log' | grep -m1 -q 'window_size_increment=65536)'"
 check "h2_window_out_of_range_exit_2" bash -c "'$RINGLOAD' --h2 --h2-window 1000 http://127.0.0.1:1/ 2>&1 | grep -q -- '--h2-window' &&
 	{ '$RINGLOAD' --h2 --h2-window 2147483648 http://127.0.0.1:1/ 2>/dev/null; test \$? = 2; }"
 
@@ -122,6 +129,11 @@ check "grpc_deadline_exceeded_counted" test "$(jget "$TEST_TMP/dl.json" \
 	'(d["total"]["requests"], d["total"]["status_codes"].get("DEADLINE_EXCEEDED"), d["total"]["errors"].get("grpc_DEADLINE_EXCEEDED"), d["total"]["timeouts"])')" = "(8, 8, 8, 8)"
 "$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' \
 	-c 2 -t 1 -m 4 -n 2000 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/ok.json"
+# ghz's spellings: HOST:PORT, --call with a dot, --metadata as JSON, -z, --insecure
+"$RINGLOAD" -q -o json --insecure --call api.performance.UserService.GetUser --data '{"user_id": 1}' \
+	--metadata '{"x-status": "UNAVAILABLE"}' -c 1 -t 1 -m 4 -n 100 "127.0.0.1:$SERVE_PORT" > "$TEST_TMP/ghz.json"
+check "grpc_ghz_spellings" test "$(jget "$TEST_TMP/ghz.json" '(d["total"]["status_codes"], d["targets"][0]["url"])')" = \
+	"({'UNAVAILABLE': 100}, 'http://127.0.0.1:$SERVE_PORT/')"
 check "grpc_against_serve_all_ok" test "$(jget "$TEST_TMP/ok.json" '(d["total"]["successful"], d["total"]["status_codes"])')" = "(2000, {'OK': 2000})"
 "$RINGLOAD" -q -o json --h2 -c 2 -t 1 -m 8 -n 1000 "http://127.0.0.1:$SERVE_PORT/?close=1" > "$TEST_TMP/ga.json"
 check "goaway_finish_reconnect_exact" test "$(jget "$TEST_TMP/ga.json" \
