@@ -45,6 +45,13 @@ struct rl_engine_features {
 	bool fixed_files;     /* sockets in the ring's fixed file table */
 };
 
+/* The client's own I/O over the whole run, every thread: what it cost the kernel. */
+struct rl_engine_io {
+	uint64_t enters;      /* io_uring_enter calls: the engine's only per-turn syscall */
+	uint64_t sends;       /* send SQEs: each carries all a connection's frames of a turn */
+	uint64_t recvs;       /* receive completions (a multishot receive posts many) */
+};
+
 struct rl_result {
 	struct rl_stats *targets;   /* one per target, merged over workers */
 	struct rl_stats total;
@@ -61,6 +68,7 @@ struct rl_result {
 	double cpu_user_s, cpu_sys_s;
 	long max_rss_kb;
 	struct rl_engine_features features;
+	struct rl_engine_io io;
 	/* open loop (-R) */
 	uint64_t not_sent;          /* due by the schedule, never sent before the end */
 	uint64_t max_backlog;       /* most requests ever waiting for a free connection */

@@ -31,6 +31,8 @@ struct rl_report {
 
 void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m);
 double rl_report_cpu_us_per_request(const struct rl_result *res);
+/* n (a count of the client's own I/O) per request completed; 0 without requests */
+double rl_report_per_request(const struct rl_result *res, uint64_t n);
 const char *rl_report_protocol_name(enum rl_proto p); /* "http/1.1", "h2c", "grpc" */
 /* Open loop: the achieved rate, and why it fell more than 1% short of -R (NULL when it
  * did not, or in a closed loop). */

@@ -210,6 +210,9 @@ int rl_merge_main(int argc, char **argv)
 		res.interrupted |= json_is_true(json_object_get(d, "interrupted"));
 		res.cpu_user_s += json_number_value(json_object_get(client, "cpu_user_s"));
 		res.cpu_sys_s += json_number_value(json_object_get(client, "cpu_sys_s"));
+		res.io.enters += rl_json_u64(client, "io_uring_enters");
+		res.io.sends += rl_json_u64(client, "sends");
+		res.io.recvs += rl_json_u64(client, "recv_completions");
 		long rss = (long)rl_json_u64(client, "max_rss_kb");
 		if (rss > res.max_rss_kb)
 			res.max_rss_kb = rss;

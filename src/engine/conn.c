@@ -461,6 +461,7 @@ void rl_conn_flush(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns)
 	set_fixed(w, sqe);
 	io_uring_sqe_set_data64(sqe, RL_UD(OP_SEND, c->slot, c->gen));
 	c->send_busy = true;
+	w->io.sends++;
 	if (is_h2(w, c))
 		return;
 	/* the send is handed to the kernel by this loop turn's one io_uring_enter */

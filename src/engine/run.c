@@ -392,6 +392,11 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 		}
 	}
 	res->features = ctx.workers[0].feat;
+	for (uint32_t i = 0; i < ctx.nworkers; i++) {
+		res->io.enters += ctx.workers[i].io.enters;
+		res->io.sends += ctx.workers[i].io.sends;
+		res->io.recvs += ctx.workers[i].io.recvs;
+	}
 	if (cur) {
 		/* the last (partial) second, from the workers' own state: rows add up exactly */
 		live_reset(cur, ntargets);

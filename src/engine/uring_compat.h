@@ -38,12 +38,15 @@ int rl_ring_init(struct io_uring *ring, unsigned entries, unsigned cq_entries, u
 /* io_uring_enable_rings: liburing 2.3 declares it but does not export it. */
 int rl_ring_enable(struct io_uring *ring);
 
-/* An SQE, submitting what is queued first when the ring is full: never NULL. */
-static inline struct io_uring_sqe *rl_get_sqe(struct io_uring *ring)
+/* An SQE, submitting what is queued first when the ring is full: never NULL. Each
+ * io_uring_enter that takes is counted in *enters, where given. */
+static inline struct io_uring_sqe *rl_get_sqe(struct io_uring *ring, uint64_t *enters)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 	while (!sqe) {
 		io_uring_submit(ring);
+		if (enters)
+			(*enters)++;
 		sqe = io_uring_get_sqe(ring);
 	}
 	return sqe;

@@ -210,13 +210,15 @@ void rl_worker_free(struct rl_worker *w)
 
 struct io_uring_sqe *rl_worker_sqe(struct rl_worker *w)
 {
-	return rl_get_sqe(&w->ring);
+	return rl_get_sqe(&w->ring, &w->io.enters);
 }
 
 void rl_worker_reserve(struct rl_worker *w, unsigned n)
 {
-	if (io_uring_sq_space_left(&w->ring) < n)
+	if (io_uring_sq_space_left(&w->ring) < n) {
 		io_uring_submit(&w->ring);
+		w->io.enters++;
+	}
 }
 
 void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
@@ -275,6 +277,7 @@ static void dispatch(struct rl_worker *w, const struct io_uring_cqe *cqe)
 		rl_conn_on_connect(w, c, cqe->res);
 		break;
 	case OP_RECV:
+		w->io.recvs++;
 		rl_conn_on_recv(w, c, cqe->res, cqe->flags);
 		break;
 	case OP_SEND:
@@ -422,6 +425,7 @@ void rl_worker_run(struct rl_worker *w)
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)wait_ns };
 		struct io_uring_cqe *cqe;
 		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		w->io.enters++;
 
 		/* 3. one clock read stamps every completion of the batch */
 		w->now_ns = rl_now_ns();

@@ -130,6 +130,7 @@ struct rl_worker {
 	struct rl_shared *sh;
 	struct io_uring ring;
 	struct rl_engine_features feat;
+	struct rl_engine_io io;
 	struct rl_conn *conns;
 	uint32_t nconns, open_conns;
 	struct rl_req *req_mem;

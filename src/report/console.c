@@ -180,4 +180,7 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	fprintf(f, "\nClient cost   %.3fs user + %.3fs sys CPU = %.2f us/request, max RSS %s\n",
 		res->cpu_user_s, res->cpu_sys_s, rl_report_cpu_us_per_request(res),
 		rl_fmt_bytes(rss, sizeof(rss), (double)res->max_rss_kb * 1024));
+	fprintf(f, "Client I/O    %.3f io_uring_enter, %.3f sends, %.3f receives per request\n",
+		rl_report_per_request(res, res->io.enters), rl_report_per_request(res, res->io.sends),
+		rl_report_per_request(res, res->io.recvs));
 }

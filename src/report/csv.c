@@ -89,6 +89,9 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 	fprintf(f, "client.cpu_sys_s,%.6f\n", res->cpu_sys_s);
 	fprintf(f, "client.cpu_us_per_request,%.3f\n", rl_report_cpu_us_per_request(res));
 	fprintf(f, "client.max_rss_kb,%ld\n", res->max_rss_kb);
+	fprintf(f, "client.io_uring_enters,%llu\n", (unsigned long long)res->io.enters);
+	fprintf(f, "client.sends,%llu\n", (unsigned long long)res->io.sends);
+	fprintf(f, "client.recv_completions,%llu\n", (unsigned long long)res->io.recvs);
 	return ferror(f) ? -1 : 0;
 }
 

@@ -518,6 +518,12 @@ static void config_section(FILE *f, json_t *root)
 		   "max RSS %llu KiB</td></tr>\n",
 		rl_json_num(client, "cpu_user_s"), rl_json_num(client, "cpu_sys_s"),
 		rl_json_num(client, "cpu_us_per_request"), (unsigned long long)rl_json_u64(client, "max_rss_kb"));
+	fprintf(f, "<tr><th>client I/O</th><td>%llu io_uring_enter (%.4f per request), %llu sends, "
+		   "%llu receive completions</td></tr>\n",
+		(unsigned long long)rl_json_u64(client, "io_uring_enters"),
+		rl_json_num(client, "io_uring_enters_per_request"),
+		(unsigned long long)rl_json_u64(client, "sends"),
+		(unsigned long long)rl_json_u64(client, "recv_completions"));
 	fputs("</table></section>\n", f);
 }
 

@@ -286,6 +286,10 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_num(&w, "cpu_sys_s", res->cpu_sys_s, 6);
 	rl_jw_num(&w, "cpu_us_per_request", rl_report_cpu_us_per_request(res), 3);
 	rl_jw_u64(&w, "max_rss_kb", (uint64_t)res->max_rss_kb);
+	rl_jw_u64(&w, "io_uring_enters", res->io.enters);
+	rl_jw_u64(&w, "sends", res->io.sends);
+	rl_jw_u64(&w, "recv_completions", res->io.recvs);
+	rl_jw_num(&w, "io_uring_enters_per_request", rl_report_per_request(res, res->io.enters), 4);
 	rl_jw_end_obj(&w);
 	rl_jw_end_obj(&w);
 	return rc || ferror(f) ? -1 : 0;

@@ -72,6 +72,11 @@ double rl_report_cpu_us_per_request(const struct rl_result *res)
 	return (res->cpu_user_s + res->cpu_sys_s) * 1e6 / (double)res->total.requests;
 }
 
+double rl_report_per_request(const struct rl_result *res, uint64_t n)
+{
+	return res->total.requests ? (double)n / (double)res->total.requests : 0;
+}
+
 int rl_report_check_path(const char *path, char *err, size_t errlen)
 {
 	char dir[4096];

@@ -24,7 +24,7 @@
 
 struct io_uring_sqe *srv_sqe(struct srv_thread *t)
 {
-	return rl_get_sqe(&t->ring);
+	return rl_get_sqe(&t->ring, NULL);
 }
 
 int srv_out_reserve(struct srv_conn *c, size_t n)

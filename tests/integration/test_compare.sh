@@ -40,6 +40,8 @@ lo, hi = sorted((a["total"]["latency_ms"]["p50"], b["total"]["latency_ms"]["p50"
 assert lo - 0.01 <= m["total"]["latency_ms"]["p50"] <= hi + 0.01
 assert sum(r["requests"] for r in m["total"]["history"]) == m["total"]["requests"]
 assert m["config"]["connections"] == 6
+for k in ("io_uring_enters", "sends", "recv_completions"):
+    assert a["client"][k] > 0 and a["client"][k] + b["client"][k] == m["client"][k], k
 PY
 check "merge_accounting_holds" accounting_holds m.json
 "$RINGLOAD" merge -o self.json a.json a.json

@@ -123,6 +123,12 @@ start_serve || { not_ok "serve starts"; exit 1; }
 max_in_flight=$(curl -s "http://127.0.0.1:$SERVE_PORT/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_in_flight"])')
 check "h2_streams_in_flight_c_times_m (server saw $max_in_flight at once)" test "$max_in_flight" = 36
 check "h2_streams_in_flight_all_ok" test "$(jget "$TEST_TMP/m.json" 'd["total"]["successful"]')" = 72
+# every frame queued in a loop turn leaves in one send: the preface, SETTINGS and all
+# 16 HEADERS in the first, the ACK of the server's SETTINGS in the next (the client's
+# own count of its send SQEs, in the JSON)
+"$RINGLOAD" -q -o json --h2 -c 1 -t 1 -m 16 -n 16 "http://127.0.0.1:$SERVE_PORT/?ttfb=200ms" > "$TEST_TMP/one.json"
+check "h2_turn_frames_in_one_send ($(jget "$TEST_TMP/one.json" 'd["client"]["sends"]') sends for 16 streams)" \
+	test "$(jget "$TEST_TMP/one.json" '(d["total"]["successful"], d["client"]["sends"] <= 2, d["client"]["recv_completions"] >= 1)')" = "(16, True, True)"
 "$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' \
 	-H 'x-ttfb: 300ms' --timeout 100ms -c 2 -t 1 -m 4 -n 8 "http://127.0.0.1:$SERVE_PORT/" > "$TEST_TMP/dl.json"
 check "grpc_deadline_exceeded_counted" test "$(jget "$TEST_TMP/dl.json" \

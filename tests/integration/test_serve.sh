@@ -86,6 +86,9 @@ before=$(curl -s "$BASE/stats" | python3 -c 'import json,sys; print(json.load(sy
 after=$(curl -s "$BASE/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_protocol"]["http1"]["requests"])')
 # the first /stats call itself completes after its own snapshot: count it out
 check "serve_counts_exactly_what_ringload_sent" test "$((after - before - 1))" = 10000
+# -P 8 on one connection: the eight requests of the turn leave in one send
+"$RINGLOAD" -q -o json -c 1 -t 1 -P 8 -n 8 "$BASE/?ttfb=20ms" > "$TEST_TMP/p8.json"
+check "h1_pipelined_turn_in_one_send" test "$(jget "$TEST_TMP/p8.json" '(d["total"]["successful"], d["client"]["sends"])')" = "(8, 1)"
 check "ringload_counts_10000_ok" test "$(jget "$TEST_TMP/r.json" '(d["total"]["requests"], d["total"]["successful"])')" = "(10000, 10000)"
 
 # the server's event loops take DEFER_TASKRUN where the kernel has it, and serve the
