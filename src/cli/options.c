@@ -202,20 +202,12 @@ static int parse_stages(struct rl_options *o, const char *arg, char *err, size_t
 	return 0;
 }
 
-static int read_arg(const char *flag, const char *arg, char **out, size_t *out_len, char *err,
-		    size_t errlen)
+/* The file at path, whole (at most 64 MiB), into *out (replacing what was there). */
+static int read_file(const char *flag, const char *path, char **out, size_t *out_len, char *err,
+		     size_t errlen)
 {
 	free(*out);
 	*out = NULL;
-	if (arg[0] != '@') {
-		*out_len = strlen(arg);
-		*out = malloc(*out_len + 1);
-		if (!*out)
-			return fail(err, errlen, "out of memory");
-		memcpy(*out, arg, *out_len + 1);
-		return 0;
-	}
-	const char *path = arg + 1;
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return fail(err, errlen, "%s: cannot open '%s': %s", flag, path, strerror(errno));
@@ -232,6 +224,20 @@ static int read_arg(const char *flag, const char *arg, char **out, size_t *out_l
 	}
 	(*out)[*out_len] = 0;
 	fclose(f);
+	return 0;
+}
+
+static int read_arg(const char *flag, const char *arg, char **out, size_t *out_len, char *err,
+		    size_t errlen)
+{
+	if (arg[0] == '@')
+		return read_file(flag, arg + 1, out, out_len, err, errlen);
+	free(*out);
+	*out_len = strlen(arg);
+	*out = malloc(*out_len + 1);
+	if (!*out)
+		return fail(err, errlen, "out of memory");
+	memcpy(*out, arg, *out_len + 1);
 	return 0;
 }
 
@@ -285,13 +291,13 @@ static int parse_metadata(struct rl_options *o, const char *arg, char *err, size
 	return rc;
 }
 
-/* --grpc pkg.Service/Method; --call also takes ghz's pkg.Service.Method */
-static int parse_method(struct rl_options *o, const char *flag, const char *arg, char *err,
-			size_t errlen)
+/* pkg.Service/Method; with dotted (ghz's --call), pkg.Service.Method too */
+static int parse_method(struct rl_options *o, const char *flag, const char *arg, bool dotted,
+			char *err, size_t errlen)
 {
 	const char *m = arg;
 	const char *dot = strrchr(arg, '.');
-	if (!strcmp(flag, "--call") && !strchr(arg, '/') && dot && dot != arg) {
+	if (dotted && !strchr(arg, '/') && dot && dot != arg) {
 		char *slashed = keep(o, strdup(arg));
 		if (!slashed)
 			return fail(err, errlen, "out of memory");
@@ -400,11 +406,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		}
 		case OPT_DATA_FILE: {
 			size_t n;
-			char *at = NULL;
-			if (asprintf(&at, "@%s", optarg) < 0)
-				return fail(err, errlen, "out of memory");
-			rc = read_arg("--data-file", at, &o->data, &n, err, errlen);
-			free(at);
+			rc = read_file("--data-file", optarg, &o->data, &n, err, errlen);
 			break;
 		}
 		case OPT_H2: o->proto = RL_PROTO_H2; break;
@@ -427,8 +429,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_MAX_MSG:
 			rc = parse_u32("--max-msg", optarg, 1, 2147483647, &o->max_msg, err, errlen);
 			break;
-		case OPT_GRPC: rc = parse_method(o, "--grpc", optarg, err, errlen); break;
-		case OPT_CALL: rc = parse_method(o, "--call", optarg, err, errlen); break;
+		case OPT_GRPC: rc = parse_method(o, "--grpc", optarg, false, err, errlen); break;
+		case OPT_CALL: rc = parse_method(o, "--call", optarg, true, err, errlen); break;
 		case OPT_INSECURE: break; /* ghz: plaintext, which http:// is */
 		case OPT_TIMEOUT: rc = parse_dur("--timeout", optarg, &o->timeout_ns, err, errlen); break;
 		case OPT_CONNECT_TIMEOUT:

@@ -29,8 +29,8 @@ bool rl_compat_off(const char *what);
  * SINGLE_ISSUER|DEFER_TASKRUN (6.1), where completions run only when the loop waits, in
  * its thread, so nothing interrupts it and a busy loop needs no wake-up; then
  * COOP_TASKRUN (5.19); then none. extra is ORed into each try (IORING_SETUP_CQSIZE with
- * p_cq_entries, or IORING_SETUP_R_DISABLED for a ring that another thread will run:
- * that thread calls io_uring_enable_rings, and becomes the single issuer). Returns 0
+ * cq_entries, or IORING_SETUP_R_DISABLED for a ring that another thread will run: that
+ * thread calls rl_ring_enable, and becomes the single issuer). Returns 0
  * with *defer set to whether DEFER_TASKRUN is on, or a negative errno. */
 int rl_ring_init(struct io_uring *ring, unsigned entries, unsigned cq_entries, unsigned extra,
 		 bool allow_defer, bool *defer);
