@@ -32,7 +32,7 @@ endif
 
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-            -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+            -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
@@ -101,7 +101,7 @@ test: $(BUILD)/ringload
 FUZZ_DIR     := build/fuzz
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
-FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) \
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined -MMD -MP
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(FUZZ_DIR)/gen/%.o)
 FUZZ_SECONDS ?= 60

@@ -1,5 +1,7 @@
 /* The load engine: worker threads, one io_uring each, driving connections to the
- * targets until the duration or request count is reached, then merged statistics. */
+ * targets until the duration or request count is reached, then merged statistics.
+ * Its input is a plan (the load model and limits) and the targets; it knows nothing of
+ * the command line or of how results are shown. */
 #ifndef RINGLOAD_ENGINE_H
 #define RINGLOAD_ENGINE_H
 
@@ -8,7 +10,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "ringload/options.h"
+#include "ringload/stages.h"
 #include "ringload/stats.h"
 #include "ringload/target.h"
 
@@ -52,6 +54,41 @@ struct rl_engine_io {
 	uint64_t recvs;       /* receive completions (a multishot receive posts many) */
 };
 
+/* The run so far, as the engine publishes it a few times a second (for a progress
+ * line): counts from every worker, latency merged over every target. */
+struct rl_progress_view {
+	uint64_t elapsed_ns, span_ns;  /* since the start; warm-up + duration (0: none) */
+	bool warming_up;
+	uint64_t requests, failed, open_conns;
+	uint64_t requests_goal;        /* -n, 0: none */
+	double rps;                    /* since the last view */
+	const struct rl_hist *latency;
+};
+typedef void (*rl_progress_fn)(const struct rl_progress_view *v, void *arg);
+
+/* The load model and limits of a run. */
+struct rl_plan {
+	uint32_t connections, threads;
+	uint32_t pipeline;            /* HTTP/1.1 requests in flight per connection */
+	uint32_t streams;             /* HTTP/2 streams in flight per connection */
+	uint32_t h2_window, h2_conn_window;
+	uint32_t max_msg;             /* largest gRPC message accepted */
+	uint64_t duration_ns;         /* 0: until the requests are done */
+	uint64_t warmup_ns;
+	uint64_t requests;            /* 0: unlimited */
+	double rate;                  /* requests/s in total; 0: closed loop */
+	struct rl_stage stages[RL_MAX_STAGES];
+	size_t nstages;
+	uint64_t connect_timeout_ns;
+	rl_progress_fn progress;      /* NULL: no progress views */
+	void *progress_arg;
+};
+
+static inline struct rl_stage_plan rl_plan_stages(const struct rl_plan *p)
+{
+	return (struct rl_stage_plan){ p->stages, p->nstages, p->rate > 0 ? p->rate : 0 };
+}
+
 struct rl_result {
 	struct rl_stats *targets;   /* one per target, merged over workers */
 	struct rl_stats total;
@@ -76,7 +113,7 @@ struct rl_result {
 
 /* Runs the load test. Returns 0, or -1 with a message in err (setup failures only:
  * request failures are results). */
-int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t ntargets,
+int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t ntargets,
 		  const struct rl_group_def *groups, size_t ngroups,
 		  struct rl_result *res, char *err, size_t errlen);
 void rl_result_free(struct rl_result *res);

@@ -8,6 +8,14 @@
 
 #define RL_GRPC_STATUS_COUNT 17
 
+/* The status codes the client's own logic names (the rest are only counted). */
+enum rl_grpc_code {
+	RL_GRPC_OK = 0,
+	RL_GRPC_DEADLINE_EXCEEDED = 4,
+	RL_GRPC_RESOURCE_EXHAUSTED = 8,
+	RL_GRPC_UNAVAILABLE = 14,
+};
+
 extern const char *const rl_grpc_status_names[RL_GRPC_STATUS_COUNT];
 
 /* "5" or "NOT_FOUND" (any case) -> 5; -1 if neither. */

@@ -9,21 +9,12 @@
 #include <stdio.h>
 
 #include "ringload/h1.h"
+#include "ringload/stages.h"
+#include "ringload/target.h"
 
-#define RL_MAX_HEADERS 64
-#define RL_MAX_STAGES  32
 #define RL_MAX_TARGETS 64
 
 enum rl_output { RL_OUT_CONSOLE, RL_OUT_JSON, RL_OUT_CSV };
-enum rl_proto { RL_PROTO_H1, RL_PROTO_H2, RL_PROTO_GRPC };
-
-/* --stages: each stage moves the load (connections, or the rate with -R) from where the
- * last one left it to `level`, linearly over its duration, or at once with "=" (step). */
-struct rl_stage {
-	uint64_t dur_ns;
-	double level;
-	bool step;
-};
 
 struct rl_options {
 	uint32_t connections, threads, pipeline;
@@ -57,6 +48,7 @@ struct rl_options {
 	const char *urls[RL_MAX_TARGETS];
 	size_t nurls;
 	bool threads_given;
+	const char *unix_socket;   /* --unix-socket PATH (curl's): every target connects there */
 	char *owned[RL_MAX_HEADERS + RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
 	size_t nowned;
 };
@@ -67,5 +59,12 @@ enum { RL_OPTIONS_OK = 0, RL_OPTIONS_HELP = 1, RL_OPTIONS_VERSION = 2, RL_OPTION
 int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, size_t errlen);
 void rl_options_free(struct rl_options *o);
 void rl_options_usage(FILE *f);
+
+/* What the engine needs of the options: each target's request, the run's stages. */
+void rl_options_request_spec(const struct rl_options *o, struct rl_request_spec *spec);
+static inline struct rl_stage_plan rl_options_stage_plan(const struct rl_options *o)
+{
+	return (struct rl_stage_plan){ o->stages, o->nstages, o->rate > 0 ? o->rate : 0 };
+}
 
 #endif

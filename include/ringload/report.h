@@ -41,6 +41,9 @@ double rl_report_target_rps(const struct rl_options *o);
 const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res);
 
 void rl_report_console(FILE *f, const struct rl_report *r);
+/* The live progress line: an rl_progress_fn, its argument the FILE to draw on. */
+void rl_report_progress(const struct rl_progress_view *v, void *file);
+void rl_report_progress_clear(FILE *f);
 /* The seed's comparison: per metric each run's value, the winner (-1: a tie) and by how
  * much it beats the runner-up, in percent of the runner-up. */
 #define RL_CMP_MAX_ROWS 16

@@ -1,6 +1,6 @@
 /* --scenario FILE.json: named targets, each with its own protocol and request, and a
- * weight (its share of the connections). Every target gets a complete rl_options:
- * the command line's, with the target's fields over it. Fan-out groups are not read
+ * weight (its share of the connections). Every target gets a request spec: the
+ * command line's, with the target's fields over it. Fan-out groups are not read
  * yet. Errors name the JSON path of the bad field. */
 #ifndef RINGLOAD_SCENARIO_H
 #define RINGLOAD_SCENARIO_H
@@ -14,7 +14,8 @@
 struct rl_scenario_target {
 	char *name, *url;
 	unsigned weight;
-	struct rl_options opt;   /* owns its body, data, header lines */
+	struct rl_request_spec req; /* the command line's request, with the target's fields over it */
+	char *owned_body, *owned_data;
 	char *header_lines[RL_MAX_HEADERS]; /* the target's own headers, after the -H ones */
 	size_t nlines;
 };

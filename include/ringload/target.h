@@ -1,5 +1,6 @@
-/* A load-test target: its parsed URL, resolved address and serialized request.
- * Resolution (getaddrinfo) happens once, before the run. */
+/* A load-test target: its parsed URL, resolved address (TCP or a Unix socket) and its
+ * request, serialized once by its protocol's module. Resolution happens before the
+ * run. The request comes from a spec, so nothing here knows the command line. */
 #ifndef RINGLOAD_TARGET_H
 #define RINGLOAD_TARGET_H
 
@@ -8,14 +9,36 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "ringload/options.h"
+#include "ringload/h1.h"
 #include "ringload/template.h"
+
+#define RL_MAX_HEADERS 64
+#define RL_UNIX_PATH_MAX 108 /* sizeof sun_path, with its NUL */
+
+enum rl_proto { RL_PROTO_H1, RL_PROTO_H2, RL_PROTO_GRPC };
+
+/* One target's request, as the command line or a scenario describes it. */
+struct rl_request_spec {
+	enum rl_proto proto;
+	const char *method;
+	struct rl_h1_header headers[RL_MAX_HEADERS];
+	size_t nheaders;
+	const char *body;          /* may hold templates */
+	size_t body_len;
+	bool has_body;
+	const char *grpc_method;   /* "pkg.Service/Method" */
+	const char *data;          /* gRPC request message as JSON */
+	const char *proto_file, *protoset_file;
+	uint64_t timeout_ns;       /* per request (gRPC sends it as grpc-timeout) */
+	const char *unix_path;     /* connect to this Unix socket; the URL gives Host and path */
+};
 
 struct rl_url {
 	char host[256];   /* without brackets for IPv6 literals */
 	uint16_t port;
 	char authority[300];
 	char target[8192]; /* origin-form: path and query */
+	char unix_path[RL_UNIX_PATH_MAX]; /* sun_path; http://unix:/path/to.sock:/uri (nginx's form), or bare unix:/path */
 };
 
 struct rl_target {
@@ -25,7 +48,7 @@ struct rl_target {
 	uint64_t timeout_ns; /* per request: --timeout, or its fan-out group's timeout */
 	bool has_body;
 	struct rl_url u;
-	struct sockaddr_storage addr;
+	struct sockaddr_storage addr; /* AF_INET, AF_INET6 or AF_UNIX */
 	socklen_t addrlen;
 	char *request;     /* serialized once, copied into each connection's send buffer
 			    * (with templates: the head's template source) */
@@ -56,11 +79,14 @@ struct rl_target {
 };
 
 int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen);
-/* Resolves the host and serializes the request. Allocates t->request. */
-int rl_target_init(struct rl_target *t, const char *url, const struct rl_options *o,
+/* Resolves the host (or takes the Unix path) and serializes the request through the
+ * protocol's module. Allocates; rl_target_free frees even after a failure. */
+int rl_target_init(struct rl_target *t, const char *url, const struct rl_request_spec *spec,
 		   char *err, size_t errlen);
 void rl_target_free(struct rl_target *t);
-/* One blocking TCP connect within timeout_ns: 0, or a negative errno. */
+/* One blocking connect within timeout_ns: 0, or a negative errno. */
 int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns);
+/* Where the target connects, for messages: "127.0.0.1:80" or the socket's path. */
+const char *rl_target_where(const struct rl_target *t, char *buf, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "ringload/engine.h"
 #include "ringload/options.h"
@@ -48,27 +49,65 @@ static int raise_nofile(uint32_t connections, char *err, size_t errlen)
 	return 0;
 }
 
-static int preflight(const struct rl_options *o, struct rl_target *targets)
+static int preflight(const struct rl_options *o, struct rl_target *targets, size_t ntargets)
 {
 	size_t down = 0;
-	for (size_t i = 0; i < o->nurls; i++) {
+	for (size_t i = 0; i < ntargets; i++) {
 		int rc = rl_target_probe(&targets[i], o->connect_timeout_ns);
 		if (rc) {
-			fprintf(stderr, "ringload: %s did not answer the pre-flight connect: %s\n",
-				targets[i].url, strerror(-rc));
+			char where[RL_UNIX_PATH_MAX + 16];
+			fprintf(stderr, "ringload: %s (%s) did not answer the pre-flight connect: %s\n",
+				targets[i].name, rl_target_where(&targets[i], where, sizeof(where)), strerror(-rc));
 			down++;
 		}
 	}
-	if (down == o->nurls) {
+	if (down == ntargets) {
 		fprintf(stderr, "ringload: no target answered the pre-flight check\n");
 		return EXIT_UNREACHABLE;
 	}
 	if (down && !o->allow_unreachable) {
 		fprintf(stderr, "ringload: %zu of %zu targets unreachable (use --allow-unreachable to go on)\n",
-			down, o->nurls);
+			down, ntargets);
 		return EXIT_UNREACHABLE;
 	}
 	return EXIT_OK;
+}
+
+/* The engine's plan: the load model and limits from the options. */
+static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->connections = o->connections;
+	p->threads = o->threads;
+	p->pipeline = o->pipeline;
+	p->streams = o->streams;
+	p->h2_window = o->h2_window;
+	p->h2_conn_window = o->h2_conn_window;
+	p->max_msg = o->max_msg;
+	p->duration_ns = o->duration_ns;
+	p->warmup_ns = o->warmup_ns;
+	p->requests = o->requests;
+	p->rate = o->rate;
+	memcpy(p->stages, o->stages, sizeof(p->stages));
+	p->nstages = o->nstages;
+	p->connect_timeout_ns = o->connect_timeout_ns;
+	if (o->progress && !o->quiet && isatty(STDERR_FILENO)) {
+		p->progress = rl_report_progress;
+		p->progress_arg = stderr;
+	}
+}
+
+/* Local ports ran out (EADDRNOTAVAIL): said once, with the fix, after the run. */
+static void warn_addr_exhausted(const struct rl_target *targets, const struct rl_result *res)
+{
+	for (size_t i = 0; i < res->ntargets; i++) {
+		if (res->targets[i].errors[RL_ERR_CONNECT_ADDRNOTAVAIL]) {
+			fprintf(stderr, "ringload: out of local ports connecting to %s (EADDRNOTAVAIL): counted as "
+				"connect_addrnotavail; widen net.ipv4.ip_local_port_range or lower -c\n",
+				targets[i].url);
+			return;
+		}
+	}
 }
 
 static int cmd_run(int argc, char **argv)
@@ -125,7 +164,7 @@ static int cmd_run(int argc, char **argv)
 		}
 		for (; ntargets < sc.ntargets; ntargets++) {
 			struct rl_scenario_target *st = &sc.targets[ntargets];
-			if (rl_target_init(&targets[ntargets], st->url, &st->opt, err, sizeof(err))) {
+			if (rl_target_init(&targets[ntargets], st->url, &st->req, err, sizeof(err))) {
 				rl_target_free(&targets[ntargets]); /* what it had made before failing */
 				fprintf(stderr, "ringload: %s: %s\n", st->name, err);
 				code = EXIT_USAGE;
@@ -140,8 +179,10 @@ static int cmd_run(int argc, char **argv)
 			o.urls[o.nurls++] = st->url;
 		}
 	}
+	struct rl_request_spec spec;
+	rl_options_request_spec(&o, &spec);
 	for (; ntargets < o.nurls; ntargets++) {
-		if (rl_target_init(&targets[ntargets], o.urls[ntargets], &o, err, sizeof(err))) {
+		if (rl_target_init(&targets[ntargets], o.urls[ntargets], &spec, err, sizeof(err))) {
 			rl_target_free(&targets[ntargets]); /* what it had made before failing */
 			fprintf(stderr, "ringload: %s\n", err);
 			code = EXIT_USAGE;
@@ -161,15 +202,21 @@ static int cmd_run(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if (o.preflight && (code = preflight(&o, targets)))
+	if (o.preflight && (code = preflight(&o, targets, ntargets)))
 		goto out;
 
+	struct rl_plan plan;
+	plan_from_options(&o, &plan);
 	struct rl_result res;
-	if (rl_engine_run(&o, targets, ntargets, sc.groups, sc.ngroups, &res, err, sizeof(err))) {
+	int run_rc = rl_engine_run(&plan, targets, ntargets, sc.groups, sc.ngroups, &res, err, sizeof(err));
+	if (plan.progress)
+		rl_report_progress_clear(stderr);
+	if (run_rc) {
 		fprintf(stderr, "ringload: %s\n", err);
 		code = EXIT_INTERNAL;
 		goto out;
 	}
+	warn_addr_exhausted(targets, &res);
 	struct rl_report rep = { &o, targets, &res, sc.groups };
 	if (o.output == RL_OUT_JSON)
 		rl_report_json(stdout, &rep);

@@ -24,6 +24,7 @@ enum {
 	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
 	 * --rps, --insecure (and -z for -d, h2load's -D) */
 	OPT_CALL, OPT_DATA_FILE, OPT_METADATA, OPT_RPS, OPT_INSECURE,
+	OPT_UNIX_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +68,7 @@ static const struct option long_opts[] = {
 	{ "metadata", required_argument, NULL, OPT_METADATA },
 	{ "rps", required_argument, NULL, OPT_RPS },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "unix-socket", required_argument, NULL, OPT_UNIX_SOCKET },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -99,6 +101,8 @@ void rl_options_usage(FILE *f)
 "      --protoset FILE.pb   the service's FileDescriptorSet (protoc -o)\n"
 "      --max-msg BYTES      largest gRPC response message accepted (default 4M)\n"
 "      --scenario FILE.json named targets with their own protocol, request and weight\n"
+"      --unix-socket PATH   connect to this Unix socket (curl's flag): the URL gives the\n"
+"                           Host and path; or write the URL http://unix:/PATH.sock:/URI\n"
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
 "  -H, --header 'K: V'      add a request header (repeatable)\n"
 "  -b, --body STR|@FILE     request body, sent with Content-Length\n"
@@ -133,7 +137,7 @@ void rl_options_usage(FILE *f)
 "          @FILE), --metadata '{\"k\":\"v\"}' (-H k: v), --rps N (-R), --insecure\n"
 "          (plaintext, as http:// is), and HOST:PORT as the target of a gRPC call\n"
 "\n"
-"Other verbs: ringload serve [--port N] [--bind ADDR] [--threads N]\n"
+"Other verbs: ringload serve [--port N] [--bind ADDR] [--unix PATH] [--threads N]\n"
 "             ringload compare [-o console|json|csv] A.json B.json [...]\n"
 "             ringload merge -o OUT.json IN.json [...]\n"
 "             ringload report IN.json -o OUT.html\n"
@@ -418,6 +422,12 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_HISTORY: o->history_path = optarg; break;
 		case OPT_FAILURES: o->failures_path = optarg; break;
 		case OPT_HTML: o->html_path = optarg; break;
+		case OPT_UNIX_SOCKET:
+			if (!*optarg || strlen(optarg) >= RL_UNIX_PATH_MAX)
+				rc = fail(err, errlen, "--unix-socket: path of %zu bytes; 1 to %d fit in sun_path",
+					  strlen(optarg), RL_UNIX_PATH_MAX - 1);
+			o->unix_socket = optarg;
+			break;
 		case OPT_PROTOSET: o->protoset_file = optarg; break;
 		case 'm': rc = parse_u32("-m", optarg, 1, 100000, &o->streams, err, errlen); break;
 		case OPT_H2_WINDOW:
@@ -549,4 +559,22 @@ void rl_options_free(struct rl_options *o)
 	for (size_t i = 0; i < o->nowned; i++)
 		free(o->owned[i]);
 	o->nowned = 0;
+}
+
+void rl_options_request_spec(const struct rl_options *o, struct rl_request_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->proto = o->proto;
+	spec->method = o->method;
+	memcpy(spec->headers, o->headers, o->nheaders * sizeof(o->headers[0]));
+	spec->nheaders = o->nheaders;
+	spec->body = o->body;
+	spec->body_len = o->body_len;
+	spec->has_body = o->has_body;
+	spec->grpc_method = o->grpc_method;
+	spec->data = o->data;
+	spec->proto_file = o->proto_file;
+	spec->protoset_file = o->protoset_file;
+	spec->timeout_ns = o->timeout_ns;
+	spec->unix_path = o->unix_socket;
 }

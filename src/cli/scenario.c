@@ -43,11 +43,10 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 		if (k == sizeof(known) / sizeof(known[0]))
 			return bad(err, errlen, "targets[%zu].%s: unknown field", idx, key);
 	}
-	t->opt = *base;
-	t->opt.body = t->opt.data = NULL; /* the command line's belong to it */
-	t->opt.has_body = false;
-	t->opt.body_len = 0;
-	t->opt.nurls = 0;
+	rl_options_request_spec(base, &t->req);
+	t->req.body = t->req.data = NULL; /* the command line's belong to it */
+	t->req.has_body = false;
+	t->req.body_len = 0;
 	t->weight = 1;
 	json_t *url = json_object_get(j, "url");
 	if (!json_is_string(url))
@@ -69,30 +68,30 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 	if (proto && (!p || (strcmp(p, "h1") && strcmp(p, "h2") && strcmp(p, "grpc"))))
 		return bad(err, errlen, "targets[%zu].protocol: expected \"h1\", \"h2\" or \"grpc\"", idx);
 	if (p)
-		t->opt.proto = !strcmp(p, "h1") ? RL_PROTO_H1 : !strcmp(p, "h2") ? RL_PROTO_H2 : RL_PROTO_GRPC;
+		t->req.proto = !strcmp(p, "h1") ? RL_PROTO_H1 : !strcmp(p, "h2") ? RL_PROTO_H2 : RL_PROTO_GRPC;
 	json_t *grpc = json_object_get(j, "grpc");
 	if (grpc) {
 		const char *m = json_is_string(grpc) ? json_string_value(grpc) : NULL;
 		const char *slash = m ? strchr(m, '/') : NULL;
 		if (!slash || slash == m || !slash[1] || strchr(slash + 1, '/'))
 			return bad(err, errlen, "targets[%zu].grpc: expected \"package.Service/Method\"", idx);
-		t->opt.grpc_method = m;
+		t->req.grpc_method = m;
 		if (!p)
-			t->opt.proto = RL_PROTO_GRPC;
+			t->req.proto = RL_PROTO_GRPC;
 	}
-	if (t->opt.proto == RL_PROTO_GRPC && !t->opt.grpc_method)
+	if (t->req.proto == RL_PROTO_GRPC && !t->req.grpc_method)
 		return bad(err, errlen, "targets[%zu].grpc: a gRPC target names its method", idx);
-	if (t->opt.proto != RL_PROTO_GRPC)
-		t->opt.grpc_method = NULL;
+	if (t->req.proto != RL_PROTO_GRPC)
+		t->req.grpc_method = NULL;
 	json_t *method = json_object_get(j, "method");
 	if (method) {
 		const char *m = json_is_string(method) ? json_string_value(method) : NULL;
 		for (const char *c = m; c && *c; c++)
 			if (*c < 'A' || *c > 'Z')
 				m = NULL;
-		if (!m || !*m || t->opt.proto == RL_PROTO_GRPC)
+		if (!m || !*m || t->req.proto == RL_PROTO_GRPC)
 			return bad(err, errlen, "targets[%zu].method: expected an upper-case method (not for gRPC)", idx);
-		t->opt.method = m;
+		t->req.method = m;
 	}
 	json_t *headers = json_object_get(j, "headers");
 	if (headers) {
@@ -100,7 +99,7 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 			return bad(err, errlen, "targets[%zu].headers: expected an object of name: value", idx);
 		json_t *hv;
 		json_object_foreach(headers, key, hv) {
-			if (!json_is_string(hv) || t->opt.nheaders == RL_MAX_HEADERS)
+			if (!json_is_string(hv) || t->req.nheaders == RL_MAX_HEADERS)
 				return bad(err, errlen, "targets[%zu].headers.%s: expected a string", idx, key);
 			size_t n = strlen(key) + strlen(json_string_value(hv)) + 3;
 			char *line = malloc(n);
@@ -108,39 +107,41 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 				return bad(err, errlen, "out of memory");
 			snprintf(line, n, "%s: %s", key, json_string_value(hv));
 			t->header_lines[t->nlines++] = line;
-			if (rl_h1_header_parse(line, &t->opt.headers[t->opt.nheaders]))
+			if (rl_h1_header_parse(line, &t->req.headers[t->req.nheaders]))
 				return bad(err, errlen, "targets[%zu].headers.%s: invalid header", idx, key);
-			t->opt.nheaders++;
+			t->req.nheaders++;
 		}
 	}
 	json_t *body = json_object_get(j, "body");
 	if (body) {
-		if (!json_is_string(body) || t->opt.proto == RL_PROTO_GRPC)
+		if (!json_is_string(body) || t->req.proto == RL_PROTO_GRPC)
 			return bad(err, errlen, "targets[%zu].body: expected a string (gRPC uses data)", idx);
-		t->opt.body = dup_str(json_string_value(body));
-		t->opt.body_len = strlen(t->opt.body);
-		t->opt.has_body = true;
+		t->req.body = t->owned_body = dup_str(json_string_value(body));
+		if (!t->owned_body)
+			return bad(err, errlen, "out of memory");
+		t->req.body_len = strlen(t->req.body);
+		t->req.has_body = true;
 		if (!method)
-			t->opt.method = "POST";
+			t->req.method = "POST";
 	} else if (!method) {
-		t->opt.method = t->opt.proto == RL_PROTO_GRPC ? "POST" : "GET";
+		t->req.method = t->req.proto == RL_PROTO_GRPC ? "POST" : "GET";
 	}
 	json_t *data = json_object_get(j, "data");
 	if (data) {
-		if (t->opt.proto != RL_PROTO_GRPC)
+		if (t->req.proto != RL_PROTO_GRPC)
 			return bad(err, errlen, "targets[%zu].data: only for gRPC targets", idx);
-		t->opt.data = json_is_string(data) ? dup_str(json_string_value(data))
-						   : json_dumps(data, JSON_COMPACT);
-		if (!t->opt.data)
+		t->req.data = t->owned_data = json_is_string(data) ? dup_str(json_string_value(data))
+								   : json_dumps(data, JSON_COMPACT);
+		if (!t->req.data)
 			return bad(err, errlen, "targets[%zu].data: expected a JSON object or string", idx);
 	}
 	json_t *pf = json_object_get(j, "proto"), *ps = json_object_get(j, "protoset");
 	if ((pf && !json_is_string(pf)) || (ps && !json_is_string(ps)))
 		return bad(err, errlen, "targets[%zu].%s: expected a path", idx, pf ? "proto" : "protoset");
 	if (pf)
-		t->opt.proto_file = json_string_value(pf);
+		t->req.proto_file = json_string_value(pf);
 	if (ps)
-		t->opt.protoset_file = json_string_value(ps);
+		t->req.protoset_file = json_string_value(ps);
 	return 0;
 }
 
@@ -286,8 +287,8 @@ void rl_scenario_free(struct rl_scenario *s)
 		struct rl_scenario_target *t = &s->targets[i];
 		free(t->name);
 		free(t->url);
-		free(t->opt.body);
-		free(t->opt.data);
+		free(t->owned_body);
+		free(t->owned_data);
 		for (size_t h = 0; h < t->nlines; h++)
 			free(t->header_lines[h]);
 	}

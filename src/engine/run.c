@@ -1,7 +1,8 @@
-/* A run: split connections and the -n budget over workers, start one thread per worker
- * (each builds its own ring: SINGLE_ISSUER binds a ring to the thread that made it),
- * start the clock when all are ready, draw progress and take signals in the main
- * thread, then merge the workers' statistics. */
+/* A run, in four steps with one cleanup path: plan (split connections, the -n budget
+ * and the rate over workers), start (one thread per worker, each building its own
+ * ring: SINGLE_ISSUER binds a ring to the thread that made it; the clock starts when
+ * all are ready), watch (signals, progress views, history rows, in the main thread),
+ * collect (merge the workers' statistics). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,24 +12,36 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "ringload/units.h"
 #include "worker.h"
 
-#define PROGRESS_EVERY_NS 250000000ULL
+#define NS_PER_S          1000000000ULL
+#define PROGRESS_EVERY_NS 250000000ULL /* a progress view four times a second */
+#define WATCH_TICK_NS     20000000L    /* the main thread's signal wait */
+#define HISTORY_SETTLE_NS 60000000ULL  /* a second's row waits this long for every worker */
 #define RL_HISTORY_MAX    86400 /* a day of rows; a longer run keeps its first day */
-
-struct run_ctx {
-	struct rl_shared sh;
-	struct rl_worker *workers;
-	uint32_t nworkers;
-	uint32_t *conns_of;
-	_Atomic uint32_t ready, done;
-	_Atomic int go;
-};
 
 struct worker_arg {
 	struct run_ctx *ctx;
 	uint32_t index, first_conn;
+};
+
+struct run_ctx {
+	struct rl_shared sh;
+	struct rl_worker *workers;
+	uint32_t nworkers, started;
+	uint32_t *conns_of;
+	uint32_t *vu_groups;          /* every worker's fan-out users' groups, in slices */
+	pthread_t *tids;
+	struct worker_arg *args;
+	_Atomic uint32_t ready, done;
+	_Atomic int go;
+	sigset_t sigs;
+	struct rusage ru0;
+	/* main thread: snapshots for progress views and history rows */
+	struct rl_live *cur, *prev, *tmp;
+	struct rl_hist *hs;
+	unsigned rows_done;
+	uint64_t last_view_ns, last_view_requests;
 };
 
 static void *worker_thread(void *p)
@@ -125,263 +138,193 @@ static int history_row(struct rl_result *res, size_t nt, const struct rl_live *c
 	return 0;
 }
 
-static void draw_progress(struct run_ctx *ctx, const struct rl_options *o, uint64_t now,
-			  uint64_t *last_req, uint64_t *last_ns, struct rl_live *cur, struct rl_live *tmp,
+/* A progress view for the plan's callback: counts from every worker, latency merged. */
+static void progress_view(struct run_ctx *ctx, uint64_t now, struct rl_live *cur, struct rl_live *tmp,
 			  struct rl_hist *all)
 {
-	uint64_t req = 0, failed = 0, open = 0;
+	const struct rl_plan *plan = ctx->sh.plan;
+	struct rl_progress_view v = {
+		.elapsed_ns = now - ctx->sh.start_ns,
+		.span_ns = plan->warmup_ns + plan->duration_ns,
+		.warming_up = now < ctx->sh.measure_ns,
+		.requests_goal = plan->requests,
+		.latency = all,
+	};
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
 		struct rl_progress *p = &ctx->workers[i].progress;
-		req += atomic_load_explicit(&p->requests, memory_order_relaxed);
-		failed += atomic_load_explicit(&p->failed, memory_order_relaxed);
-		open += atomic_load_explicit(&p->open_conns, memory_order_relaxed);
+		v.requests += atomic_load_explicit(&p->requests, memory_order_relaxed);
+		v.failed += atomic_load_explicit(&p->failed, memory_order_relaxed);
+		v.open_conns += atomic_load_explicit(&p->open_conns, memory_order_relaxed);
 	}
-	double elapsed = (double)(now - ctx->sh.start_ns) / 1e9;
-	double span = (double)(o->warmup_ns + o->duration_ns) / 1e9;
-	double frac;
-	char total[48];
-	if (o->requests && (!o->duration_ns || (double)req / (double)o->requests > elapsed / span)) {
-		frac = (double)req / (double)o->requests;
-		snprintf(total, sizeof(total), "%llu/%llu req", (unsigned long long)req,
-			 (unsigned long long)o->requests);
-	} else {
-		frac = elapsed / span;
-		snprintf(total, sizeof(total), "%.1fs/%.1fs%s", elapsed, span,
-			 now < ctx->sh.measure_ns ? " warm-up" : "");
-	}
-	if (frac > 1)
-		frac = 1;
-	char bar[21];
-	int fill = (int)(frac * 20);
-	for (int i = 0; i < 20; i++)
-		bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
-	bar[20] = 0;
-	double rps = now > *last_ns ? (double)(req - *last_req) * 1e9 / (double)(now - *last_ns) : 0;
-	char rbuf[16], p50[24], p99[24];
+	if (now > ctx->last_view_ns)
+		v.rps = (double)(v.requests - ctx->last_view_requests) * 1e9 / (double)(now - ctx->last_view_ns);
 	snapshot(ctx, cur, tmp);
 	rl_hist_reset(all);
 	for (size_t t = 0; t < ctx->sh.ntargets; t++)
 		rl_hist_merge(all, &cur[t].hist);
-	fprintf(stderr, "\r\033[K[%s] %s  %s req/s  p50 %s  p99 %s  errors %llu  conns %llu", bar, total,
-		rl_fmt_count(rbuf, sizeof(rbuf), rps),
-		rl_fmt_ms(p50, sizeof(p50), rl_hist_percentile(all, 50) / 1000.0),
-		rl_fmt_ms(p99, sizeof(p99), rl_hist_percentile(all, 99) / 1000.0),
-		(unsigned long long)failed, (unsigned long long)open);
-	*last_req = req;
-	*last_ns = now;
+	plan->progress(&v, plan->progress_arg);
+	ctx->last_view_requests = v.requests;
+	ctx->last_view_ns = now;
 }
 
-int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t ntargets,
-		  const struct rl_group_def *groups, size_t ngroups,
-		  struct rl_result *res, char *err, size_t errlen)
+/* Plan: workers, each one's connections, -n budget, rate share and fan-out users. */
+static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, size_t ngroups,
+			char *err, size_t errlen)
 {
-	memset(res, 0, sizeof(*res));
-	struct rl_live *cur = NULL, *prev = NULL, *tmp = NULL; /* history and progress snapshots */
-	struct rl_hist *hs = NULL;
-	struct run_ctx ctx;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.sh.opt = o;
-	ctx.sh.targets = targets;
-	ctx.sh.ntargets = ntargets;
-	ctx.sh.groups = groups;
-	ctx.sh.ngroups = ngroups;
-	ctx.nworkers = o->threads;
-	{
-		/* with only fan-out groups, no more workers than virtual users */
-		bool weighted = false;
-		uint32_t vus = 0;
-		for (size_t t = 0; t < ntargets; t++)
-			weighted |= targets[t].weight > 0;
-		for (size_t g = 0; g < ngroups; g++)
-			vus += groups[g].concurrency;
-		if (!weighted && vus && vus < ctx.nworkers)
-			ctx.nworkers = vus;
-	}
-	ctx.sh.nworkers = ctx.nworkers;
-	ctx.workers = calloc(ctx.nworkers, sizeof(*ctx.workers));
-	ctx.conns_of = calloc(ctx.nworkers, sizeof(*ctx.conns_of));
-	pthread_t *tids = calloc(ctx.nworkers, sizeof(*tids));
-	struct worker_arg *args = calloc(ctx.nworkers, sizeof(*args));
-	ctx.sh.conns_of = ctx.conns_of;
-	if (!ctx.workers || !ctx.conns_of || !tids || !args) {
+	const struct rl_plan *plan = ctx->sh.plan;
+	struct rl_target *targets = ctx->sh.targets;
+	size_t ntargets = ctx->sh.ntargets;
+	/* with only fan-out groups, no more workers than virtual users */
+	bool weighted = false;
+	uint32_t nvus = 0;
+	for (size_t t = 0; t < ntargets; t++)
+		weighted |= targets[t].weight > 0;
+	for (size_t g = 0; g < ngroups; g++)
+		nvus += groups[g].concurrency;
+	ctx->nworkers = plan->threads;
+	if (!weighted && nvus && nvus < ctx->nworkers)
+		ctx->nworkers = nvus;
+	ctx->sh.nworkers = ctx->nworkers;
+	ctx->workers = calloc(ctx->nworkers, sizeof(*ctx->workers));
+	ctx->conns_of = calloc(ctx->nworkers, sizeof(*ctx->conns_of));
+	ctx->tids = calloc(ctx->nworkers, sizeof(*ctx->tids));
+	ctx->args = calloc(ctx->nworkers, sizeof(*ctx->args));
+	ctx->vu_groups = calloc(nvus + 1, sizeof(*ctx->vu_groups));
+	ctx->sh.conns_of = ctx->conns_of;
+	if (!ctx->workers || !ctx->conns_of || !ctx->tids || !ctx->args || !ctx->vu_groups) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	/* connections spread evenly; an -n budget in proportion to them, so exactly N.
 	 * Targets driven by fan-out groups take none: each group's virtual users go to
 	 * the workers in turn, with a connection per member. */
-	uint32_t regular = 0;
-	for (size_t t = 0; t < ntargets; t++)
-		if (targets[t].weight)
-			regular = o->connections;
-	uint32_t nvus = 0;
-	for (size_t g = 0; g < ngroups; g++)
-		nvus += groups[g].concurrency;
-	uint32_t *vu_groups = calloc(nvus + 1, sizeof(*vu_groups));
-	if (!vu_groups) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (uint32_t i = 0; i < ctx.nworkers; i++)
-		ctx.workers[i].vu_group = vu_groups; /* each worker's slice is set below */
-	uint64_t budget_left = o->requests;
+	uint32_t regular = weighted ? plan->connections : 0;
+	uint64_t budget_left = plan->requests;
 	uint32_t first = 0, vu_next = 0;
-	for (uint32_t i = 0; i < ctx.nworkers; i++) {
-		struct rl_worker *w = &ctx.workers[i];
-		ctx.conns_of[i] = regular / ctx.nworkers + (i < regular % ctx.nworkers);
-		w->vu_group = vu_groups + vu_next;
+	for (uint32_t i = 0; i < ctx->nworkers; i++) {
+		struct rl_worker *w = &ctx->workers[i];
+		ctx->conns_of[i] = regular / ctx->nworkers + (i < regular % ctx->nworkers);
+		w->fan.vu_group = ctx->vu_groups + vu_next;
 		for (uint32_t g = 0, k = 0; g < ngroups; g++)
 			for (uint32_t v = 0; v < groups[g].concurrency; v++, k++)
-				if (k % ctx.nworkers == i)
-					vu_groups[vu_next + w->nvus++] = g;
-		vu_next += w->nvus;
-		if (ctx.conns_of[i] > RL_MAX_CONNS_PER_WORKER) {
+				if (k % ctx->nworkers == i)
+					ctx->vu_groups[vu_next + w->fan.nvus++] = g;
+		vu_next += w->fan.nvus;
+		if (ctx->conns_of[i] > RL_MAX_CONNS_PER_WORKER) {
 			snprintf(err, errlen, "-c %u: at most %u connections per thread",
-				 o->connections, RL_MAX_CONNS_PER_WORKER);
+				 plan->connections, RL_MAX_CONNS_PER_WORKER);
 			return -1;
 		}
 		w->id = i;
-		w->sh = &ctx.sh;
-		w->measuring = !o->warmup_ns; /* else its statistics reset when the warm-up ends */
-		if (o->rate > 0) {
+		w->sh = &ctx->sh;
+		w->measuring = !plan->warmup_ns; /* else its statistics reset when the warm-up ends */
+		if (plan->rate > 0) {
 			/* each worker paces its share of the rate, in proportion to its connections */
-			double share = o->rate * ctx.conns_of[i] / o->connections;
-			w->open_loop = true;
-			w->interval_ns = (uint64_t)(1e9 / share);
-			if (!w->interval_ns)
-				w->interval_ns = 1;
+			double share = plan->rate * ctx->conns_of[i] / plan->connections;
+			w->pace.open_loop = true;
+			w->pace.interval_ns = (uint64_t)(1e9 / share);
+			if (!w->pace.interval_ns)
+				w->pace.interval_ns = 1;
 		}
-		if (o->requests) {
-			w->quota = i + 1 == ctx.nworkers ? budget_left
-				   : o->requests * ctx.conns_of[i] / (regular ? regular : 1);
+		if (plan->requests) {
+			w->quota = i + 1 == ctx->nworkers ? budget_left
+				   : plan->requests * ctx->conns_of[i] / (regular ? regular : 1);
 			budget_left -= w->quota;
 		} else {
 			w->quota = UINT64_MAX;
 		}
-		args[i] = (struct worker_arg){ &ctx, i, first };
-		first += ctx.conns_of[i];
+		ctx->args[i] = (struct worker_arg){ ctx, i, first };
+		first += ctx->conns_of[i];
 	}
+	return 0;
+}
 
-	/* workers never see SIGINT/SIGTERM: the main thread takes them with sigtimedwait */
-	sigset_t sigs, old;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, &old);
-
-	uint32_t started = 0;
-	for (; started < ctx.nworkers; started++)
-		if (pthread_create(&tids[started], NULL, worker_thread, &args[started]))
+/* Start: one thread per worker; each sets itself up. The clock starts once every setup
+ * succeeded; otherwise the workers are released to exit and the run fails. */
+static int start_workers(struct run_ctx *ctx, struct rl_result *res, char *err, size_t errlen)
+{
+	for (; ctx->started < ctx->nworkers; ctx->started++)
+		if (pthread_create(&ctx->tids[ctx->started], NULL, worker_thread, &ctx->args[ctx->started]))
 			break;
-	while (atomic_load(&ctx.ready) < started)
+	while (atomic_load(&ctx->ready) < ctx->started)
 		usleep(100);
 	int rc = 0;
-	if (started < ctx.nworkers) {
-		snprintf(err, errlen, "cannot start worker thread %u of %u", started + 1, ctx.nworkers);
+	if (ctx->started < ctx->nworkers) {
+		snprintf(err, errlen, "cannot start worker thread %u of %u", ctx->started + 1, ctx->nworkers);
 		rc = -1;
 	}
-	for (uint32_t i = 0; i < started && !rc; i++) {
-		if (ctx.workers[i].error) {
+	for (uint32_t i = 0; i < ctx->started && !rc; i++) {
+		if (ctx->workers[i].error) {
 			snprintf(err, errlen, "cannot set up io_uring for worker %u: %s", i,
-				 strerror(-ctx.workers[i].error));
+				 strerror(-ctx->workers[i].error));
 			rc = -1;
 		}
 	}
 	if (rc) {
-		atomic_store(&ctx.sh.stop, 1);
-		atomic_store(&ctx.go, 1);
-		for (uint32_t i = 0; i < started; i++)
-			pthread_join(tids[i], NULL);
-		goto out;
+		atomic_store(&ctx->sh.stop, 1);
+		atomic_store(&ctx->go, 1);
+		return -1;
 	}
-	struct rusage ru0, ru1;
-	getrusage(RUSAGE_SELF, &ru0);
+	const struct rl_plan *plan = ctx->sh.plan;
+	getrusage(RUSAGE_SELF, &ctx->ru0);
 	clock_gettime(CLOCK_REALTIME, &res->started_at);
-	ctx.sh.start_ns = rl_now_ns();
-	ctx.sh.measure_ns = ctx.sh.start_ns + o->warmup_ns;
-	ctx.sh.deadline_ns = o->duration_ns ? ctx.sh.measure_ns + o->duration_ns : 0;
-	atomic_store(&ctx.go, 1);
+	ctx->sh.start_ns = rl_now_ns();
+	ctx->sh.measure_ns = ctx->sh.start_ns + plan->warmup_ns;
+	ctx->sh.deadline_ns = plan->duration_ns ? ctx->sh.measure_ns + plan->duration_ns : 0;
+	ctx->last_view_ns = ctx->sh.start_ns;
+	atomic_store(&ctx->go, 1);
+	return 0;
+}
 
-	bool show = o->progress && !o->quiet && isatty(STDERR_FILENO);
-	/* snapshots for the progress line and the per-second history (main thread only) */
-	cur = calloc(ntargets, sizeof(*cur));
-	prev = calloc(ntargets, sizeof(*prev));
-	tmp = calloc(ntargets, sizeof(*tmp));
-	hs = malloc(2 * sizeof(*hs));
-	if (!cur || !prev || !tmp || !hs) {
+/* Watch: signals, progress views and a history row per second, until every worker is
+ * done. */
+static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size_t errlen)
+{
+	const struct rl_plan *plan = ctx->sh.plan;
+	size_t nt = ctx->sh.ntargets;
+	int rc = 0;
+	if (!ctx->cur || !ctx->prev || !ctx->tmp || !ctx->hs) {
 		snprintf(err, errlen, "out of memory");
+		atomic_store(&ctx->sh.stop, 1);
 		rc = -1;
-		atomic_store(&ctx.sh.stop, 1);
 	}
-	for (size_t t = 0; prev && t < ntargets; t++)
-		rl_hist_reset(&prev[t].hist);
-	uint64_t next_row = ctx.sh.measure_ns + 1000000000ULL;
-	unsigned rows_done = 0;
-	uint64_t last_draw = ctx.sh.start_ns, last_req = 0, last_req_ns = ctx.sh.start_ns;
-	while (atomic_load(&ctx.done) < ctx.nworkers) {
-		struct timespec tick = { 0, 20000000 };
-		int sig = sigtimedwait(&sigs, NULL, &tick);
+	for (size_t t = 0; !rc && t < nt; t++)
+		rl_hist_reset(&ctx->prev[t].hist);
+	uint64_t next_row = ctx->sh.measure_ns + NS_PER_S, last_view = ctx->sh.start_ns;
+	while (atomic_load(&ctx->done) < ctx->nworkers) {
+		struct timespec tick = { 0, WATCH_TICK_NS };
+		int sig = sigtimedwait(&ctx->sigs, NULL, &tick);
 		if (sig == SIGINT || sig == SIGTERM) {
-			atomic_store(&ctx.sh.stop, 1);
+			atomic_store(&ctx->sh.stop, 1);
 			res->interrupted = true;
 		}
+		if (rc)
+			continue;
 		uint64_t now = rl_now_ns();
-		if (show && now - last_draw >= PROGRESS_EVERY_NS && !rc) {
-			draw_progress(&ctx, o, now, &last_req, &last_req_ns, cur, tmp, &hs[0]);
-			last_draw = now;
+		if (plan->progress && now - last_view >= PROGRESS_EVERY_NS) {
+			progress_view(ctx, now, ctx->cur, ctx->tmp, &ctx->hs[0]);
+			last_view = now;
 		}
 		/* a history row per second, once every worker has published that second (they
 		 * publish on 200 ms ticks aligned to the start, at least every 5 ms of loop) */
-		if (!rc && now >= next_row + 60000000ULL) {
-			snapshot(&ctx, cur, tmp);
-			history_row(res, ntargets, cur, prev, ++rows_done, 1.0, &hs[0], &hs[1]);
-			next_row += 1000000000ULL;
+		if (now >= next_row + HISTORY_SETTLE_NS) {
+			snapshot(ctx, ctx->cur, ctx->tmp);
+			history_row(res, nt, ctx->cur, ctx->prev, ++ctx->rows_done, 1.0, &ctx->hs[0], &ctx->hs[1]);
+			next_row += NS_PER_S;
 		}
 	}
-	for (uint32_t i = 0; i < ctx.nworkers; i++)
-		pthread_join(tids[i], NULL);
-	getrusage(RUSAGE_SELF, &ru1);
-	if (show)
-		fputs("\r\033[K", stderr);
+	return rc;
+}
 
-	res->ntargets = ntargets;
-	res->targets = malloc(ntargets * sizeof(*res->targets));
-	if (!res->targets) {
-		snprintf(err, errlen, "out of memory");
-		rc = -1;
-		goto out;
-	}
-	for (size_t t = 0; t < ntargets; t++)
-		rl_stats_init(&res->targets[t]);
-	rl_stats_init(&res->total);
-	uint64_t end = ctx.sh.measure_ns;
-	res->nstages = o->nstages;
-	res->stages = o->nstages ? malloc(o->nstages * sizeof(*res->stages)) : NULL;
-	for (size_t s = 0; s < o->nstages && res->stages; s++)
-		rl_stats_init(&res->stages[s]);
-	for (uint32_t i = 0; i < ctx.nworkers; i++) {
-		struct rl_worker *w = &ctx.workers[i];
-		if (w->end_ns > end)
-			end = w->end_ns;
-		for (size_t s = 0; s < w->nstage_stats && w->stage_stats; s++) {
-			for (size_t t = 0; t < ntargets; t++) {
-				const struct rl_stats *st = &w->stage_stats[s * ntargets + t];
-				rl_stats_merge(&res->targets[t], st);
-				rl_stats_merge(&res->total, st);
-				if (res->stages)
-					rl_stats_merge(&res->stages[s], st);
-			}
-		}
-	}
+static void merge_groups(struct run_ctx *ctx, struct rl_result *res, size_t ngroups)
+{
 	res->ngroups = ngroups;
 	res->groups = ngroups ? calloc(ngroups, sizeof(*res->groups)) : NULL;
 	for (size_t g = 0; g < ngroups && res->groups; g++) {
-		rl_hist_reset(&res->groups[g].latency);
-		for (uint32_t i = 0; i < ctx.nworkers; i++) {
-			const struct rl_group_stats *src = ctx.workers[i].gstats ? &ctx.workers[i].gstats[g] : NULL;
-			if (!src)
-				continue;
-			struct rl_group_stats *dst = &res->groups[g];
+		struct rl_group_stats *dst = &res->groups[g];
+		rl_hist_reset(&dst->latency);
+		for (uint32_t i = 0; i < ctx->nworkers; i++) {
+			const struct rl_group_stats *src = &ctx->workers[i].fan.stats[g];
 			dst->rounds += src->rounds;
 			dst->full += src->full;
 			dst->partial += src->partial;
@@ -391,53 +334,128 @@ int rl_engine_run(const struct rl_options *o, struct rl_target *targets, size_t 
 			rl_hist_merge(&dst->latency, &src->latency);
 		}
 	}
-	res->features = ctx.workers[0].feat;
-	for (uint32_t i = 0; i < ctx.nworkers; i++) {
-		res->io.enters += ctx.workers[i].io.enters;
-		res->io.sends += ctx.workers[i].io.sends;
-		res->io.recvs += ctx.workers[i].io.recvs;
-	}
-	if (cur) {
-		/* the last (partial) second, from the workers' own state: rows add up exactly */
-		live_reset(cur, ntargets);
-		for (uint32_t i = 0; i < ctx.nworkers; i++) {
-			struct rl_worker *w = &ctx.workers[i];
-			if (!w->live)
-				continue;
-			rl_worker_live_counts(w);
-			live_add(cur, w->live, ntargets);
+}
+
+/* Collect: every worker's statistics merged per target, per stage and in total; the
+ * groups; the last partial history row; the client's own cost. */
+static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, char *err, size_t errlen)
+{
+	const struct rl_plan *plan = ctx->sh.plan;
+	size_t ntargets = ctx->sh.ntargets;
+	struct rusage ru1;
+	getrusage(RUSAGE_SELF, &ru1);
+	for (uint32_t i = 0; i < ctx->nworkers; i++) {
+		if (ctx->workers[i].error) {
+			snprintf(err, errlen, "io_uring failed in worker %u: %s", i, strerror(-ctx->workers[i].error));
+			return -1;
 		}
-		double dur = (double)(end - ctx.sh.measure_ns) / 1e9;
-		if (dur > rows_done)
-			history_row(res, ntargets, cur, prev, dur, dur - rows_done, &hs[0], &hs[1]);
 	}
-	for (uint32_t i = 0; i < ctx.nworkers; i++) {
-		struct rl_worker *w = &ctx.workers[i];
-		if (!w->open_loop)
-			continue;
-		if (w->due_k > w->next_k)
-			res->not_sent += w->due_k - w->next_k;
-		res->max_backlog += w->max_backlog;
+	res->ntargets = ntargets;
+	res->targets = malloc(ntargets * sizeof(*res->targets));
+	res->nstages = plan->nstages;
+	res->stages = plan->nstages ? malloc(plan->nstages * sizeof(*res->stages)) : NULL;
+	if (!res->targets || (plan->nstages && !res->stages)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	res->duration_s = end > ctx.sh.measure_ns ? (double)(end - ctx.sh.measure_ns) / 1e9 : 0;
-	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
-			  (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6;
-	res->cpu_sys_s = (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
-			 (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+	for (size_t t = 0; t < ntargets; t++)
+		rl_stats_init(&res->targets[t]);
+	rl_stats_init(&res->total);
+	for (size_t s = 0; s < plan->nstages; s++)
+		rl_stats_init(&res->stages[s]);
+	uint64_t end = ctx->sh.measure_ns;
+	for (uint32_t i = 0; i < ctx->nworkers; i++) {
+		struct rl_worker *w = &ctx->workers[i];
+		if (w->end_ns > end)
+			end = w->end_ns;
+		for (size_t s = 0; s < w->nstage_stats; s++) {
+			for (size_t t = 0; t < ntargets; t++) {
+				const struct rl_stats *st = &w->stage_stats[s * ntargets + t];
+				rl_stats_merge(&res->targets[t], st);
+				rl_stats_merge(&res->total, st);
+				if (res->stages)
+					rl_stats_merge(&res->stages[s], st);
+			}
+		}
+		res->io.enters += w->io.enters;
+		res->io.sends += w->io.sends;
+		res->io.recvs += w->io.recvs;
+		if (w->pace.open_loop) {
+			if (w->pace.due_k > w->pace.next_k)
+				res->not_sent += w->pace.due_k - w->pace.next_k;
+			res->max_backlog += w->pace.max_backlog;
+		}
+	}
+	merge_groups(ctx, res, ngroups);
+	res->features = ctx->workers[0].feat;
+	/* the last (partial) second, from the workers' own state: rows add up exactly */
+	live_reset(ctx->cur, ntargets);
+	for (uint32_t i = 0; i < ctx->nworkers; i++) {
+		rl_worker_live_counts(&ctx->workers[i]);
+		live_add(ctx->cur, ctx->workers[i].live, ntargets);
+	}
+	double dur = (double)(end - ctx->sh.measure_ns) / 1e9;
+	if (dur > ctx->rows_done)
+		history_row(res, ntargets, ctx->cur, ctx->prev, dur, dur - ctx->rows_done, &ctx->hs[0], &ctx->hs[1]);
+	res->duration_s = end > ctx->sh.measure_ns ? dur : 0;
+	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ctx->ru0.ru_utime.tv_sec) +
+			  (double)(ru1.ru_utime.tv_usec - ctx->ru0.ru_utime.tv_usec) / 1e6;
+	res->cpu_sys_s = (double)(ru1.ru_stime.tv_sec - ctx->ru0.ru_stime.tv_sec) +
+			 (double)(ru1.ru_stime.tv_usec - ctx->ru0.ru_stime.tv_usec) / 1e6;
 	res->max_rss_kb = ru1.ru_maxrss;
-out:
-	free(cur);
-	free(prev);
-	free(tmp);
-	free(hs);
+	return 0;
+}
+
+int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t ntargets,
+		  const struct rl_group_def *groups, size_t ngroups,
+		  struct rl_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	struct run_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.sh.plan = plan;
+	ctx.sh.stages = rl_plan_stages(plan);
+	ctx.sh.targets = targets;
+	ctx.sh.ntargets = ntargets;
+	ctx.sh.groups = groups;
+	ctx.sh.ngroups = ngroups;
+	/* snapshots for progress views and the per-second history (main thread only) */
+	ctx.cur = calloc(ntargets, sizeof(*ctx.cur));
+	ctx.prev = calloc(ntargets, sizeof(*ctx.prev));
+	ctx.tmp = calloc(ntargets, sizeof(*ctx.tmp));
+	ctx.hs = malloc(2 * sizeof(*ctx.hs));
+
+	/* workers never see SIGINT/SIGTERM: the main thread takes them with sigtimedwait */
+	sigemptyset(&ctx.sigs);
+	sigaddset(&ctx.sigs, SIGINT);
+	sigaddset(&ctx.sigs, SIGTERM);
+	sigset_t old;
+	pthread_sigmask(SIG_BLOCK, &ctx.sigs, &old);
+
+	int rc = plan_workers(&ctx, groups, ngroups, err, errlen);
+	if (!rc)
+		rc = start_workers(&ctx, res, err, errlen);
+	if (!rc)
+		rc = watch_run(&ctx, res, err, errlen);
+	for (uint32_t i = 0; i < ctx.started; i++)
+		pthread_join(ctx.tids[i], NULL);
+	if (!rc)
+		rc = collect(&ctx, res, ngroups, err, errlen);
+
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	for (uint32_t i = 0; i < ctx.nworkers; i++)
+	for (uint32_t i = 0; ctx.workers && i < ctx.nworkers; i++)
 		rl_worker_free(&ctx.workers[i]);
 	free(ctx.workers);
 	free(ctx.conns_of);
-	free(vu_groups);
-	free(tids);
-	free(args);
+	free(ctx.vu_groups);
+	free(ctx.tids);
+	free(ctx.args);
+	free(ctx.cur);
+	free(ctx.prev);
+	free(ctx.tmp);
+	free(ctx.hs);
+	if (rc)
+		rl_result_free(res);
 	return rc;
 }
 

@@ -5,16 +5,11 @@
 
 #include <math.h>
 
-static double start_level(const struct rl_options *o)
+double rl_stage_level(const struct rl_stage_plan *o, uint64_t t_ns, size_t *stage)
 {
-	return o->rate > 0 ? o->rate : 0;
-}
-
-double rl_stage_level(const struct rl_options *o, uint64_t t_ns, size_t *stage)
-{
-	double from = start_level(o);
+	double from = o->start;
 	uint64_t t0 = 0;
-	for (size_t i = 0; i < o->nstages; i++) {
+	for (size_t i = 0; i < o->n; i++) {
 		const struct rl_stage *st = &o->stages[i];
 		if (t_ns < t0 + st->dur_ns) {
 			*stage = i;
@@ -25,7 +20,7 @@ double rl_stage_level(const struct rl_options *o, uint64_t t_ns, size_t *stage)
 		from = st->level;
 		t0 += st->dur_ns;
 	}
-	*stage = o->nstages ? o->nstages - 1 : 0;
+	*stage = o->n ? o->n - 1 : 0;
 	return from;
 }
 
@@ -38,11 +33,11 @@ static double stage_area(const struct rl_stage *st, double a, double tau)
 	return a * tau + (st->level - a) * tau * tau / (2 * d);
 }
 
-double rl_stage_cum(const struct rl_options *o, uint64_t t_ns)
+double rl_stage_cum(const struct rl_stage_plan *o, uint64_t t_ns)
 {
-	double from = start_level(o), sum = 0;
+	double from = o->start, sum = 0;
 	uint64_t t0 = 0;
-	for (size_t i = 0; i < o->nstages; i++) {
+	for (size_t i = 0; i < o->n; i++) {
 		const struct rl_stage *st = &o->stages[i];
 		uint64_t span = t_ns - t0 < st->dur_ns ? t_ns - t0 : st->dur_ns;
 		sum += stage_area(st, from, (double)span / 1e9);
@@ -54,11 +49,11 @@ double rl_stage_cum(const struct rl_options *o, uint64_t t_ns)
 	return sum + from * (double)(t_ns - t0) / 1e9;
 }
 
-uint64_t rl_stage_time_of(const struct rl_options *o, double n)
+uint64_t rl_stage_time_of(const struct rl_stage_plan *o, double n)
 {
-	double from = start_level(o);
+	double from = o->start;
 	uint64_t t0 = 0;
-	for (size_t i = 0; i < o->nstages; i++) {
+	for (size_t i = 0; i < o->n; i++) {
 		const struct rl_stage *st = &o->stages[i];
 		double d = (double)st->dur_ns / 1e9, whole = stage_area(st, from, d);
 		if (n <= whole) {

@@ -1,28 +1,57 @@
-/* Targets: URL parsing (http:// only; TLS comes later), one getaddrinfo before the run,
- * the request serialized once, and the blocking pre-flight probe. */
+/* Targets: URL parsing (http://, and Unix sockets; TLS comes later), one getaddrinfo
+ * before the run, the request serialized once by the protocol's module, and the
+ * blocking pre-flight probe. */
 #include "ringload/target.h"
-
-#include <nghttp2/nghttp2.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-#include "ringload/grpc.h"
+#include "proto.h"
 #include "ringload/pbjson.h"
+
+static int path_check(const char *url, const char *p, const char *path_end, struct rl_url *u,
+		      char *err, size_t errlen);
+
+/* nginx's form, http://unix:/path/to.sock:/uri: the socket's path runs to the next ':'.
+ * Host is "localhost" unless -H Host says otherwise. */
+static int unix_url_parse(const char *url, const char *p, struct rl_url *u, char *err, size_t errlen)
+{
+	const char *end = p + strcspn(p, ":");
+	size_t n = (size_t)(end - p);
+	if (!n || *p != '/') {
+		snprintf(err, errlen, "invalid URL '%s': expected unix:/PATH/TO.sock[:/URI]", url);
+		return -1;
+	}
+	if (n >= sizeof(u->unix_path)) { /* sun_path: 107 bytes and a NUL */
+		snprintf(err, errlen, "invalid URL '%s': Unix socket path of %zu bytes; at most 107 fit in sun_path",
+			 url, n);
+		return -1;
+	}
+	memcpy(u->unix_path, p, n);
+	snprintf(u->host, sizeof(u->host), "localhost");
+	snprintf(u->authority, sizeof(u->authority), "localhost");
+	if (*end == ':')
+		end++;
+	return path_check(url, end, end + strcspn(end, "#"), u, err, errlen);
+}
 
 int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 {
 	memset(u, 0, sizeof(*u));
 	const char *p;
-	if (!strncasecmp(url, "http://", 7)) {
+	if (!strncasecmp(url, "unix:", 5)) {
+		p = url; /* gRPC's name for a Unix socket: http://unix:PATH */
+	} else if (!strncasecmp(url, "http://", 7)) {
 		p = url + 7;
 	} else if (!strncasecmp(url, "https://", 8)) {
 		snprintf(err, errlen, "invalid URL '%s': https is not supported yet (TLS is a later milestone)", url);
@@ -31,6 +60,8 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 		snprintf(err, errlen, "invalid URL '%s': expected http://HOST[:PORT][/PATH]", url);
 		return -1;
 	}
+	if (!strncasecmp(p, "unix:", 5))
+		return unix_url_parse(url, p + 5, u, err, errlen);
 	const char *host = p, *host_end;
 	if (*p == '[') {
 		host = p + 1;
@@ -69,6 +100,21 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 		return -1;
 	}
 	const char *path_end = p + strcspn(p, "#"); /* a fragment never goes on the wire */
+	if (path_check(url, p, path_end, u, err, errlen))
+		return -1;
+	bool v6 = strchr(u->host, ':') != NULL;
+	if (u->port == 80)
+		snprintf(u->authority, sizeof(u->authority), v6 ? "[%s]" : "%s", u->host);
+	else
+		snprintf(u->authority, sizeof(u->authority), v6 ? "[%s]:%u" : "%s:%u", u->host, u->port);
+	return 0;
+}
+
+/* The origin-form request target from [p, path_end): no spaces or controls outside
+ * templates; "/" when empty. */
+static int path_check(const char *url, const char *p, const char *path_end, struct rl_url *u,
+		      char *err, size_t errlen)
+{
 	size_t plen = (size_t)(path_end - p);
 	if (plen + 2 > sizeof(u->target)) {
 		snprintf(err, errlen, "invalid URL '%s': path too long", url);
@@ -91,193 +137,12 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 	if (*p == '?' || !plen)
 		u->target[0] = '/';
 	memcpy(u->target + strlen(u->target), p, plen);
-	bool v6 = strchr(u->host, ':') != NULL;
-	if (u->port == 80)
-		snprintf(u->authority, sizeof(u->authority), v6 ? "[%s]" : "%s", u->host);
-	else
-		snprintf(u->authority, sizeof(u->authority), v6 ? "[%s]:%u" : "%s:%u", u->host, u->port);
 	return 0;
 }
 
-static bool h2_skip_header(const struct rl_h1_header *h)
+/* Resolves host:port once, before the run (getaddrinfo may block). */
+static int resolve(struct rl_target *t, char *err, size_t errlen)
 {
-	/* connection-specific fields are malformed in HTTP/2 (RFC 9113 8.2.2); Host
-	 * becomes :authority */
-	static const char *const skip[] = { "host", "connection", "keep-alive", "proxy-connection",
-					    "transfer-encoding", "upgrade", "te" };
-	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
-		if (h->name_len == strlen(skip[i]) && !strncasecmp(h->name, skip[i], h->name_len))
-			return true;
-	return false;
-}
-
-/* grpc-timeout: at most 8 digits and a unit (gRPC over HTTP/2, "Timeout") */
-static void grpc_timeout(char *out, size_t n, uint64_t ns)
-{
-	static const struct { char unit; uint64_t ns; } units[] = {
-		{ 'n', 1 }, { 'u', 1000 }, { 'm', 1000000 }, { 'S', 1000000000ULL },
-		{ 'M', 60000000000ULL }, { 'H', 3600000000000ULL },
-	};
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		uint64_t v = (ns + units[i].ns - 1) / units[i].ns;
-		if (v <= 99999999) {
-			snprintf(out, n, "%llu%c", (unsigned long long)v, units[i].unit);
-			return;
-		}
-	}
-	snprintf(out, n, "99999999H");
-}
-
-/* Header values and the body that hold templates compile once; a body rendered per
- * stream drops content-length (END_STREAM delimits it in HTTP/2). */
-static int h2_templates_init(struct rl_target *t, char *err, size_t errlen)
-{
-	nghttp2_nv *nv = t->h2_nva;
-	bool body_dynamic = t->proto == RL_PROTO_H2 && rl_tpl_present((const char *)t->h2_body, t->h2_body_len);
-	bool dynamic = body_dynamic || t->grpc_dyn;
-	for (size_t i = 0; i < t->h2_nvlen; i++)
-		dynamic |= rl_tpl_present((const char *)nv[i].value, nv[i].valuelen);
-	if (!dynamic)
-		return 0;
-	t->h2_value_tpl = calloc(t->h2_nvlen, sizeof(*t->h2_value_tpl));
-	if (!t->h2_value_tpl) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	char why[256];
-	for (size_t i = 0; i < t->h2_nvlen; i++) {
-		if (!rl_tpl_present((const char *)nv[i].value, nv[i].valuelen))
-			continue;
-		if (rl_tpl_compile((const char *)nv[i].value, nv[i].valuelen, &t->h2_value_tpl[i], why, sizeof(why))) {
-			snprintf(err, errlen, "%s: %.*s: %s", t->url, (int)nv[i].namelen, nv[i].name, why);
-			return -1;
-		}
-		t->h2_render_max += t->h2_value_tpl[i].max_len;
-	}
-	if (body_dynamic) {
-		if (rl_tpl_compile((const char *)t->h2_body, t->h2_body_len, &t->h2_body_tpl, why, sizeof(why))) {
-			snprintf(err, errlen, "%s: body: %s", t->url, why);
-			return -1;
-		}
-		t->h2_render_max += t->h2_body_tpl.max_len;
-		for (size_t i = 0; i < t->h2_nvlen; i++) {
-			if (nv[i].namelen == 14 && !memcmp(nv[i].name, "content-length", 14)) {
-				memmove(&nv[i], &nv[i + 1], (t->h2_nvlen - i - 1) * sizeof(*nv));
-				t->h2_nvlen--;
-				break;
-			}
-		}
-	}
-	if (t->grpc_dyn) /* prefix, message, and the templates' renderings */
-		t->h2_render_max += RL_GRPC_PREFIX + rl_pb_request_bound(t->grpc_dyn) +
-				    rl_pb_request_scratch(t->grpc_dyn);
-	t->h2_templated = true;
-	return 0;
-}
-
-static int h2_request_init(struct rl_target *t, const struct rl_options *o, char *err, size_t errlen)
-{
-	bool grpc = t->proto == RL_PROTO_GRPC;
-	const char *authority = t->u.authority, *agent = "ringload";
-	size_t authority_len = strlen(authority);
-	for (size_t i = 0; i < o->nheaders; i++) {
-		const struct rl_h1_header *h = &o->headers[i];
-		if (h->name_len == 4 && !strncasecmp(h->name, "host", 4)) {
-			authority = h->value;
-			authority_len = h->value_len;
-		}
-	}
-	if (grpc && o->data && rl_tpl_present(o->data, strlen(o->data))) {
-		if (rl_grpc_request_compile(o->grpc_method, o->data, o->proto_file, o->protoset_file,
-					    &t->grpc_schema, &t->grpc_dyn, err, errlen))
-			return -1;
-	} else if (grpc) {
-		if (rl_grpc_request_message(o->grpc_method, o->data, o->proto_file, o->protoset_file,
-					    &t->h2_body, &t->h2_body_len, err, errlen))
-			return -1;
-	} else if (o->body_len) {
-		t->h2_body = malloc(o->body_len);
-		if (!t->h2_body) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		memcpy(t->h2_body, o->body, o->body_len);
-		t->h2_body_len = o->body_len;
-	}
-	/* one buffer for every string the list points at: lowercased names, :path, numbers */
-	size_t cap = 256 + strlen(t->u.target) + (o->grpc_method ? strlen(o->grpc_method) : 0);
-	for (size_t i = 0; i < o->nheaders; i++)
-		cap += o->headers[i].name_len + 1;
-	nghttp2_nv *nv = calloc(o->nheaders + 10, sizeof(*nv));
-	char *str = malloc(cap), *p = str;
-	if (!nv || !str) {
-		free(nv);
-		free(str);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	size_t n = 0;
-#define ADD(name, value, vlen) do { \
-		nv[n] = (nghttp2_nv){ (uint8_t *)(name), (uint8_t *)(value), strlen(name), (vlen), \
-				      NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE }; \
-		n++; \
-	} while (0)
-	ADD(":method", o->method, strlen(o->method));
-	ADD(":scheme", "http", 4);
-	ADD(":authority", authority, authority_len);
-	const char *path = p;
-	if (grpc)
-		p += sprintf(p, "/%s", o->grpc_method) + 1;
-	else
-		p += sprintf(p, "%s", t->u.target) + 1;
-	ADD(":path", path, strlen(path));
-	bool has_agent = false;
-	for (size_t i = 0; i < o->nheaders; i++)
-		has_agent |= o->headers[i].name_len == 10 && !strncasecmp(o->headers[i].name, "user-agent", 10);
-	if (!has_agent)
-		ADD("user-agent", agent, strlen(agent));
-	if (grpc) {
-		ADD("content-type", "application/grpc", 16);
-		ADD("te", "trailers", 8);
-		const char *tmo = p;
-		grpc_timeout(p, 16, o->timeout_ns);
-		p += strlen(p) + 1;
-		ADD("grpc-timeout", tmo, strlen(tmo));
-	} else if (t->h2_body_len || o->has_body) {
-		const char *cl = p;
-		p += sprintf(p, "%zu", t->h2_body_len) + 1;
-		ADD("content-length", cl, strlen(cl));
-	}
-	for (size_t i = 0; i < o->nheaders; i++) {
-		const struct rl_h1_header *h = &o->headers[i];
-		if (h2_skip_header(h))
-			continue;
-		char *name = p;
-		for (size_t k = 0; k < h->name_len; k++)
-			*p++ = (char)(h->name[k] >= 'A' && h->name[k] <= 'Z' ? h->name[k] | 0x20 : h->name[k]);
-		*p++ = 0;
-		nv[n] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)h->value, h->name_len, h->value_len,
-				      NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
-		n++;
-	}
-#undef ADD
-	t->h2_nva = nv;
-	t->h2_nvlen = n;
-	t->h2_strings = str;
-	return h2_templates_init(t, err, errlen);
-}
-
-int rl_target_init(struct rl_target *t, const char *url, const struct rl_options *o,
-		   char *err, size_t errlen)
-{
-	memset(t, 0, sizeof(*t));
-	t->url = t->name = url;
-	t->weight = 1;
-	t->timeout_ns = o->timeout_ns;
-	t->has_body = o->has_body;
-	if (rl_url_parse(url, &t->u, err, errlen))
-		return -1;
-
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai;
 	char port[8];
@@ -290,42 +155,49 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_options
 	memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
 	t->addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
-
-	struct rl_h1_request r = {
-		.method = o->method, .authority = t->u.authority, .target = t->u.target,
-		.headers = o->headers, .nheaders = o->nheaders,
-		.body = o->body, .body_len = o->body_len, .has_body = o->has_body,
-	};
-	t->head = !strcmp(o->method, "HEAD");
-	t->proto = o->proto;
-	if (t->proto != RL_PROTO_H1 && h2_request_init(t, o, err, errlen))
-		return -1;
-	bool dynamic = rl_tpl_present(t->u.target, strlen(t->u.target)) ||
-		       (o->body && rl_tpl_present(o->body, o->body_len));
-	for (size_t i = 0; i < o->nheaders; i++)
-		dynamic |= rl_tpl_present(o->headers[i].value, o->headers[i].value_len);
-	dynamic &= t->proto == RL_PROTO_H1;
-	r.open_head = dynamic;
-	t->request_len = rl_h1_request_write(&r, NULL, 0);
-	t->request = malloc(t->request_len);
-	if (!t->request) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rl_h1_request_write(&r, t->request, t->request_len);
-	t->request_max = t->request_len;
-	if (dynamic) {
-		char why[256];
-		if (rl_tpl_compile(t->request, t->request_len, &t->tpl_head, why, sizeof(why)) ||
-		    rl_tpl_compile(o->body ? o->body : "", o->body_len, &t->tpl_body, why, sizeof(why))) {
-			snprintf(err, errlen, "%s: %s", url, why);
-			return -1;
-		}
-		t->templated = true;
-		/* head, "Content-Length: N\r\n\r\n", body */
-		t->request_max = t->tpl_head.max_len + 40 + t->tpl_body.max_len;
-	}
 	return 0;
+}
+
+static int unix_address(struct rl_target *t, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&t->addr;
+	size_t n = strlen(path);
+	if (!n || n >= sizeof(sun->sun_path)) {
+		snprintf(err, errlen, "Unix socket path '%s': %zu bytes; 1 to %zu fit in sun_path", path, n,
+			 sizeof(sun->sun_path) - 1);
+		return -1;
+	}
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n + 1);
+	t->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+int rl_target_init(struct rl_target *t, const char *url, const struct rl_request_spec *spec,
+		   char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	t->url = t->name = url;
+	t->weight = 1;
+	t->timeout_ns = spec->timeout_ns;
+	t->has_body = spec->has_body;
+	if (rl_url_parse(url, &t->u, err, errlen))
+		return -1;
+	const char *unix_path = spec->unix_path ? spec->unix_path : t->u.unix_path[0] ? t->u.unix_path : NULL;
+	if (unix_path ? unix_address(t, unix_path, err, errlen) : resolve(t, err, errlen))
+		return -1;
+	t->head = !strcmp(spec->method, "HEAD");
+	t->proto = spec->proto;
+	return rl_proto_of(spec->proto)->target_init(t, spec, err, errlen);
+}
+
+const char *rl_target_where(const struct rl_target *t, char *buf, size_t len)
+{
+	if (t->addr.ss_family == AF_UNIX)
+		snprintf(buf, len, "%s", ((const struct sockaddr_un *)&t->addr)->sun_path);
+	else
+		snprintf(buf, len, strchr(t->u.host, ':') ? "[%s]:%u" : "%s:%u", t->u.host, t->u.port);
+	return buf;
 }
 
 void rl_target_free(struct rl_target *t)

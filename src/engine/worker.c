@@ -1,17 +1,23 @@
 /* One worker: its ring (with the best setup the kernel accepts), its connections, and
- * the event loop. Every completion is dispatched from the one switch in
- * rl_worker_run; connection logic lives in conn.c. All memory is allocated in
- * rl_worker_setup, before the clock starts. */
+ * the event loop. Every completion is dispatched from the one switch in dispatch(),
+ * called from the loop turn in rl_worker_run; connection logic lives in conn.c. All
+ * memory is allocated in rl_worker_setup, before the clock starts. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "proto.h"
 #include "ringload/stages.h"
-#include "worker.h"
+#include "transport.h"
 
-#define RECV_BUF_SIZE   16384
-#define WAIT_MAX_NS     5000000ULL /* timers and the stop flag are checked at least this often */
+#define RECV_BUF_SIZE    16384
+#define WAIT_MAX_NS      5000000ULL /* timers and the stop flag are checked at least this often */
+#define RING_MAX_ENTRIES 4096       /* SQ entries: two per connection and some, up to this */
+#define BUF_RING_MIN     256        /* provided receive buffers: two per connection, within */
+#define BUF_RING_MAX     4096
+#define H2_OUT_MIN       65536      /* HTTP/2 send buffer: a full DATA frame and a turn's HEADERS */
+#define PUBLISH_TICK_NS  200000000ULL /* aligned to the run's start: seconds fall on ticks */
 
 static unsigned pow2_at_least(unsigned v)
 {
@@ -45,160 +51,186 @@ static uint32_t target_of_conn(const struct rl_shared *sh, uint32_t g)
 	return 0;
 }
 
-int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn)
+/* The ring, its fixed-file table and the provided buffer ring for receives. */
+static int setup_ring(struct rl_worker *w)
 {
-	const struct rl_options *o = w->sh->opt;
-	w->nregular = nconns;
-	for (uint32_t v = 0; v < w->nvus; v++)
-		nconns += w->sh->groups[w->vu_group[v]].nmembers;
-	w->nconns = nconns;
-	if (!nconns)
-		return -EINVAL;
-	w->buf_size = RECV_BUF_SIZE;
-	int rc = ring_init(w, pow2_at_least(nconns * 2 + 64 < 4096 ? nconns * 2 + 64 : 4096));
+	uint32_t n = w->nconns;
+	int rc = ring_init(w, pow2_at_least(n * 2 + 64 < RING_MAX_ENTRIES ? n * 2 + 64 : RING_MAX_ENTRIES));
 	if (rc)
 		return rc;
 	/* a registered ring fd (5.18) spares io_uring_enter its file lookup; optional */
 	io_uring_register_ring_fd(&w->ring);
-
-	if (!rl_compat_off("nofixed") && io_uring_register_files_sparse(&w->ring, nconns) == 0)
+	if (!rl_compat_off("nofixed") && io_uring_register_files_sparse(&w->ring, n) == 0)
 		w->feat.fixed_files = true;
-
-	if (!rl_compat_off("nobufring")) {
-		unsigned n = pow2_at_least(nconns * 2);
-		if (n < 256)
-			n = 256;
-		if (n > 4096)
-			n = 4096;
-		int err;
-		w->br = rl_setup_buf_ring(&w->ring, n, 0, &err);
-		if (w->br) {
-			w->bufs = mmap(NULL, (size_t)n * w->buf_size, PROT_READ | PROT_WRITE,
-				       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-			if (w->bufs == MAP_FAILED) {
-				w->bufs = NULL;
-				return -ENOMEM;
-			}
-			w->nbufs = n;
-			for (unsigned i = 0; i < n; i++)
-				io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * w->buf_size,
-						      w->buf_size, (unsigned short)i,
-						      io_uring_buf_ring_mask(n), (int)i);
-			io_uring_buf_ring_advance(w->br, (int)n);
-			w->feat.buf_ring = true;
-		}
+	w->bufs.size = RECV_BUF_SIZE;
+	if (rl_compat_off("nobufring"))
+		return 0;
+	unsigned nbufs = pow2_at_least(n * 2);
+	if (nbufs < BUF_RING_MIN)
+		nbufs = BUF_RING_MIN;
+	if (nbufs > BUF_RING_MAX)
+		nbufs = BUF_RING_MAX;
+	int err;
+	w->bufs.br = rl_setup_buf_ring(&w->ring, nbufs, 0, &err);
+	if (!w->bufs.br)
+		return 0; /* receives go to each connection's own buffer */
+	w->bufs.mem = mmap(NULL, (size_t)nbufs * w->bufs.size, PROT_READ | PROT_WRITE,
+			   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (w->bufs.mem == MAP_FAILED) {
+		w->bufs.mem = NULL;
+		return -ENOMEM;
 	}
+	w->bufs.n = nbufs;
+	for (unsigned i = 0; i < nbufs; i++)
+		io_uring_buf_ring_add(w->bufs.br, w->bufs.mem + (size_t)i * w->bufs.size, w->bufs.size,
+				      (unsigned short)i, io_uring_buf_ring_mask(nbufs), (int)i);
+	io_uring_buf_ring_advance(w->bufs.br, (int)nbufs);
+	w->feat.buf_ring = true;
+	return 0;
+}
 
-	size_t max_req = 0, max_body = 0;
+/* Every buffer the run needs: send buffers, request slots, templates' scratch,
+ * statistics per stage and target, the live copies for progress, the fan-out users. */
+static int setup_buffers(struct rl_worker *w, uint32_t slots)
+{
+	const struct rl_plan *plan = w->sh->plan;
+	size_t nt = w->sh->ntargets, max_req = 0, max_body = 0;
 	bool h2 = false;
-	for (size_t i = 0; i < w->sh->ntargets; i++) {
-		if (w->sh->targets[i].request_max > max_req)
-			max_req = w->sh->targets[i].request_max;
-		if (w->sh->targets[i].tpl_body.max_len > max_body)
-			max_body = w->sh->targets[i].tpl_body.max_len;
-		h2 |= w->sh->targets[i].proto != RL_PROTO_H1;
+	for (size_t i = 0; i < nt; i++) {
+		const struct rl_target *t = &w->sh->targets[i];
+		if (t->request_max > max_req)
+			max_req = t->request_max;
+		if (t->tpl_body.max_len > max_body)
+			max_body = t->tpl_body.max_len;
+		h2 |= t->proto != RL_PROTO_H1;
+		if (t->h2_templated && t->h2_nvlen > w->slot_nvlen)
+			w->slot_nvlen = t->h2_nvlen;
+		if (t->h2_templated && t->h2_render_max > w->slot_render)
+			w->slot_render = t->h2_render_max;
 	}
 	/* HTTP/1.1: up to `pipeline` requests sent but unanswered plus as many newly
 	 * issued. HTTP/2: room for a full DATA frame beside a turn's HEADERS frames. */
-	w->out_cap = (uint32_t)(2 * o->pipeline * max_req);
-	if (h2 && w->out_cap < 65536 + 2 * o->streams * max_req)
-		w->out_cap = (uint32_t)(65536 + 2 * o->streams * max_req);
-	uint32_t slots = o->pipeline > o->streams ? o->pipeline : o->streams;
-	rl_h2_mem_init(w);
-	/* {{seq}} is unique across workers: worker i renders i, i + n, i + 2n, ... */
-	rl_tpl_state_init(&w->tpl, rl_now_ns() ^ ((uint64_t)w->id << 48), w->id, w->sh->opt->threads);
+	w->out_cap = (uint32_t)(2 * plan->pipeline * max_req);
+	if (h2 && w->out_cap < H2_OUT_MIN + 2 * plan->streams * max_req)
+		w->out_cap = (uint32_t)(H2_OUT_MIN + 2 * plan->streams * max_req);
+	uint32_t n = w->nconns;
 	w->tpl_scratch = malloc(max_body + 1);
-	for (size_t i = 0; i < w->sh->ntargets; i++) {
-		const struct rl_target *t = &w->sh->targets[i];
-		if (!t->h2_templated)
-			continue;
-		if (t->h2_nvlen > w->slot_nvlen)
-			w->slot_nvlen = t->h2_nvlen;
-		if (t->h2_render_max > w->slot_render)
-			w->slot_render = t->h2_render_max;
-	}
 	if (w->slot_nvlen) {
-		w->slot_nva_mem = calloc((size_t)nconns * o->streams * w->slot_nvlen, sizeof(nghttp2_nv));
-		w->slot_render_mem = malloc((size_t)nconns * o->streams * (w->slot_render + 1));
+		w->slot_nva_mem = calloc((size_t)n * plan->streams * w->slot_nvlen, sizeof(nghttp2_nv));
+		w->slot_render_mem = malloc((size_t)n * plan->streams * (w->slot_render + 1));
 		if (!w->slot_nva_mem || !w->slot_render_mem)
 			return -ENOMEM;
 	}
-	w->conns = calloc(nconns, sizeof(*w->conns));
-	w->req_mem = calloc((size_t)nconns * slots, sizeof(*w->req_mem));
-	w->out_mem = malloc((size_t)nconns * w->out_cap);
-	w->live = calloc(w->sh->ntargets, sizeof(*w->live));
-	w->progress.pub = calloc(w->sh->ntargets, sizeof(*w->progress.pub));
-	if (!w->live || !w->progress.pub)
+	w->conns = calloc(n, sizeof(*w->conns));
+	w->req_mem = calloc((size_t)n * slots, sizeof(*w->req_mem));
+	w->out_mem = malloc((size_t)n * w->out_cap);
+	if (!w->feat.buf_ring)
+		w->rbuf_mem = malloc((size_t)n * w->bufs.size);
+	w->live = calloc(nt, sizeof(*w->live));
+	w->progress.pub = calloc(nt, sizeof(*w->progress.pub));
+	w->nstage_stats = plan->nstages ? plan->nstages : 1;
+	w->stage_stats = malloc(w->nstage_stats * nt * sizeof(*w->stage_stats));
+	w->stats = w->stage_stats;
+	w->fan.vus = calloc(w->fan.nvus + 1, sizeof(*w->fan.vus));
+	w->fan.done = calloc(w->fan.nvus + 1, sizeof(*w->fan.done));
+	w->fan.stats = calloc(w->sh->ngroups + 1, sizeof(*w->fan.stats));
+	if (!w->tpl_scratch || !w->conns || !w->req_mem || !w->out_mem || (!w->feat.buf_ring && !w->rbuf_mem) ||
+	    !w->live || !w->progress.pub || !w->stage_stats || !w->fan.vus || !w->fan.done || !w->fan.stats)
 		return -ENOMEM;
-	for (size_t t = 0; t < w->sh->ntargets; t++) {
+	for (size_t t = 0; t < nt; t++) {
 		rl_hist_reset(&w->live[t].hist);
 		rl_hist_reset(&w->progress.pub[t].hist);
 	}
-	w->nstage_stats = o->nstages ? o->nstages : 1;
-	w->stage_stats = malloc(w->nstage_stats * w->sh->ntargets * sizeof(*w->stage_stats));
-	w->stats = w->stage_stats;
-	if (!w->feat.buf_ring)
-		w->rbuf_mem = malloc((size_t)nconns * w->buf_size);
-	if (!w->conns || !w->req_mem || !w->out_mem || !w->stats || !w->tpl_scratch ||
-	    (!w->feat.buf_ring && !w->rbuf_mem))
-		return -ENOMEM;
-	for (size_t i = 0; w->stage_stats && i < w->nstage_stats * w->sh->ntargets; i++)
+	for (size_t i = 0; i < w->nstage_stats * nt; i++)
 		rl_stats_init(&w->stage_stats[i]);
-	w->vus = calloc(w->nvus + 1, sizeof(*w->vus));
-	w->vu_done = calloc(w->nvus + 1, sizeof(*w->vu_done));
-	w->gstats = calloc(w->sh->ngroups + 1, sizeof(*w->gstats));
-	if (!w->vus || !w->vu_done || !w->gstats)
-		return -ENOMEM;
 	for (size_t g = 0; g < w->sh->ngroups; g++)
-		rl_hist_reset(&w->gstats[g].latency);
-	for (uint32_t v = 0, next = w->nregular; v < w->nvus; v++) {
-		const struct rl_group_def *gd = &w->sh->groups[w->vu_group[v]];
-		w->vus[v] = (struct rl_vu){ .group = w->vu_group[v], .first_conn = next, .nmembers = gd->nmembers };
+		rl_hist_reset(&w->fan.stats[g].latency);
+	return 0;
+}
+
+/* Each connection's target, protocol, transport and slices of the buffers; the
+ * fan-out users' member connections after the regular ones. */
+static void setup_connections(struct rl_worker *w, uint32_t slots, uint32_t first_global_conn)
+{
+	const struct rl_plan *plan = w->sh->plan;
+	for (uint32_t v = 0, next = w->fan.nregular; v < w->fan.nvus; v++) {
+		const struct rl_group_def *gd = &w->sh->groups[w->fan.vu_group[v]];
+		w->fan.vus[v] = (struct rl_vu){ .group = w->fan.vu_group[v], .first_conn = next, .nmembers = gd->nmembers };
 		for (uint32_t m = 0; m < gd->nmembers; m++, next++) {
-			w->conns[next].vu = &w->vus[v];
+			w->conns[next].vu = &w->fan.vus[v];
 			w->conns[next].member = (uint8_t)m;
 			w->conns[next].target = gd->members[m];
 		}
 	}
-	for (uint32_t i = 0; i < nconns; i++) {
+	for (uint32_t i = 0; i < w->nconns; i++) {
 		struct rl_conn *c = &w->conns[i];
 		c->slot = i;
 		c->fd = -1;
-		if (i < w->nregular)
+		if (i < w->fan.nregular)
 			c->target = target_of_conn(w->sh, first_global_conn + i);
+		const struct rl_target *t = rl_conn_target(w, c);
+		c->proto = rl_proto_of(t->proto);
+		c->transport = rl_transport_of(t);
 		c->reqs = &w->req_mem[(size_t)i * slots];
 		c->w = w;
 		if (w->slot_nvlen) {
-			c->slot_nva = &w->slot_nva_mem[(size_t)i * o->streams * w->slot_nvlen];
-			c->slot_render = &w->slot_render_mem[(size_t)i * o->streams * (w->slot_render + 1)];
+			c->slot_nva = &w->slot_nva_mem[(size_t)i * plan->streams * w->slot_nvlen];
+			c->slot_render = &w->slot_render_mem[(size_t)i * plan->streams * (w->slot_render + 1)];
 		}
 		c->out = &w->out_mem[(size_t)i * w->out_cap];
 		if (w->rbuf_mem)
-			c->rbuf = &w->rbuf_mem[(size_t)i * w->buf_size];
+			c->rbuf = &w->rbuf_mem[(size_t)i * w->bufs.size];
 	}
-	w->connect_ts.tv_sec = (long long)(o->connect_timeout_ns / 1000000000);
-	w->connect_ts.tv_nsec = (long long)(o->connect_timeout_ns % 1000000000);
+}
+
+int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn)
+{
+	const struct rl_plan *plan = w->sh->plan;
+	w->fan.nregular = nconns;
+	for (uint32_t v = 0; v < w->fan.nvus; v++)
+		nconns += w->sh->groups[w->fan.vu_group[v]].nmembers;
+	w->nconns = nconns;
+	if (!nconns)
+		return -EINVAL;
+	int rc = setup_ring(w);
+	if (rc)
+		return rc;
+	uint32_t slots = 1;
+	for (size_t i = 0; i < w->sh->ntargets; i++) {
+		uint32_t s = rl_proto_of(w->sh->targets[i].proto)->slots(plan);
+		if (s > slots)
+			slots = s;
+	}
+	rl_h2_pool_init(w);
+	/* {{seq}} is unique across workers: worker i renders i, i + n, i + 2n, ... */
+	rl_tpl_state_init(&w->tpl, rl_now_ns() ^ ((uint64_t)w->id << 48), w->id, plan->threads);
+	if ((rc = setup_buffers(w, slots)))
+		return rc;
+	setup_connections(w, slots, first_global_conn);
+	w->connect_ts.tv_sec = (long long)(plan->connect_timeout_ns / 1000000000);
+	w->connect_ts.tv_nsec = (long long)(plan->connect_timeout_ns % 1000000000);
 	return 0;
 }
 
 void rl_worker_free(struct rl_worker *w)
 {
+	for (uint32_t i = 0; w->conns && i < w->nconns; i++)
+		if (w->conns[i].proto)
+			w->conns[i].proto->free(w, &w->conns[i]);
 	if (w->ring.ring_fd > 0) {
-		if (w->br)
-			rl_free_buf_ring(&w->ring, w->br, w->nbufs, 0);
+		if (w->bufs.br)
+			rl_free_buf_ring(&w->ring, w->bufs.br, w->bufs.n, 0);
 		io_uring_queue_exit(&w->ring);
 	}
-	if (w->bufs)
-		munmap(w->bufs, (size_t)w->nbufs * w->buf_size);
-	for (uint32_t i = 0; w->conns && i < w->nconns; i++)
-		rl_h2_free(w, &w->conns[i]);
-	rl_h2_mem_free(w);
+	if (w->bufs.mem)
+		munmap(w->bufs.mem, (size_t)w->bufs.n * w->bufs.size);
+	rl_h2_pool_free(w);
 	free(w->tpl_scratch);
 	free(w->live);
 	free(w->progress.pub);
-	free(w->vus);
-	free(w->vu_done);
-	free(w->gstats);
+	free(w->fan.vus);
+	free(w->fan.done);
+	free(w->fan.stats);
 	free(w->slot_nva_mem);
 	free(w->slot_render_mem);
 	free(w->conns);
@@ -223,12 +255,10 @@ void rl_worker_reserve(struct rl_worker *w, unsigned n)
 
 void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 {
-	io_uring_buf_ring_add(w->br, w->bufs + (size_t)bid * w->buf_size, w->buf_size,
-			      (unsigned short)bid, io_uring_buf_ring_mask(w->nbufs),
-			      (int)w->bufs_to_advance++);
+	struct rl_bufring *b = &w->bufs;
+	io_uring_buf_ring_add(b->br, b->mem + (size_t)bid * b->size, b->size, (unsigned short)bid,
+			      io_uring_buf_ring_mask(b->n), (int)b->to_advance++);
 }
-
-#define PUBLISH_TICK_NS 200000000ULL /* aligned to the run's start: seconds fall on ticks */
 
 /* Sums each target's counters over the stages into live, beside its histogram. */
 void rl_worker_live_counts(struct rl_worker *w)
@@ -296,36 +326,38 @@ static void dispatch(struct rl_worker *w, const struct io_uring_cqe *cqe)
  * that find none wait, and their wait counts in their latency. */
 static double worker_share(const struct rl_worker *w)
 {
-	return (double)w->nconns / w->sh->opt->connections;
+	return (double)w->nconns / w->sh->plan->connections;
 }
 
 uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k)
 {
-	if (!w->sh->opt->nstages)
-		return w->pace_start_ns + k * w->interval_ns;
-	uint64_t t = rl_stage_time_of(w->sh->opt, (double)k / worker_share(w));
-	return t == UINT64_MAX ? UINT64_MAX : w->pace_start_ns + t;
+	const struct rl_pacer *p = &w->pace;
+	if (!w->sh->stages.n)
+		return p->start_ns + k * p->interval_ns;
+	uint64_t t = rl_stage_time_of(&w->sh->stages, (double)k / worker_share(w));
+	return t == UINT64_MAX ? UINT64_MAX : p->start_ns + t;
 }
 
 static void pace(struct rl_worker *w)
 {
+	struct rl_pacer *p = &w->pace;
 	uint64_t now = rl_now_ns();
-	if (now >= w->pace_start_ns) {
-		uint64_t due = w->sh->opt->nstages
-			? (uint64_t)(rl_stage_cum(w->sh->opt, now - w->pace_start_ns) * worker_share(w)) + 1
-			: (now - w->pace_start_ns) / w->interval_ns + 1;
-		if (due > w->due_k)
-			w->due_k = due;
+	if (now >= p->start_ns) {
+		uint64_t due = w->sh->stages.n
+			? (uint64_t)(rl_stage_cum(&w->sh->stages, now - p->start_ns) * worker_share(w)) + 1
+			: (now - p->start_ns) / p->interval_ns + 1;
+		if (due > p->due_k)
+			p->due_k = due;
 	}
 	w->now_ns = now;
-	while (w->ready && w->next_k < w->due_k && w->quota) {
-		struct rl_conn *c = w->ready;
-		w->ready = c->next_ready;
+	while (p->ready && p->next_k < p->due_k && w->quota) {
+		struct rl_conn *c = p->ready;
+		p->ready = c->next_ready;
 		c->in_ready = false;
 		rl_conn_fill(w, c); /* puts itself back if it still has room */
 	}
-	if (w->due_k - w->next_k > w->max_backlog)
-		w->max_backlog = w->due_k - w->next_k;
+	if (p->due_k - p->next_k > p->max_backlog)
+		p->max_backlog = p->due_k - p->next_k;
 }
 
 /* --stages, closed loop: this worker's part of the connections the level asks for.
@@ -334,7 +366,7 @@ static void pace(struct rl_worker *w)
 static uint32_t active_share(const struct rl_worker *w, uint32_t want)
 {
 	const struct rl_shared *sh = w->sh;
-	uint32_t total = sh->opt->connections, given = 0, mine = 0;
+	uint32_t total = sh->plan->connections, given = 0, mine = 0;
 	for (uint32_t i = 0; i < sh->nworkers; i++) {
 		uint32_t part = (uint32_t)((uint64_t)want * sh->conns_of[i] / total);
 		given += part;
@@ -348,14 +380,13 @@ static uint32_t active_share(const struct rl_worker *w, uint32_t want)
  * loop, opens or parks connections to match the level. */
 static void stage_control(struct rl_worker *w)
 {
-	const struct rl_options *o = w->sh->opt;
 	size_t stage;
-	double level = rl_stage_level(o, w->now_ns - w->sh->start_ns, &stage);
+	double level = rl_stage_level(&w->sh->stages, w->now_ns - w->sh->start_ns, &stage);
 	if (stage != w->cur_stage) {
 		w->cur_stage = stage;
 		w->stats = &w->stage_stats[stage * w->sh->ntargets];
 	}
-	if (w->open_loop)
+	if (w->pace.open_loop)
 		return;
 	uint32_t want = active_share(w, (uint32_t)(level + 0.5));
 	if (want > w->nconns)
@@ -381,51 +412,73 @@ static void stage_control(struct rl_worker *w)
 	w->active = want;
 }
 
+/* How long this turn may wait: until the deadline, the next scheduled request (the
+ * wait's timeout paces an open loop), and at most WAIT_MAX_NS. */
+static uint64_t wait_budget(struct rl_worker *w, uint64_t now)
+{
+	const struct rl_shared *sh = w->sh;
+	uint64_t wait_ns = WAIT_MAX_NS;
+	if (sh->deadline_ns && sh->deadline_ns > now && sh->deadline_ns - now < wait_ns)
+		wait_ns = sh->deadline_ns - now;
+	if (w->pace.open_loop && w->quota) {
+		uint64_t next = rl_worker_intended_ns(w, w->pace.due_k);
+		uint64_t until = next > now ? next - now : 0;
+		if (until < wait_ns)
+			wait_ns = until ? until : 1;
+	}
+	return wait_ns;
+}
+
+/* The warm-up is over: what completes from now on is the result. */
+static void start_measuring(struct rl_worker *w)
+{
+	for (size_t t = 0; t < w->sh->ntargets; t++) {
+		rl_stats_init(&w->stats[t]);
+		rl_hist_reset(&w->live[t].hist);
+	}
+	w->measuring = true;
+}
+
 void rl_worker_run(struct rl_worker *w)
 {
 	struct rl_shared *sh = w->sh;
 	w->now_ns = rl_now_ns();
 	rl_tw_init(&w->tw, w->now_ns);
-	if (sh->opt->nstages && !w->open_loop)
+	if (sh->stages.n && !w->pace.open_loop)
 		stage_control(w); /* the stages decide which connections open */
 	else
 		for (uint32_t i = 0; i < w->nconns; i++)
 			rl_conn_connect(w, &w->conns[i]);
-	for (uint32_t v = 0; v < w->nvus; v++)
-		rl_vu_start(w, &w->vus[v]); /* members send as their connections open */
+	for (uint32_t v = 0; v < w->fan.nvus; v++)
+		rl_vu_start(w, &w->fan.vus[v]); /* members send as their connections open */
 
-	w->pace_start_ns = sh->start_ns;
+	w->pace.start_ns = sh->start_ns;
 	for (;;) {
-		if (w->open_loop)
+		if (w->pace.open_loop)
 			pace(w);
 		/* 1. queue this turn's sends; their requests count as handed over now */
-		uint64_t flush_ns = rl_now_ns();
-		w->flush_ns = flush_ns;
+		w->flush_ns = rl_now_ns();
 		while (w->dirty) {
 			struct rl_conn *c = w->dirty;
 			w->dirty = c->next_dirty;
-			rl_conn_flush(w, c, flush_ns);
+			rl_conn_flush(w, c);
 		}
-		if (w->bufs_to_advance) {
-			io_uring_buf_ring_advance(w->br, (int)w->bufs_to_advance);
-			w->bufs_to_advance = 0;
+		if (w->bufs.to_advance) {
+			io_uring_buf_ring_advance(w->bufs.br, (int)w->bufs.to_advance);
+			w->bufs.to_advance = 0;
 		}
 
 		/* 2. one io_uring_enter: submit everything, wait for at least one completion */
-		uint64_t wait_ns = WAIT_MAX_NS;
-		if (sh->deadline_ns && sh->deadline_ns > flush_ns && sh->deadline_ns - flush_ns < wait_ns)
-			wait_ns = sh->deadline_ns - flush_ns;
-		if (w->open_loop && w->quota) {
-			/* wake for the next scheduled request: the wait's timeout paces the run */
-			uint64_t next = rl_worker_intended_ns(w, w->due_k);
-			uint64_t until = next > flush_ns ? next - flush_ns : 0;
-			if (until < wait_ns)
-				wait_ns = until ? until : 1;
-		}
+		uint64_t wait_ns = wait_budget(w, w->flush_ns);
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)wait_ns };
 		struct io_uring_cqe *cqe;
-		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		w->io.enters++;
+		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			/* the ring itself failed: nothing more can be submitted or reaped */
+			w->error = rc;
+			break;
+		}
 
 		/* 3. one clock read stamps every completion of the batch */
 		w->now_ns = rl_now_ns();
@@ -437,19 +490,13 @@ void rl_worker_run(struct rl_worker *w)
 		io_uring_cq_advance(&w->ring, seen);
 
 		rl_tw_expire(&w->tw, w->now_ns, rl_conn_on_timer, w);
-		for (uint32_t i = 0; i < w->nvu_done; i++)
-			rl_vu_start(w, w->vu_done[i]); /* a group round ended: the next begins */
-		w->nvu_done = 0;
-		if (sh->opt->nstages)
+		for (uint32_t i = 0; i < w->fan.ndone; i++)
+			rl_vu_start(w, w->fan.done[i]); /* a group round ended: the next begins */
+		w->fan.ndone = 0;
+		if (sh->stages.n)
 			stage_control(w);
-		if (!w->measuring && w->now_ns >= sh->measure_ns) {
-			/* the warm-up is over: what completes from now on is the result */
-			for (size_t t = 0; t < sh->ntargets; t++)
-				rl_stats_init(&w->stats[t]);
-			for (size_t t = 0; t < sh->ntargets; t++)
-				rl_hist_reset(&w->live[t].hist);
-			w->measuring = true;
-		}
+		if (!w->measuring && w->now_ns >= sh->measure_ns)
+			start_measuring(w);
 		publish_progress(w);
 
 		if (atomic_load_explicit(&sh->stop, memory_order_relaxed) ||

@@ -1,5 +1,10 @@
-/* Private to the engine: one worker (thread, ring, connections) and its connections'
- * state machine. The event loop is worker.c; connection handlers are conn.c. */
+/* Private to the engine: one worker (thread, ring, connections), the connection and
+ * request structs every layer shares, and the functions of the layers between them:
+ *   worker.c      the ring, the event loop, pacing and stages
+ *   conn.c        the connection state machine (connect, open, close, back-off)
+ *   transport.c   bytes between the socket and the protocol; every SQE is made there
+ *   proto_*.c     the protocols, behind struct rl_proto_ops (proto.h)
+ *   accounting.c  how a request starts, ends and is counted, for every protocol */
 #ifndef RINGLOAD_WORKER_H
 #define RINGLOAD_WORKER_H
 
@@ -9,21 +14,15 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "common/uring_compat.h"
+#include "common/userdata.h"
 #include "ringload/engine.h"
 #include "ringload/grpc.h"
 #include "ringload/h1.h"
 #include "timerwheel.h"
-#include "uring_compat.h"
 
-/* user_data: operation (8 bits) | connection slot (24 bits) | generation (32 bits).
- * The generation changes whenever a slot's socket is closed, so completions that
- * arrive late for a previous socket are recognised and dropped. */
 enum rl_op { OP_CONNECT = 1, OP_LINK_TIMEOUT, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL };
-#define RL_UD(op, slot, gen) ((uint64_t)(op) << 56 | (uint64_t)(slot) << 32 | (uint32_t)(gen))
-#define RL_UD_OP(ud)   ((unsigned)((ud) >> 56))
-#define RL_UD_SLOT(ud) ((uint32_t)((ud) >> 32) & 0xffffff)
-#define RL_UD_GEN(ud)  ((uint32_t)(ud))
-#define RL_MAX_CONNS_PER_WORKER (1u << 24)
+#define RL_MAX_CONNS_PER_WORKER RL_UD_MAX_SLOTS
 
 enum rl_conn_state {
 	C_IDLE,       /* no socket; not wanted (run over) */
@@ -36,7 +35,7 @@ enum rl_conn_state {
 /* One request on a connection, from issue to its last response byte. HTTP/1.1 keeps
  * them in a ring (responses come in order); HTTP/2 in slots, one per stream. */
 struct rl_req {
-	uint64_t start_ns;   /* issued (closed loop) */
+	uint64_t start_ns;   /* issued (closed loop), or due (open loop) */
 	uint64_t sent_ns;    /* its last byte handed to the kernel; 0 until then */
 	uint64_t first_ns;   /* first response byte; 0 until then */
 	uint32_t out_end;    /* HTTP/1.1: offset just past its bytes in the out buffer */
@@ -54,6 +53,8 @@ struct rl_req {
 };
 
 struct rl_worker;
+struct rl_proto_ops;
+struct rl_transport;
 
 /* A fan-out group's virtual user: one connection per member, one request on each per
  * round, the round over when every member's request has ended. */
@@ -74,10 +75,12 @@ struct rl_conn {
 	uint8_t member;
 	int fd;              /* fixed-file index (== slot) or plain fd */
 	uint32_t target;
+	const struct rl_proto_ops *proto;   /* the target's protocol ... */
+	const struct rl_transport *transport; /* ... over its transport, chosen at setup */
 	struct rl_h1_parser parser;
-	struct rl_req *reqs; /* ring of `pipeline` entries */
+	struct rl_req *reqs; /* HTTP/1.1: a ring of `pipeline`; HTTP/2: `streams` slots */
 	uint32_t head, inflight;
-	char *out;           /* pending request bytes: [out_sent, out_len) not yet sent */
+	char *out;           /* pending bytes: [out_sent, out_len) not yet sent */
 	uint32_t out_len, out_sent;
 	uint8_t *rbuf;       /* receive buffer when there is no buffer ring */
 	struct rl_worker *w;
@@ -88,7 +91,7 @@ struct rl_conn {
 	bool refill;         /* a stream closed: its slot can take the next request */
 	nghttp2_nv *slot_nva;  /* with templates: each stream's header list ... */
 	char *slot_render;     /* ... and its rendered values and body */
-	uint64_t connect_start_ns, connect_done_ns;
+	uint64_t connect_start_ns;
 	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
 	struct rl_timer timer;
 	struct rl_conn *next_dirty;
@@ -96,15 +99,15 @@ struct rl_conn {
 	bool in_ready;
 };
 
-/* Counters a worker publishes for the progress line (relaxed atomics, one writer), and
- * a copy of its latency histogram so far, under a sequence counter (odd while the
- * worker writes it): the main thread merges the copies for p50/p99. */
 /* Per target, cumulative over the (measured) run: what history rows are differences of. */
 struct rl_live {
 	uint64_t requests, failed;
 	struct rl_hist hist;
 };
 
+/* Counters a worker publishes for progress views (relaxed atomics, one writer), and a
+ * copy of its latency histograms so far, under a sequence counter (odd while the worker
+ * writes it): the main thread merges the copies. */
 struct rl_progress {
 	_Atomic uint64_t requests, failed, open_conns;
 	char pad[64 - 3 * sizeof(uint64_t)];
@@ -113,7 +116,8 @@ struct rl_progress {
 };
 
 struct rl_shared {           /* what all workers of a run read */
-	const struct rl_options *opt;
+	const struct rl_plan *plan;
+	struct rl_stage_plan stages;
 	struct rl_target *targets;
 	size_t ntargets;
 	uint64_t start_ns, deadline_ns; /* deadline 0: none */
@@ -123,6 +127,41 @@ struct rl_shared {           /* what all workers of a run read */
 	const struct rl_group_def *groups;
 	size_t ngroups;
 	_Atomic int stop;
+};
+
+/* Open loop (-R): request k is due at start_ns + k * interval_ns; requests start (for
+ * latency) at that intended time, not when a connection was free. */
+struct rl_pacer {
+	bool open_loop;
+	uint64_t start_ns, interval_ns;
+	uint64_t next_k, due_k, max_backlog;
+	struct rl_conn *ready;        /* connections with room for a request */
+};
+
+/* Fan-out groups: connections from nregular on belong to virtual users. */
+struct rl_fanout {
+	uint32_t nregular, nvus;
+	uint32_t *vu_group;           /* group of each VU (set before setup) */
+	struct rl_vu *vus;
+	struct rl_vu **done;          /* rounds that ended this turn: restarted after it */
+	uint32_t ndone;
+	struct rl_group_stats *stats;
+};
+
+/* Multishot receives pick their buffers from a provided buffer ring. */
+struct rl_bufring {
+	struct io_uring_buf_ring *br;
+	uint8_t *mem;
+	uint32_t n, size;
+	unsigned to_advance;          /* recycled since the last advance */
+};
+
+/* nghttp2's allocations: free lists by power-of-two size class, never returned to libc
+ * during the run, so a warm stream costs no malloc. */
+#define RL_H2_POOL_CLASSES 16
+struct rl_h2_pool {
+	nghttp2_mem mem;
+	void *free[RL_H2_POOL_CLASSES];
 };
 
 struct rl_worker {
@@ -141,25 +180,14 @@ struct rl_worker {
 	struct rl_stats *stage_stats; /* every stage's, stage-major (one stage without --stages) */
 	size_t nstage_stats, cur_stage;
 	uint32_t active;              /* --stages, closed loop: connections 0..active-1 run */
-	/* fan-out groups: connections from nregular on belong to virtual users */
-	uint32_t nregular, nvus;
-	uint32_t *vu_group;           /* group of each VU (set before setup) */
-	struct rl_vu *vus;
-	struct rl_vu **vu_done;       /* rounds that ended this turn: restarted after it */
-	uint32_t nvu_done;
-	struct rl_group_stats *gstats;
 	uint64_t quota;               /* requests left to issue; UINT64_MAX: no limit */
-	uint64_t inflight;            /* issued, not yet completed */
-	uint64_t completed, failed;   /* for the progress line */
+	uint64_t inflight;            /* issued, not yet ended */
+	uint64_t completed, failed;   /* for progress views */
 	struct rl_tpl_state tpl;      /* request templates' generators */
-	const char *fail_detail;      /* set just before a failure path: --failures' message */
-	/* open loop (-R): request k is due at pace_start_ns + k * interval_ns; requests
-	 * start (for latency) at that intended time, not when a connection was free */
-	bool open_loop;
-	uint64_t pace_start_ns, interval_ns;
-	uint64_t next_k, due_k, max_backlog;
-	uint64_t take_start_ns;       /* the start of the request rl_conn_take_request gave */
-	struct rl_conn *ready;
+	struct rl_pacer pace;
+	struct rl_fanout fan;
+	struct rl_bufring bufs;
+	struct rl_h2_pool h2_pool;
 	char *tpl_scratch;            /* a rendered body, before its Content-Length */
 	nghttp2_nv *slot_nva_mem;     /* HTTP/2 templates: per stream slot */
 	char *slot_render_mem;
@@ -168,19 +196,12 @@ struct rl_worker {
 	bool measuring;               /* past the warm-up: statistics are the results */
 	uint64_t now_ns;              /* the clock read after the last wait */
 	uint64_t flush_ns;            /* the clock read before this turn's submit */
-	nghttp2_mem h2_mem;           /* nghttp2's allocations come from h2_pool */
-	void *h2_pool[16];            /* free lists by power-of-two size class */
 	struct __kernel_timespec connect_ts;
-	/* provided buffer ring */
-	struct io_uring_buf_ring *br;
-	uint8_t *bufs;
-	uint32_t nbufs, buf_size;
-	unsigned bufs_to_advance;
 	struct rl_timerwheel tw;
 	struct rl_conn *dirty;
 	uint64_t end_ns;
 	int error;                    /* setup failure (negative errno) */
-	uint64_t published_tick;      /* last 200 ms tick published into progress.pub */
+	uint64_t published_tick;      /* last tick published into progress.pub */
 	struct rl_live *live;         /* per target: latencies so far (counts come from stats) */
 	struct rl_progress progress;
 };
@@ -192,16 +213,25 @@ static inline uint64_t rl_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static inline struct rl_stats *rl_conn_stats(struct rl_worker *w, const struct rl_conn *c)
+{
+	return &w->stats[c->target];
+}
+
+static inline const struct rl_target *rl_conn_target(const struct rl_worker *w, const struct rl_conn *c)
+{
+	return &w->sh->targets[c->target];
+}
+
 /* worker.c */
 /* An SQE, submitting what is queued first if the ring is full: never NULL. */
 struct io_uring_sqe *rl_worker_sqe(struct rl_worker *w);
-/* Open loop: when request k of this worker is due (its intended start). */
-uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k);
 /* Makes room for n SQEs that must go in one submission (a link chain). */
 void rl_worker_reserve(struct rl_worker *w, unsigned n);
 void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid);
-
-/* nconns: the regular connections; w->vu_group/nvus add the fan-out groups' */
+/* Open loop: when request k of this worker is due (its intended start). */
+uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k);
+/* nconns: the regular connections; w->fan.vu_group/nvus add the fan-out groups' */
 int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn);
 void rl_worker_run(struct rl_worker *w);
 void rl_worker_live_counts(struct rl_worker *w);
@@ -214,37 +244,46 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
 void rl_conn_on_send(struct rl_worker *w, struct rl_conn *c, int res);
 void rl_conn_on_close(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_on_timer(struct rl_timer *t, void *worker);
-void rl_conn_flush(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns);
+/* Queues what the protocol has to send, in one send SQE for the turn. */
+void rl_conn_flush(struct rl_worker *w, struct rl_conn *c);
+/* Lets the protocol issue requests into free slots (or closes a parked connection). */
 void rl_conn_fill(struct rl_worker *w, struct rl_conn *c);
-/* shared with conn_h2.c */
-struct rl_stats *rl_conn_stats(struct rl_worker *w, struct rl_conn *c);
-const struct rl_target *rl_conn_target(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c);
-bool rl_conn_take_request(struct rl_worker *w);
-void rl_conn_give_back(struct rl_worker *w, struct rl_conn *c);
-/* Every request that was taken ends here exactly once, counted or not yet: it leaves
- * the in-flight set, and a fan-out member tells its virtual user. */
-void rl_conn_request_ended(struct rl_worker *w, struct rl_conn *c, bool ok);
-void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);
+/* Open loop: the connection has room for a request. */
 void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c);
-void rl_conn_give_back_request(struct rl_worker *w);
-/* A failed request's counts; count_failure adds an error category, the others
- * (RST_STREAM codes, gRPC statuses) add their own. */
-void rl_conn_count_failed(struct rl_worker *w, struct rl_stats *st);
-void rl_conn_count_failure(struct rl_worker *w, struct rl_stats *st, enum rl_err err);
-void rl_conn_record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r);
-void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err);
+/* Ends the connection: its requests drain under err (detail for --failures), then close. */
+void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail);
+/* Submits the close of the slot's socket, after cancelling what is still armed on it. */
 void rl_conn_close(struct rl_worker *w, struct rl_conn *c);
 
-/* conn_h2.c: HTTP/2 and gRPC streams on a connection, through nghttp2 */
-void rl_h2_mem_init(struct rl_worker *w);
-void rl_h2_mem_free(struct rl_worker *w);
-int rl_h2_open(struct rl_worker *w, struct rl_conn *c);
-void rl_h2_fill(struct rl_worker *w, struct rl_conn *c);
-void rl_h2_flush(struct rl_worker *w, struct rl_conn *c);
-bool rl_h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len);
-void rl_h2_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err);
-void rl_h2_on_timer(struct rl_worker *w, struct rl_conn *c);
-void rl_h2_free(struct rl_worker *w, struct rl_conn *c);
+/* accounting.c: a request's life, the same for every protocol and for fan-out groups.
+ * Every request taken ends exactly once: rl_acct_response, rl_acct_fail, rl_acct_reset
+ * or rl_acct_grpc_local (counted), or rl_acct_give_back (not sent: back to the quota).
+ * So requests == successful + failed, and -n is exact. */
+/* Takes the next request for c if one is due: false if none (quota, schedule, round).
+ * *start_ns is when it counts from: now (closed loop), its intended time (open loop),
+ * or its round's start (fan-out). */
+bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, uint64_t *start_ns);
+/* A request never handed to the kernel: due again, on any connection (or the member's). */
+void rl_acct_give_back(struct rl_worker *w, struct rl_conn *c);
+/* A response came whole: an HTTP status (ok: counted successful) or, with grpc_status
+ * >= 0, a gRPC call's status (HTTP 200). Its times are recorded. */
+void rl_acct_response(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,
+		      unsigned status, int grpc_status, bool ok, uint64_t payload);
+/* A request failed under an error category; detail (may be NULL) is --failures' text. */
+void rl_acct_fail(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,
+		  enum rl_err err, const char *detail);
+/* The server reset the stream (RST_STREAM code). */
+void rl_acct_reset(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, uint32_t code);
+/* A gRPC status decided by the client (its own deadline: DEADLINE_EXCEEDED). */
+void rl_acct_grpc_local(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, int grpc_status);
+/* A request still on a closing connection: failed under err if it was handed to the
+ * kernel, else given back. */
+void rl_acct_drain(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,
+		   enum rl_err err, const char *detail);
+/* Starts a fan-out round: every member's request is due. */
+void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);
+/* A failed connect costs the request due on it, if any, failed under the connect error. */
+void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res);
 
 #endif

@@ -15,7 +15,7 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	m->successful = s->successful;
 	m->failed = s->failed;
 	m->timeouts = s->errors[RL_ERR_TIMEOUT] + s->errors[RL_ERR_CONNECT_TIMEOUT] +
-		      s->grpc_status[4] /* DEADLINE_EXCEEDED */;
+		      s->grpc_status[RL_GRPC_DEADLINE_EXCEEDED];
 	m->success_rate = s->requests ? 100.0 * (double)s->successful / (double)s->requests : 0;
 	if (duration_s > 0) {
 		m->throughput_rps = (double)s->requests / duration_s;
@@ -41,8 +41,9 @@ double rl_report_achieved_rps(const struct rl_result *res)
 double rl_report_target_rps(const struct rl_options *o)
 {
 	/* with stages the rate moves: the target is what the schedule asked over the run */
+	struct rl_stage_plan sp = rl_options_stage_plan(o);
 	if (o->nstages && o->duration_ns)
-		return rl_stage_cum(o, o->duration_ns) / ((double)o->duration_ns / 1e9);
+		return rl_stage_cum(&sp, o->duration_ns) / ((double)o->duration_ns / 1e9);
 	return o->rate;
 }
 

@@ -373,7 +373,7 @@ static void stream_release(struct srv_stream *st)
 		/* the timeout still points at it: free it when its cancellation arrives */
 		struct io_uring_sqe *sqe = srv_sqe(st->c->t);
 		io_uring_prep_timeout_remove(sqe, (uint64_t)(uintptr_t)st, 0);
-		io_uring_sqe_set_data64(sqe, SRV_UD(S_CANCEL, 0, 0));
+		io_uring_sqe_set_data64(sqe, RL_UD(S_CANCEL, 0, 0));
 		st->dead = true;
 		st->c = NULL;
 	} else {

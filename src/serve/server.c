@@ -4,6 +4,7 @@
  * connection (slots are reused), never per HTTP/1.1 request. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ringload/serve.h"
 #include "ringload/units.h"
-#include "../engine/uring_compat.h"
+#include "common/uring_compat.h"
 #include "server.h"
 
 #define RING_ENTRIES 1024
@@ -56,7 +59,7 @@ void srv_send(struct srv_conn *c)
 		return;
 	struct io_uring_sqe *sqe = srv_sqe(c->t);
 	io_uring_prep_send(sqe, c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, SRV_UD(S_SEND, c->slot, c->gen));
+	io_uring_sqe_set_data64(sqe, RL_UD(S_SEND, c->slot, c->gen));
 	c->send_busy = true;
 }
 
@@ -66,7 +69,7 @@ void srv_arm_timer(struct srv_conn *c, uint64_t ns)
 	c->ts.tv_nsec = (long long)(ns % 1000000000);
 	struct io_uring_sqe *sqe = srv_sqe(c->t);
 	io_uring_prep_timeout(sqe, &c->ts, 0, 0);
-	io_uring_sqe_set_data64(sqe, SRV_UD(S_TIMER, c->slot, c->gen));
+	io_uring_sqe_set_data64(sqe, RL_UD(S_TIMER, c->slot, c->gen));
 	c->timer_armed = true;
 }
 
@@ -76,7 +79,7 @@ static void arm_recv(struct srv_conn *c)
 		return;
 	struct io_uring_sqe *sqe = srv_sqe(c->t);
 	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, SRV_IN_CAP - c->in_len, 0);
-	io_uring_sqe_set_data64(sqe, SRV_UD(S_RECV, c->slot, c->gen));
+	io_uring_sqe_set_data64(sqe, RL_UD(S_RECV, c->slot, c->gen));
 	c->recv_armed = true;
 }
 
@@ -90,19 +93,19 @@ void srv_close(struct srv_conn *c)
 	if (c->recv_armed || c->send_busy) {
 		sqe = srv_sqe(t);
 		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
-		io_uring_sqe_set_data64(sqe, SRV_UD(S_CANCEL, c->slot, c->gen));
+		io_uring_sqe_set_data64(sqe, RL_UD(S_CANCEL, c->slot, c->gen));
 	}
 	if (c->timer_armed) {
 		sqe = srv_sqe(t);
-		io_uring_prep_timeout_remove(sqe, SRV_UD(S_TIMER, c->slot, old), 0);
-		io_uring_sqe_set_data64(sqe, SRV_UD(S_CANCEL, c->slot, c->gen));
+		io_uring_prep_timeout_remove(sqe, RL_UD(S_TIMER, c->slot, old), 0);
+		io_uring_sqe_set_data64(sqe, RL_UD(S_CANCEL, c->slot, c->gen));
 	}
 	if (c->h1 != H1_IDLE && c->h1 != H1_READ_BODY)
 		rl_serve_count_end(t->ctr, RL_SERVE_H1, srv_now_ns() - c->started_ns);
 	srv_h2_free(c);
 	sqe = srv_sqe(t);
 	io_uring_prep_close(sqe, c->fd);
-	io_uring_sqe_set_data64(sqe, SRV_UD(S_CLOSE, c->slot, c->gen));
+	io_uring_sqe_set_data64(sqe, RL_UD(S_CLOSE, c->slot, c->gen));
 	c->open = false;
 }
 
@@ -160,7 +163,7 @@ static void arm_accept(struct srv_thread *t)
 {
 	struct io_uring_sqe *sqe = srv_sqe(t);
 	io_uring_prep_multishot_accept(sqe, t->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, SRV_UD(S_ACCEPT, 0, 0));
+	io_uring_sqe_set_data64(sqe, RL_UD(S_ACCEPT, 0, 0));
 }
 
 static void on_accept(struct srv_thread *t, const struct io_uring_cqe *cqe)
@@ -184,20 +187,20 @@ static void dispatch(struct srv_thread *t, const struct io_uring_cqe *cqe)
 	uint64_t ud = cqe->user_data;
 	if (ud == LIBURING_UDATA_TIMEOUT)
 		return;
-	if (!(ud >> 56)) {
+	if (!RL_UD_OP(ud)) {
 		srv_h2_on_stream_timer((struct srv_stream *)(uintptr_t)ud);
 		return;
 	}
-	unsigned op = (unsigned)(ud >> 56);
+	unsigned op = RL_UD_OP(ud);
 	if (op == S_ACCEPT) {
 		on_accept(t, cqe);
 		return;
 	}
-	uint32_t slot = (uint32_t)(ud >> 32) & 0xffffff;
+	uint32_t slot = RL_UD_SLOT(ud);
 	if (slot >= t->nslots)
 		return;
 	struct srv_conn *c = t->slots[slot];
-	if ((uint32_t)ud != c->gen)
+	if (RL_UD_GEN(ud) != c->gen)
 		return; /* an operation of a connection already closed */
 	switch (op) {
 	case S_RECV:
@@ -247,8 +250,39 @@ static void dispatch(struct srv_thread *t, const struct io_uring_cqe *cqe)
 	}
 }
 
+/* A Unix stream socket at path; a stale socket file left there is replaced. Every loop
+ * accepts on it (SO_REUSEPORT does not apply to Unix sockets): the first call makes it,
+ * the others get a duplicate. */
+static int listen_unix(const char *path)
+{
+	static int shared = -1;
+	if (shared >= 0) {
+		int dup = fcntl(shared, F_DUPFD_CLOEXEC, 0);
+		return dup < 0 ? -errno : dup;
+	}
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	struct stat st;
+	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
+		unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, 4096)) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	shared = fd;
+	return fd;
+}
+
 static int listen_on(const struct srv_options *o, unsigned port, unsigned *bound_port)
 {
+	if (o->unix_path)
+		return listen_unix(o->unix_path);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	memset(&ss, 0, sizeof(ss));
@@ -320,6 +354,7 @@ static void *thread_main(void *arg)
 static const struct option serve_opts[] = {
 	{ "port", required_argument, NULL, 'p' },
 	{ "bind", required_argument, NULL, 'B' },
+	{ "unix", required_argument, NULL, 'U' },
 	{ "threads", required_argument, NULL, 't' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -328,11 +363,12 @@ static const struct option serve_opts[] = {
 
 static void serve_usage(FILE *f)
 {
-	fputs("usage: ringload serve [--port N] [--bind ADDR] [--threads N] [-v]\n"
+	fputs("usage: ringload serve [--port N] [--bind ADDR] [--unix PATH] [--threads N] [-v]\n"
 	      "\n"
 	      "The built-in target server: HTTP/1.1, h2c (prior knowledge) and gRPC on one port.\n"
 	      "  -p, --port N      port (default 8080; 0 picks a free one and prints it)\n"
 	      "  -B, --bind ADDR   address (default 127.0.0.1)\n"
+	      "  -U, --unix PATH   listen on a Unix stream socket at PATH instead of TCP\n"
 	      "  -t, --threads N   event loops, one io_uring each (default 1)\n"
 	      "  -v, --verbose     log every request\n"
 	      "Paths: /  /api/users/{id}  /health  /stats\n"
@@ -346,7 +382,7 @@ int rl_serve_parse(int argc, char **argv, struct srv_options *o, char *err, size
 	optind = 1;
 	opterr = 0;
 	int ch;
-	while ((ch = getopt_long(argc, argv, ":p:B:t:vh", serve_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:B:U:t:vh", serve_opts, NULL)) != -1) {
 		uint64_t v;
 		switch (ch) {
 		case 'p':
@@ -357,6 +393,14 @@ int rl_serve_parse(int argc, char **argv, struct srv_options *o, char *err, size
 			o->port = strcmp(optarg, "0") ? (unsigned)v : 0;
 			break;
 		case 'B': o->bind = optarg; break;
+		case 'U':
+			if (!*optarg || strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				snprintf(err, errlen, "--unix: path of %zu bytes; 1 to 107 fit in sun_path",
+					 strlen(optarg));
+				return -1;
+			}
+			o->unix_path = optarg;
+			break;
 		case 't':
 			if (rl_parse_count(optarg, 256, &v) || !v) {
 				snprintf(err, errlen, "--threads: invalid value '%s' (1..256)", optarg);
@@ -414,8 +458,12 @@ int rl_serve_main(int argc, char **argv)
 		t->stop = &stop;
 		t->listen_fd = listen_on(&o, port, &port);
 		if (t->listen_fd < 0) {
-			fprintf(stderr, "ringload serve: cannot listen on %s port %u: %s\n", o.bind, port,
-				t->listen_fd == -EINVAL ? "not an IP address" : strerror(-t->listen_fd));
+			if (o.unix_path)
+				fprintf(stderr, "ringload serve: cannot listen on %s: %s\n", o.unix_path,
+					strerror(-t->listen_fd));
+			else
+				fprintf(stderr, "ringload serve: cannot listen on %s port %u: %s\n", o.bind, port,
+					t->listen_fd == -EINVAL ? "not an IP address" : strerror(-t->listen_fd));
 			code = t->listen_fd == -EINVAL ? 2 : 1;
 			break;
 		}
@@ -451,8 +499,12 @@ int rl_serve_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	bool v6 = strchr(o.bind, ':') != NULL;
-	printf("ringload serve: listening on http://%s%s%s:%u/ (HTTP/1.1, h2c, gRPC), %u thread%s\n",
-	       v6 ? "[" : "", o.bind, v6 ? "]" : "", port, o.threads, o.threads == 1 ? "" : "s");
+	if (o.unix_path)
+		printf("ringload serve: listening on http://unix:%s:/ (HTTP/1.1, h2c, gRPC), %u thread%s\n",
+		       o.unix_path, o.threads, o.threads == 1 ? "" : "s");
+	else
+		printf("ringload serve: listening on http://%s%s%s:%u/ (HTTP/1.1, h2c, gRPC), %u thread%s\n",
+		       v6 ? "[" : "", o.bind, v6 ? "]" : "", port, o.threads, o.threads == 1 ? "" : "s");
 	if (o.verbose)
 		printf("ringload serve: io_uring completions: %s\n",
 		       threads[0].defer_taskrun ? "DEFER_TASKRUN (in the loop's thread, when it waits)"
@@ -467,6 +519,8 @@ int rl_serve_main(int argc, char **argv)
 		pthread_join(tids[i], NULL);
 	if (o.verbose)
 		fprintf(stderr, "ringload serve: stopped by signal %d\n", sig);
+	if (o.unix_path)
+		unlink(o.unix_path);
 	free(threads);
 	free(tids);
 	return 0;

@@ -5,6 +5,8 @@
 #define RINGLOAD_SERVE_SERVER_H
 
 #include <liburing.h>
+
+#include "common/userdata.h"
 #include <nghttp2/nghttp2.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +19,6 @@
 /* user_data of connection operations: op (8 bits) | slot (24) | generation (32).
  * h2 stream timers carry the stream's address instead: its top byte is 0. */
 enum srv_op { S_ACCEPT = 1, S_RECV, S_SEND, S_TIMER, S_CLOSE, S_CANCEL };
-#define SRV_UD(op, slot, gen) ((uint64_t)(op) << 56 | (uint64_t)(slot) << 32 | (uint32_t)(gen))
 
 enum h1_state { H1_IDLE, H1_READ_BODY, H1_WAIT_TTFB, H1_SEND_HEAD, H1_WAIT_BODY, H1_SEND_BODY };
 
@@ -47,6 +48,7 @@ struct srv_conn {
 
 struct srv_options {
 	const char *bind;
+	const char *unix_path;  /* --unix PATH: listen there instead of on TCP */
 	unsigned port, threads;
 	int verbose;
 };

@@ -1,0 +1,96 @@
+/* nghttp2's allocator for one worker: power-of-two size classes on free lists, never
+ * returned to libc during the run. nghttp2 allocates per stream; once warm, a request
+ * costs no malloc. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#define POOL_MIN_SHIFT 5  /* 32 bytes; classes up to 1 MiB, larger blocks go to malloc */
+
+struct pool_hdr {
+	uint32_t cls;        /* size class, or RL_H2_POOL_CLASSES for a plain malloc */
+	uint32_t pad;
+	uint64_t size;
+};
+
+static unsigned size_class(size_t n)
+{
+	if (n <= (size_t)1 << POOL_MIN_SHIFT)
+		return 0;
+	/* the smallest cls with 1 << (cls + POOL_MIN_SHIFT) >= n */
+	unsigned bits = 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+	return bits - POOL_MIN_SHIFT < RL_H2_POOL_CLASSES ? bits - POOL_MIN_SHIFT : RL_H2_POOL_CLASSES;
+}
+
+static void *pool_malloc(size_t size, void *ud)
+{
+	struct rl_h2_pool *pool = ud;
+	unsigned cls = size_class(size);
+	struct pool_hdr *h;
+	if (cls < RL_H2_POOL_CLASSES && pool->free[cls]) {
+		h = pool->free[cls];
+		pool->free[cls] = *(void **)(h + 1);
+	} else {
+		size_t bytes = cls < RL_H2_POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size;
+		h = malloc(sizeof(*h) + bytes);
+		if (!h)
+			return NULL;
+	}
+	h->cls = cls;
+	h->size = size;
+	return h + 1;
+}
+
+static void pool_free(void *p, void *ud)
+{
+	if (!p)
+		return;
+	struct rl_h2_pool *pool = ud;
+	struct pool_hdr *h = (struct pool_hdr *)p - 1;
+	if (h->cls >= RL_H2_POOL_CLASSES) {
+		free(h);
+		return;
+	}
+	*(void **)p = pool->free[h->cls];
+	pool->free[h->cls] = h;
+}
+
+static void *pool_calloc(size_t n, size_t size, void *ud)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	void *p = pool_malloc(n * size, ud);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+static void *pool_realloc(void *p, size_t size, void *ud)
+{
+	if (!p)
+		return pool_malloc(size, ud);
+	struct pool_hdr *h = (struct pool_hdr *)p - 1;
+	void *q = pool_malloc(size, ud);
+	if (!q)
+		return NULL;
+	memcpy(q, p, h->size < size ? h->size : size);
+	pool_free(p, ud);
+	return q;
+}
+
+void rl_h2_pool_init(struct rl_worker *w)
+{
+	w->h2_pool.mem = (nghttp2_mem){ &w->h2_pool, pool_malloc, pool_free, pool_calloc, pool_realloc };
+}
+
+void rl_h2_pool_free(struct rl_worker *w)
+{
+	for (unsigned i = 0; i < RL_H2_POOL_CLASSES; i++) {
+		while (w->h2_pool.free[i]) {
+			struct pool_hdr *h = w->h2_pool.free[i];
+			w->h2_pool.free[i] = *(void **)(h + 1);
+			free(h);
+		}
+	}
+}

@@ -1,0 +1,583 @@
+/* HTTP/2 (h2c with prior knowledge) on a connection. nghttp2 does the framing and
+ * never touches the socket: plaintext goes in through nghttp2_session_mem_recv, frames
+ * come out of nghttp2_session_mem_send into the connection's send buffer, and all that
+ * one loop turn queues leaves in one send. A stream is a request slot; it completes at
+ * END_STREAM (ttfb at the response HEADERS). A message layer (gRPC's, proto_grpc.c)
+ * may add its own framing and verdict to the streams. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto.h"
+#include "ringload/pbjson.h"
+
+#define FRAME_ROOM (16384 + 9 + 256) /* the most one mem_send chunk holds (a DATA frame) */
+
+/* ---- the request, built once per target ---- */
+
+static bool h2_skip_header(const struct rl_h1_header *h)
+{
+	/* connection-specific fields are malformed in HTTP/2 (RFC 9113 8.2.2); Host
+	 * becomes :authority */
+	static const char *const skip[] = { "host", "connection", "keep-alive", "proxy-connection",
+					    "transfer-encoding", "upgrade", "te" };
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (h->name_len == strlen(skip[i]) && !strncasecmp(h->name, skip[i], h->name_len))
+			return true;
+	return false;
+}
+
+void rl_h2_nv_add(struct rl_h2_nvbuf *b, const char *name, const char *value, size_t vlen)
+{
+	b->nv[b->n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, strlen(name), vlen,
+				      NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
+}
+
+const char *rl_h2_nv_string(struct rl_h2_nvbuf *b, const char *s)
+{
+	char *at = b->p;
+	size_t n = strlen(s) + 1;
+	memcpy(b->p, s, n);
+	b->p += n;
+	return at;
+}
+
+/* Header values and the body that hold templates compile once; a body rendered per
+ * stream drops content-length (END_STREAM delimits it in HTTP/2). */
+static int h2_templates_init(struct rl_target *t, bool plain_body, char *err, size_t errlen)
+{
+	nghttp2_nv *nv = t->h2_nva;
+	bool body_dynamic = plain_body && rl_tpl_present((const char *)t->h2_body, t->h2_body_len);
+	bool dynamic = body_dynamic || t->grpc_dyn;
+	for (size_t i = 0; i < t->h2_nvlen; i++)
+		dynamic |= rl_tpl_present((const char *)nv[i].value, nv[i].valuelen);
+	if (!dynamic)
+		return 0;
+	t->h2_value_tpl = calloc(t->h2_nvlen, sizeof(*t->h2_value_tpl));
+	if (!t->h2_value_tpl) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char why[256];
+	for (size_t i = 0; i < t->h2_nvlen; i++) {
+		if (!rl_tpl_present((const char *)nv[i].value, nv[i].valuelen))
+			continue;
+		if (rl_tpl_compile((const char *)nv[i].value, nv[i].valuelen, &t->h2_value_tpl[i], why, sizeof(why))) {
+			snprintf(err, errlen, "%s: %.*s: %s", t->url, (int)nv[i].namelen, nv[i].name, why);
+			return -1;
+		}
+		t->h2_render_max += t->h2_value_tpl[i].max_len;
+	}
+	if (body_dynamic) {
+		if (rl_tpl_compile((const char *)t->h2_body, t->h2_body_len, &t->h2_body_tpl, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: body: %s", t->url, why);
+			return -1;
+		}
+		t->h2_render_max += t->h2_body_tpl.max_len;
+		for (size_t i = 0; i < t->h2_nvlen; i++) {
+			if (nv[i].namelen == 14 && !memcmp(nv[i].name, "content-length", 14)) {
+				memmove(&nv[i], &nv[i + 1], (t->h2_nvlen - i - 1) * sizeof(*nv));
+				t->h2_nvlen--;
+				break;
+			}
+		}
+	}
+	if (t->grpc_dyn) /* prefix, message, and the templates' renderings */
+		t->h2_render_max += RL_GRPC_PREFIX + rl_pb_request_bound(t->grpc_dyn) +
+				    rl_pb_request_scratch(t->grpc_dyn);
+	t->h2_templated = true;
+	return 0;
+}
+
+/* The header list, built once and handed to nghttp2 without copies; the body, or the
+ * message layer's framed message. */
+static int h2_request_init(struct rl_target *t, const struct rl_request_spec *s,
+			   const struct rl_h2_messages *msgs, char *err, size_t errlen)
+{
+	const char *authority = t->u.authority;
+	size_t authority_len = strlen(authority);
+	bool has_agent = false;
+	for (size_t i = 0; i < s->nheaders; i++) {
+		const struct rl_h1_header *h = &s->headers[i];
+		if (h->name_len == 4 && !strncasecmp(h->name, "host", 4)) {
+			authority = h->value;
+			authority_len = h->value_len;
+		}
+		has_agent |= h->name_len == 10 && !strncasecmp(h->name, "user-agent", 10);
+	}
+	if (msgs) {
+		if (msgs->target_init(t, s, err, errlen))
+			return -1;
+	} else if (s->body_len) {
+		t->h2_body = malloc(s->body_len);
+		if (!t->h2_body) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(t->h2_body, s->body, s->body_len);
+		t->h2_body_len = s->body_len;
+	}
+	/* one buffer for every string the list points at: lowercased names, :path, numbers */
+	size_t cap = 256 + strlen(t->u.target) + (s->grpc_method ? strlen(s->grpc_method) : 0);
+	for (size_t i = 0; i < s->nheaders; i++)
+		cap += s->headers[i].name_len + 1;
+	struct rl_h2_nvbuf b = { calloc(s->nheaders + 10, sizeof(nghttp2_nv)), 0, malloc(cap) };
+	t->h2_nva = b.nv;
+	t->h2_strings = b.p;
+	if (!b.nv || !b.p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rl_h2_nv_add(&b, ":method", s->method, strlen(s->method));
+	rl_h2_nv_add(&b, ":scheme", "http", 4);
+	rl_h2_nv_add(&b, ":authority", authority, authority_len);
+	const char *path = msgs ? msgs->path(s, &b) : rl_h2_nv_string(&b, t->u.target);
+	rl_h2_nv_add(&b, ":path", path, strlen(path));
+	if (!has_agent)
+		rl_h2_nv_add(&b, "user-agent", "ringload", 8);
+	if (msgs) {
+		msgs->add_headers(s, &b);
+	} else if (t->h2_body_len || s->has_body) {
+		char cl[24];
+		snprintf(cl, sizeof(cl), "%zu", t->h2_body_len);
+		const char *v = rl_h2_nv_string(&b, cl);
+		rl_h2_nv_add(&b, "content-length", v, strlen(v));
+	}
+	for (size_t i = 0; i < s->nheaders; i++) {
+		const struct rl_h1_header *h = &s->headers[i];
+		if (h2_skip_header(h))
+			continue;
+		char *name = b.p;
+		for (size_t k = 0; k < h->name_len; k++)
+			*b.p++ = (char)(h->name[k] >= 'A' && h->name[k] <= 'Z' ? h->name[k] | 0x20 : h->name[k]);
+		*b.p++ = 0;
+		b.nv[b.n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)h->value, h->name_len, h->value_len,
+					    NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
+	}
+	t->h2_nvlen = b.n;
+	return h2_templates_init(t, !msgs, err, errlen);
+}
+
+static int h2_target_init(struct rl_target *t, const struct rl_request_spec *s, char *err, size_t errlen)
+{
+	return h2_request_init(t, s, NULL, err, errlen);
+}
+
+static int grpc_target_init(struct rl_target *t, const struct rl_request_spec *s, char *err, size_t errlen)
+{
+	return h2_request_init(t, s, &rl_grpc_messages, err, errlen);
+}
+
+/* ---- streams ---- */
+
+static const struct rl_h2_messages *messages_of(const struct rl_conn *c)
+{
+	return c->proto->messages;
+}
+
+/* The request on stream id. The last request found is kept, since a response's HEADERS,
+ * DATA and close callbacks all ask for the same stream; only requests are kept, never a
+ * miss, so the one change to forget is the close that unhooks the request. */
+static struct rl_req *stream_req(struct rl_conn *c, int32_t id)
+{
+	if (id <= 0)
+		return NULL;
+	if (id != c->h2_cached_id) {
+		struct rl_req *r = nghttp2_session_get_stream_user_data(c->h2, id);
+		if (!r)
+			return NULL;
+		c->h2_cached = r;
+		c->h2_cached_id = id;
+	}
+	return c->h2_cached;
+}
+
+static void arm_timer(struct rl_worker *w, struct rl_conn *c)
+{
+	uint64_t oldest = UINT64_MAX;
+	for (uint32_t i = 0; i < w->sh->plan->streams; i++)
+		if (c->reqs[i].active && !c->reqs[i].done && c->reqs[i].start_ns < oldest)
+			oldest = c->reqs[i].start_ns;
+	if (oldest == UINT64_MAX)
+		rl_tw_cancel(&w->tw, &c->timer);
+	else
+		rl_tw_arm(&w->tw, &c->timer, oldest + rl_conn_target(w, c)->timeout_ns);
+}
+
+/* The response ended (END_STREAM): count it. Its slot frees when nghttp2 closes the
+ * stream. */
+static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
+{
+	const struct rl_h2_messages *msgs = messages_of(c);
+	r->done = true;
+	if (!r->status) {
+		rl_acct_fail(w, c, r, RL_ERR_PROTOCOL, "response without :status");
+		return;
+	}
+	if (msgs && r->status == 200) {
+		int status;
+		const char *bad = msgs->verdict(r, &status);
+		if (bad)
+			rl_acct_fail(w, c, r, RL_ERR_PROTOCOL, bad);
+		else
+			rl_acct_response(w, c, r, r->status, status, status == RL_GRPC_OK, r->payload);
+		return;
+	}
+	/* a message layer's call answered with another status fails under that status */
+	rl_acct_response(w, c, r, r->status, -1, !msgs && r->status < 400, r->payload);
+}
+
+static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
+			 uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+	struct rl_req *r = src->ptr;
+	size_t n = r->body_len - r->body_off;
+	if (n > len)
+		n = len;
+	memcpy(buf, r->body + r->body_off, n);
+	r->body_off += n;
+	if (r->body_off == r->body_len)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)n;
+}
+
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
+	/* the request's last frame is in this turn's send: handed over at its submit */
+	if (r && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+	    (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
+		r->sent_ns = c->w->flush_ns;
+	return 0;
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
+	if (r && !r->first_ns)
+		r->first_ns = c->w->now_ns;
+	return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
+	if (!r || r->done)
+		return 0;
+	if (nlen == 7 && !memcmp(name, ":status", 7)) {
+		unsigned code = 0;
+		for (size_t i = 0; i < vlen && i < 3; i++)
+			code = code * 10 + (unsigned)(value[i] - '0');
+		r->status = vlen == 3 && code >= 100 && code < RL_STATUS_MAX ? (uint16_t)code : 0;
+	} else if (messages_of(c)) {
+		messages_of(c)->on_header(r, name, nlen, value, vlen);
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+			 size_t len, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(c, id);
+	if (!r || r->done)
+		return 0;
+	if (!r->first_ns)
+		r->first_ns = c->w->now_ns;
+	const struct rl_h2_messages *msgs = messages_of(c);
+	if (!msgs) {
+		r->payload += len;
+		return 0;
+	}
+	int err;
+	if (!r->bad_frame && (err = msgs->on_data(r, data, len))) {
+		/* counted here as the framing error it is; the reset that follows is ours */
+		r->bad_frame = (int8_t)err;
+		finish(c->w, c, r);
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
+	}
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_worker *w = c->w;
+	if (f->hd.type == NGHTTP2_GOAWAY) {
+		/* streams above last_stream_id come back to on_stream_close as refused */
+		rl_conn_stats(w, c)->goaways++;
+		c->goaway = true;
+		return 0;
+	}
+	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+		struct rl_req *r = stream_req(c, f->hd.stream_id);
+		if (r && !r->done)
+			finish(w, c, r);
+	}
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_worker *w = c->w;
+	struct rl_req *r = stream_req(c, id);
+	if (!r)
+		return 0;
+	if (!r->done) {
+		r->done = true;
+		if (code == NGHTTP2_REFUSED_STREAM)
+			/* refused or beyond a GOAWAY's last stream: the server never saw it */
+			rl_acct_give_back(w, c);
+		else
+			rl_acct_reset(w, c, r, code);
+	}
+	r->active = false;
+	nghttp2_session_set_stream_user_data(s, id, NULL);
+	c->h2_cached_id = 0;
+	c->inflight--;
+	c->refill = true;
+	if (!c->goaway)
+		rl_conn_make_ready(w, c);
+	return 0;
+}
+
+static nghttp2_session_callbacks *shared_callbacks;
+
+static void callbacks_init(void)
+{
+	nghttp2_session_callbacks *cbs;
+	nghttp2_session_callbacks_new(&cbs);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+	shared_callbacks = cbs;
+}
+
+static int h2_open(struct rl_worker *w, struct rl_conn *c)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, callbacks_init);
+	c->goaway = false;
+	c->h2_cached_id = 0;
+	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, NULL, &w->h2_pool.mem))
+		return -1;
+	const struct rl_plan *plan = w->sh->plan;
+	/* RFC 9113 deprecates RFC 7540's priority tree (5.3.2); announcing that we do not
+	 * use it (RFC 9218 section 2.1) also spares nghttp2 keeping the tree, and closed
+	 * streams for it, on every frame sent */
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, plan->h2_window },
+		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
+	};
+	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+	nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, (int32_t)plan->h2_conn_window);
+	rl_conn_mark_dirty(w, c); /* the preface and SETTINGS go out at once */
+	return 0;
+}
+
+/* With templates, a stream's header list and body render into its slot, where they
+ * stay until nghttp2 has framed them (the list is handed over without copies). */
+static const nghttp2_nv *render_stream(struct rl_worker *w, struct rl_conn *c,
+				       const struct rl_target *t, uint32_t slot, struct rl_req *r)
+{
+	nghttp2_nv *nva = &c->slot_nva[(size_t)slot * w->slot_nvlen];
+	char *out = &c->slot_render[(size_t)slot * (w->slot_render + 1)];
+	memcpy(nva, t->h2_nva, t->h2_nvlen * sizeof(*nva));
+	for (size_t k = 0; k < t->h2_nvlen; k++) {
+		if (!t->h2_value_tpl[k].dynamic)
+			continue;
+		size_t n = rl_tpl_render(&t->h2_value_tpl[k], &w->tpl, out);
+		nva[k].value = (uint8_t *)out;
+		nva[k].valuelen = n;
+		out += n;
+	}
+	if (t->h2_body_tpl.n) {
+		r->body_len = rl_tpl_render(&t->h2_body_tpl, &w->tpl, out);
+		r->body = (const uint8_t *)out;
+	} else if (messages_of(c)) {
+		messages_of(c)->render(w, t, r, out);
+	}
+	return nva;
+}
+
+static void h2_fill(struct rl_worker *w, struct rl_conn *c)
+{
+	c->refill = false; /* whatever slots closed before now are looked at here */
+	if (c->state != C_OPEN || c->goaway || !c->h2)
+		return;
+	const struct rl_target *t = rl_conn_target(w, c);
+	const struct rl_h2_messages *msgs = messages_of(c);
+	uint32_t streams = w->sh->plan->streams;
+	nghttp2_data_provider prd = { .read_callback = read_body };
+	bool added = false;
+	uint64_t start;
+	for (uint32_t i = 0; i < streams && c->inflight < streams; i++) {
+		struct rl_req *r = &c->reqs[i];
+		if (r->active)
+			continue;
+		if (!rl_acct_take(w, c, &start))
+			break;
+		memset(r, 0, sizeof(*r));
+		r->start_ns = start;
+		if (msgs)
+			msgs->stream_init(w, r);
+		prd.source.ptr = r;
+		const nghttp2_nv *nva = t->h2_nva;
+		r->body = t->h2_body;
+		r->body_len = t->h2_body_len;
+		if (t->h2_templated)
+			nva = render_stream(w, c, t, i, r);
+		int32_t id = nghttp2_submit_request(c->h2, NULL, nva, t->h2_nvlen,
+						    r->body_len ? &prd : NULL, r);
+		if (id < 0) {
+			/* stream ids used up (2^31 on one connection): finish, then reconnect */
+			rl_acct_give_back(w, c);
+			c->goaway = true;
+			break;
+		}
+		r->stream_id = id;
+		r->active = true;
+		c->inflight++;
+		added = true;
+	}
+	if (added) {
+		rl_conn_mark_dirty(w, c);
+		if (!rl_timer_armed(&c->timer))
+			arm_timer(w, c);
+	}
+	if (c->inflight < streams && !c->goaway)
+		rl_conn_make_ready(w, c);
+}
+
+/* This turn's frames into the send buffer. */
+static bool h2_produce(struct rl_worker *w, struct rl_conn *c)
+{
+	if (!c->h2)
+		return true;
+	while (w->out_cap - c->out_len >= FRAME_ROOM) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(c->h2, &data);
+		if (n < 0) {
+			rl_conn_fail(w, c, RL_ERR_PROTOCOL, nghttp2_strerror((int)n));
+			return false;
+		}
+		if (n == 0)
+			break;
+		memcpy(c->out + c->out_len, data, (size_t)n);
+		c->out_len += (uint32_t)n;
+	}
+	if (!c->goaway && !nghttp2_session_want_read(c->h2)) {
+		/* nghttp2 sent the GOAWAY that ends a session over the server's connection
+		 * error (a first frame that is not SETTINGS, a frame too large): nothing
+		 * more will be read */
+		rl_conn_fail(w, c, RL_ERR_PROTOCOL, "HTTP/2 connection error by the server (bad preface or frame)");
+		return false;
+	}
+	if (c->refill && !c->goaway) {
+		/* streams closed since the last fill, while we sent (our RST_STREAM after a
+		 * timeout): with no reply to come, nothing else would hand their slots the
+		 * next requests */
+		rl_conn_fill(w, c);
+	}
+	if (c->goaway && !c->inflight && c->out_sent == c->out_len && !c->send_busy) {
+		rl_conn_close(w, c); /* everything the server accepted is done: reconnect */
+		return false;
+	}
+	return true;
+}
+
+static void h2_sent(struct rl_worker *w, struct rl_conn *c, uint32_t sent)
+{
+	if (c->h2 && (nghttp2_session_want_write(c->h2) || c->goaway))
+		rl_conn_mark_dirty(w, c); /* frames that did not fit, or a GOAWAY'd connection to retire */
+}
+
+static bool h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len)
+{
+	ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
+	if (n < 0) {
+		/* a bad server preface, a broken frame, a flood nghttp2 refuses */
+		rl_conn_fail(w, c, RL_ERR_PROTOCOL, nghttp2_strerror((int)n));
+		return false;
+	}
+	arm_timer(w, c);
+	rl_conn_mark_dirty(w, c); /* SETTINGS ACKs, WINDOW_UPDATEs, PINGs to answer */
+	return true;
+}
+
+static void h2_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
+{
+	for (uint32_t i = 0; i < w->sh->plan->streams; i++) {
+		struct rl_req *r = &c->reqs[i];
+		if (!r->active)
+			continue;
+		if (!r->done)
+			rl_acct_drain(w, c, r, err, detail);
+		r->active = false;
+	}
+	c->inflight = 0;
+}
+
+static void h2_on_eof(struct rl_worker *w, struct rl_conn *c)
+{
+	h2_drain(w, c, RL_ERR_EOF, NULL);
+}
+
+/* Streams time out alone; the connection stays. */
+static void h2_on_timer(struct rl_worker *w, struct rl_conn *c)
+{
+	const struct rl_h2_messages *msgs = messages_of(c);
+	uint64_t timeout = rl_conn_target(w, c)->timeout_ns;
+	for (uint32_t i = 0; i < w->sh->plan->streams; i++) {
+		struct rl_req *r = &c->reqs[i];
+		if (!r->active || r->done || r->start_ns + timeout > w->now_ns)
+			continue;
+		/* the deadline passed: cancel the stream and keep the connection */
+		r->done = true;
+		if (msgs)
+			rl_acct_grpc_local(w, c, r, msgs->deadline_status);
+		else
+			rl_acct_fail(w, c, r, RL_ERR_TIMEOUT, NULL);
+		nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
+	}
+	arm_timer(w, c);
+	rl_conn_mark_dirty(w, c);
+}
+
+static void h2_free(struct rl_worker *w, struct rl_conn *c)
+{
+	if (!c->h2)
+		return;
+	nghttp2_session_del(c->h2); /* runs no callbacks: slots were drained before */
+	c->h2 = NULL;
+}
+
+static uint32_t h2_slots(const struct rl_plan *plan)
+{
+	return plan->streams;
+}
+
+#define H2_OPS \
+	.open = h2_open, .fill = h2_fill, .consume = h2_consume, .produce = h2_produce, \
+	.sent = h2_sent, .on_eof = h2_on_eof, .on_timer = h2_on_timer, .drain = h2_drain, \
+	.free = h2_free, .slots = h2_slots
+
+const struct rl_proto_ops rl_proto_h2 = {
+	.name = "h2c", .target_init = h2_target_init, H2_OPS,
+};
+
+const struct rl_proto_ops rl_proto_grpc = {
+	.name = "grpc", .target_init = grpc_target_init, .messages = &rl_grpc_messages, H2_OPS,
+};

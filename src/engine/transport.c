@@ -1,0 +1,131 @@
+/* Transports (plain TCP, Unix stream sockets) and every SQE the client prepares. The
+ * loop turn submits them all in one io_uring_enter (worker.c). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "transport.h"
+
+static int tcp_socket(const struct rl_target *t)
+{
+	int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* requests leave whole, once per turn: Nagle would only hold the next turn's back */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static int unix_socket(const struct rl_target *t)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+static int plain_connected(struct rl_worker *w, struct rl_conn *c)
+{
+	return 0;
+}
+
+/* Plaintext as it arrived. */
+static bool plain_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len)
+{
+	return c->proto->consume(w, c, data, len);
+}
+
+const struct rl_transport rl_transport_tcp = {
+	.name = "tcp", .socket = tcp_socket, .on_connected = plain_connected, .on_bytes = plain_bytes,
+};
+
+const struct rl_transport rl_transport_unix = {
+	.name = "unix", .socket = unix_socket, .on_connected = plain_connected, .on_bytes = plain_bytes,
+};
+
+const struct rl_transport *rl_transport_of(const struct rl_target *t)
+{
+	return t->addr.ss_family == AF_UNIX ? &rl_transport_unix : &rl_transport_tcp;
+}
+
+static void set_fixed(struct rl_worker *w, struct io_uring_sqe *sqe)
+{
+	if (w->feat.fixed_files)
+		sqe->flags |= IOSQE_FIXED_FILE;
+}
+
+int rl_io_attach(struct rl_worker *w, struct rl_conn *c, int fd)
+{
+	if (!w->feat.fixed_files) {
+		c->fd = fd;
+		return 0;
+	}
+	int rc = io_uring_register_files_update(&w->ring, c->slot, &fd, 1);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	c->fd = (int)c->slot;
+	return 0;
+}
+
+void rl_io_connect(struct rl_worker *w, struct rl_conn *c)
+{
+	const struct rl_target *t = rl_conn_target(w, c);
+	rl_worker_reserve(w, 2); /* the connect and its linked timeout go in one submission */
+	struct io_uring_sqe *sqe = rl_worker_sqe(w);
+	io_uring_prep_connect(sqe, c->fd, (const struct sockaddr *)&t->addr, t->addrlen);
+	set_fixed(w, sqe);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, RL_UD(OP_CONNECT, c->slot, c->gen));
+	sqe = rl_worker_sqe(w);
+	io_uring_prep_link_timeout(sqe, &w->connect_ts, 0);
+	io_uring_sqe_set_data64(sqe, RL_UD(OP_LINK_TIMEOUT, c->slot, c->gen));
+}
+
+void rl_io_recv(struct rl_worker *w, struct rl_conn *c)
+{
+	struct io_uring_sqe *sqe = rl_worker_sqe(w);
+	if (w->feat.buf_ring) {
+		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = 0;
+	} else {
+		io_uring_prep_recv(sqe, c->fd, c->rbuf, w->bufs.size, 0);
+	}
+	set_fixed(w, sqe);
+	io_uring_sqe_set_data64(sqe, RL_UD(OP_RECV, c->slot, c->gen));
+	c->recv_armed = true;
+}
+
+void rl_io_send(struct rl_worker *w, struct rl_conn *c, const void *buf, size_t len)
+{
+	struct io_uring_sqe *sqe = rl_worker_sqe(w);
+	io_uring_prep_send(sqe, c->fd, buf, len, MSG_NOSIGNAL);
+	set_fixed(w, sqe);
+	io_uring_sqe_set_data64(sqe, RL_UD(OP_SEND, c->slot, c->gen));
+	c->send_busy = true;
+	w->io.sends++;
+}
+
+void rl_io_close(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen)
+{
+	struct io_uring_sqe *sqe;
+	if (c->recv_armed) {
+		sqe = rl_worker_sqe(w);
+		io_uring_prep_cancel64(sqe, RL_UD(OP_RECV, c->slot, old_gen), 0);
+		io_uring_sqe_set_data64(sqe, RL_UD(OP_CANCEL, c->slot, c->gen));
+	}
+	if (c->send_busy) {
+		sqe = rl_worker_sqe(w);
+		io_uring_prep_cancel64(sqe, RL_UD(OP_SEND, c->slot, old_gen), 0);
+		io_uring_sqe_set_data64(sqe, RL_UD(OP_CANCEL, c->slot, c->gen));
+	}
+	sqe = rl_worker_sqe(w);
+	if (w->feat.fixed_files)
+		io_uring_prep_close_direct(sqe, c->slot);
+	else
+		io_uring_prep_close(sqe, c->fd);
+	io_uring_sqe_set_data64(sqe, RL_UD(OP_CLOSE, c->slot, c->gen));
+	c->recv_armed = c->send_busy = false;
+}
