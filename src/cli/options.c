@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "ringload/units.h"
 
 #define MAX_BODY (64u << 20)
@@ -211,23 +212,11 @@ static int read_file(const char *flag, const char *path, char **out, size_t *out
 		     size_t errlen)
 {
 	free(*out);
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return fail(err, errlen, "%s: cannot open '%s': %s", flag, path, strerror(errno));
-	struct stat st;
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_BODY) {
-		fclose(f);
+	int rc = rl_read_file(path, MAX_BODY, out, out_len);
+	if (rc == -EINVAL || rc == -EFBIG)
 		return fail(err, errlen, "%s: '%s' is not a regular file of at most 64 MiB", flag, path);
-	}
-	*out_len = (size_t)st.st_size;
-	*out = malloc(*out_len + 1);
-	if (!*out || fread(*out, 1, *out_len, f) != *out_len) {
-		fclose(f);
-		return fail(err, errlen, "%s: cannot read '%s'", flag, path);
-	}
-	(*out)[*out_len] = 0;
-	fclose(f);
+	if (rc)
+		return fail(err, errlen, "%s: cannot read '%s': %s", flag, path, strerror(-rc));
 	return 0;
 }
 

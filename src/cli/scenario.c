@@ -1,13 +1,17 @@
 /* Scenario files: see scenario.h. */
 #include "ringload/scenario.h"
 #include "ringload/units.h"
+#include "common/file.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MAX_SCENARIO_BYTES (16u << 20)
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -232,8 +236,15 @@ int rl_scenario_load(const char *path, const struct rl_options *base, struct rl_
 		     char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
+	char *text;
+	size_t len;
+	int frc = rl_read_file(path, MAX_SCENARIO_BYTES, &text, &len);
+	if (frc)
+		return bad(err, errlen, "cannot open scenario file '%s': %s", path,
+			   frc == -EINVAL ? "not a regular file" : frc == -EFBIG ? "larger than 16 MiB" : strerror(-frc));
 	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	if (!root)
 		return bad(err, errlen, "--scenario %s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);
 	/* the strings the targets borrow live as long as the scenario: keep the document */

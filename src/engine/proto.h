@@ -36,6 +36,11 @@ struct rl_proto_ops {
 	void (*free)(struct rl_worker *w, struct rl_conn *c);
 	/* Request slots a connection needs (HTTP/1.1 pipeline depth, HTTP/2 streams). */
 	uint32_t (*slots)(const struct rl_plan *plan);
+	/* Bytes a connection's send buffer needs for the target's requests. */
+	size_t (*send_room)(const struct rl_plan *plan, const struct rl_target *t);
+	/* Bytes of scratch each request slot needs (a templated request rendered in place
+	 * until it is sent); 0: none. */
+	size_t (*slot_scratch)(const struct rl_target *t);
 	/* HTTP/2: the message layer over its streams (gRPC's), or NULL. */
 	const struct rl_h2_messages *messages;
 };

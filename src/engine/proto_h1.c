@@ -245,6 +245,17 @@ static uint32_t h1_slots(const struct rl_plan *plan)
 	return plan->pipeline;
 }
 
+/* Up to `pipeline` requests sent but unanswered, plus as many newly issued. */
+static size_t h1_send_room(const struct rl_plan *plan, const struct rl_target *t)
+{
+	return 2 * (size_t)plan->pipeline * t->request_max;
+}
+
+static size_t h1_slot_scratch(const struct rl_target *t)
+{
+	return 0; /* a templated request renders straight into the send buffer */
+}
+
 const struct rl_proto_ops rl_proto_h1 = {
 	.name = "http/1.1",
 	.target_init = h1_target_init,
@@ -258,4 +269,6 @@ const struct rl_proto_ops rl_proto_h1 = {
 	.drain = h1_drain,
 	.free = h1_free,
 	.slots = h1_slots,
+	.send_room = h1_send_room,
+	.slot_scratch = h1_slot_scratch,
 };

@@ -13,7 +13,8 @@
 #include "proto.h"
 #include "ringload/pbjson.h"
 
-#define FRAME_ROOM (16384 + 9 + 256) /* the most one mem_send chunk holds (a DATA frame) */
+#define FRAME_ROOM  (16384 + 9 + 256) /* the most one mem_send chunk holds (a DATA frame) */
+#define H2_OUT_BASE 65536              /* a full DATA frame beside a turn's HEADERS frames */
 
 /* ---- the request, built once per target ---- */
 
@@ -392,8 +393,9 @@ static int h2_open(struct rl_worker *w, struct rl_conn *c)
 static const nghttp2_nv *render_stream(struct rl_worker *w, struct rl_conn *c,
 				       const struct rl_target *t, uint32_t slot, struct rl_req *r)
 {
-	nghttp2_nv *nva = &c->slot_nva[(size_t)slot * w->slot_nvlen];
-	char *out = &c->slot_render[(size_t)slot * (w->slot_render + 1)];
+	/* the slot's scratch: its header list, then the rendered values and body */
+	nghttp2_nv *nva = (nghttp2_nv *)(c->scratch + (size_t)slot * w->slot_scratch);
+	char *out = (char *)(nva + t->h2_nvlen);
 	memcpy(nva, t->h2_nva, t->h2_nvlen * sizeof(*nva));
 	for (size_t k = 0; k < t->h2_nvlen; k++) {
 		if (!t->h2_value_tpl[k].dynamic)
@@ -569,10 +571,32 @@ static uint32_t h2_slots(const struct rl_plan *plan)
 	return plan->streams;
 }
 
+/* A request's bytes before HPACK: its header fields and body (an upper bound). */
+static size_t request_bound(const struct rl_target *t)
+{
+	const nghttp2_nv *nv = t->h2_nva;
+	size_t n = t->h2_body_len + t->h2_render_max + 9 + 9;
+	for (size_t i = 0; i < t->h2_nvlen; i++)
+		n += nv[i].namelen + nv[i].valuelen + 2;
+	return n;
+}
+
+/* Room for a full DATA frame beside a turn's requests, twice over (a turn's frames are
+ * added while the last turn's send may still hold its part). */
+static size_t h2_send_room(const struct rl_plan *plan, const struct rl_target *t)
+{
+	return H2_OUT_BASE + 2 * (size_t)plan->streams * request_bound(t);
+}
+
+static size_t h2_slot_scratch(const struct rl_target *t)
+{
+	return t->h2_templated ? t->h2_nvlen * sizeof(nghttp2_nv) + t->h2_render_max + 1 : 0;
+}
+
 #define H2_OPS \
 	.open = h2_open, .fill = h2_fill, .consume = h2_consume, .produce = h2_produce, \
 	.sent = h2_sent, .on_eof = h2_on_eof, .on_timer = h2_on_timer, .drain = h2_drain, \
-	.free = h2_free, .slots = h2_slots
+	.free = h2_free, .slots = h2_slots, .send_room = h2_send_room, .slot_scratch = h2_slot_scratch
 
 const struct rl_proto_ops rl_proto_h2 = {
 	.name = "h2c", .target_init = h2_target_init, H2_OPS,

@@ -16,7 +16,6 @@
 #define RING_MAX_ENTRIES 4096       /* SQ entries: two per connection and some, up to this */
 #define BUF_RING_MIN     256        /* provided receive buffers: two per connection, within */
 #define BUF_RING_MAX     4096
-#define H2_OUT_MIN       65536      /* HTTP/2 send buffer: a full DATA frame and a turn's HEADERS */
 #define PUBLISH_TICK_NS  200000000ULL /* aligned to the run's start: seconds fall on ticks */
 
 static unsigned pow2_at_least(unsigned v)
@@ -94,33 +93,26 @@ static int setup_ring(struct rl_worker *w)
 static int setup_buffers(struct rl_worker *w, uint32_t slots)
 {
 	const struct rl_plan *plan = w->sh->plan;
-	size_t nt = w->sh->ntargets, max_req = 0, max_body = 0;
-	bool h2 = false;
+	size_t nt = w->sh->ntargets, max_body = 0, out_cap = 0;
 	for (size_t i = 0; i < nt; i++) {
 		const struct rl_target *t = &w->sh->targets[i];
-		if (t->request_max > max_req)
-			max_req = t->request_max;
+		const struct rl_proto_ops *proto = rl_proto_of(t->proto);
+		size_t room = proto->send_room(plan, t), scratch = proto->slot_scratch(t);
+		if (room > out_cap)
+			out_cap = room;
+		if (scratch > w->slot_scratch)
+			w->slot_scratch = scratch;
 		if (t->tpl_body.max_len > max_body)
 			max_body = t->tpl_body.max_len;
-		h2 |= t->proto != RL_PROTO_H1;
-		if (t->h2_templated && t->h2_nvlen > w->slot_nvlen)
-			w->slot_nvlen = t->h2_nvlen;
-		if (t->h2_templated && t->h2_render_max > w->slot_render)
-			w->slot_render = t->h2_render_max;
 	}
-	/* HTTP/1.1: up to `pipeline` requests sent but unanswered plus as many newly
-	 * issued. HTTP/2: room for a full DATA frame beside a turn's HEADERS frames. */
-	w->out_cap = (uint32_t)(2 * plan->pipeline * max_req);
-	if (h2 && w->out_cap < H2_OUT_MIN + 2 * plan->streams * max_req)
-		w->out_cap = (uint32_t)(H2_OUT_MIN + 2 * plan->streams * max_req);
+	if (out_cap > UINT32_MAX)
+		return -E2BIG;
+	w->out_cap = (uint32_t)out_cap;
+	w->slot_scratch = (w->slot_scratch + 15) & ~(size_t)15; /* each slot's scratch aligned */
 	uint32_t n = w->nconns;
 	w->tpl_scratch = malloc(max_body + 1);
-	if (w->slot_nvlen) {
-		w->slot_nva_mem = calloc((size_t)n * plan->streams * w->slot_nvlen, sizeof(nghttp2_nv));
-		w->slot_render_mem = malloc((size_t)n * plan->streams * (w->slot_render + 1));
-		if (!w->slot_nva_mem || !w->slot_render_mem)
-			return -ENOMEM;
-	}
+	if (w->slot_scratch && !(w->scratch_mem = malloc((size_t)n * slots * w->slot_scratch)))
+		return -ENOMEM;
 	w->conns = calloc(n, sizeof(*w->conns));
 	w->req_mem = calloc((size_t)n * slots, sizeof(*w->req_mem));
 	w->out_mem = malloc((size_t)n * w->out_cap);
@@ -152,7 +144,6 @@ static int setup_buffers(struct rl_worker *w, uint32_t slots)
  * fan-out users' member connections after the regular ones. */
 static void setup_connections(struct rl_worker *w, uint32_t slots, uint32_t first_global_conn)
 {
-	const struct rl_plan *plan = w->sh->plan;
 	for (uint32_t v = 0, next = w->fan.nregular; v < w->fan.nvus; v++) {
 		const struct rl_group_def *gd = &w->sh->groups[w->fan.vu_group[v]];
 		w->fan.vus[v] = (struct rl_vu){ .group = w->fan.vu_group[v], .first_conn = next, .nmembers = gd->nmembers };
@@ -173,10 +164,8 @@ static void setup_connections(struct rl_worker *w, uint32_t slots, uint32_t firs
 		c->transport = rl_transport_of(t);
 		c->reqs = &w->req_mem[(size_t)i * slots];
 		c->w = w;
-		if (w->slot_nvlen) {
-			c->slot_nva = &w->slot_nva_mem[(size_t)i * plan->streams * w->slot_nvlen];
-			c->slot_render = &w->slot_render_mem[(size_t)i * plan->streams * (w->slot_render + 1)];
-		}
+		if (w->scratch_mem)
+			c->scratch = &w->scratch_mem[(size_t)i * slots * w->slot_scratch];
 		c->out = &w->out_mem[(size_t)i * w->out_cap];
 		if (w->rbuf_mem)
 			c->rbuf = &w->rbuf_mem[(size_t)i * w->bufs.size];
@@ -231,8 +220,7 @@ void rl_worker_free(struct rl_worker *w)
 	free(w->fan.vus);
 	free(w->fan.done);
 	free(w->fan.stats);
-	free(w->slot_nva_mem);
-	free(w->slot_render_mem);
+	free(w->scratch_mem);
 	free(w->conns);
 	free(w->req_mem);
 	free(w->out_mem);

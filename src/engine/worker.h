@@ -89,8 +89,7 @@ struct rl_conn {
 	struct rl_req *h2_cached;  /* ... and its request: a response's callbacks ask 4-8 times */
 	bool goaway;         /* no new streams: finish, then reconnect */
 	bool refill;         /* a stream closed: its slot can take the next request */
-	nghttp2_nv *slot_nva;  /* with templates: each stream's header list ... */
-	char *slot_render;     /* ... and its rendered values and body */
+	uint8_t *scratch;    /* each request slot's scratch (proto->slot_scratch), in turn */
 	uint64_t connect_start_ns;
 	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
 	struct rl_timer timer;
@@ -189,9 +188,8 @@ struct rl_worker {
 	struct rl_bufring bufs;
 	struct rl_h2_pool h2_pool;
 	char *tpl_scratch;            /* a rendered body, before its Content-Length */
-	nghttp2_nv *slot_nva_mem;     /* HTTP/2 templates: per stream slot */
-	char *slot_render_mem;
-	size_t slot_nvlen, slot_render;
+	uint8_t *scratch_mem;         /* every connection's slots' scratch */
+	size_t slot_scratch;          /* bytes per slot: the most any target's protocol needs */
 	bool stopping;
 	bool measuring;               /* past the warm-up: statistics are the results */
 	uint64_t now_ns;              /* the clock read after the last wait */

@@ -94,3 +94,12 @@ check "man_page_documents_every_flag" bash -c "for f in \$( { '$RINGLOAD' --help
 	grep -q -- \"\$(echo \"\$f\" | sed 's/-/\\\\\\\\-/g')\" '$MAN' || { echo \"missing \$f\"; exit 1; }; done"
 check "make_install_puts_binary_and_man_page" bash -c "cd '$(dirname "$0")/../..' && make -s install DESTDIR='$TEST_TMP/inst' PREFIX=/usr >/dev/null &&
 	test -x '$TEST_TMP/inst/usr/bin/ringload' && test -f '$TEST_TMP/inst/usr/share/man/man1/ringload.1'"
+
+# the layers: the engine knows no CLI or report header (so nothing it includes does
+# either), serve includes no private engine header, and the connection code branches
+# on no protocol (a protocol is a table in proto.h)
+ROOT="$(dirname "$0")/../.."
+check "engine_includes_no_cli_or_report_header" bash -c "! grep -hE '^#include \"(ringload/(options|report|scenario|thresholds|units|result_json)\.h|(\.\./)?(cli|report)/)' \
+	'$ROOT'/src/engine/*.[ch] '$ROOT'/include/ringload/{engine,target,stages,stats,errors,grpc,hist,h1,template}.h"
+check "serve_includes_no_engine_header" bash -c "! grep -hE '^#include \"(\.\./)?engine/' '$ROOT'/src/serve/*.[ch]"
+check "connection_code_has_no_protocol_branch" bash -c "! grep -nE 'RL_PROTO_|nghttp2_|rl_h1_' '$ROOT'/src/engine/{conn,transport,accounting,worker,run}.c"

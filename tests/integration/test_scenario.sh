@@ -45,3 +45,6 @@ bad_scenario "scenario_missing_url" '{"targets": [{"name": "x"}]}' "targets[0].u
 bad_scenario "scenario_bad_json" '{"targets": [' "line"
 bad_scenario "scenario_grpc_data_needs_grpc" '{"targets": [{"url": "http://127.0.0.1:1/", "data": {}}]}' "targets[0].data"
 check "scenario_and_urls_exit_2" bash -c "'$RINGLOAD' --scenario '$TEST_TMP/w.json' http://127.0.0.1:1/ 2>/dev/null; test \$? = 2"
+"$RINGLOAD" --scenario "$TEST_TMP/missing.json" > /dev/null 2> "$TEST_TMP/err"
+rc=$?
+check "scenario_missing_file_says_so (rc $rc)" grep -qx "ringload: cannot open scenario file '$TEST_TMP/missing.json': No such file or directory" "$TEST_TMP/err"
