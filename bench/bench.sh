@@ -5,19 +5,19 @@
 # and system, getrusage through /usr/bin/time), medians of alternating runs. Speed is
 # shown here, never asserted in a test.
 #   bench/bench.sh [BINARY]    env: DURATION (3s), REPS (3), CONNS ("10 50 200"),
-#                              ROWS ("http1 h2c h2c/rs grpc servers": which rows to run)
+#                              ROWS ("http1 h2c h2c/rs grpc open servers": which rows to run)
 set -eu
 cd "$(dirname "$0")/.."
 RINGLOAD=${1:-build/ringload}
 DURATION=${DURATION:-3s}
 REPS=${REPS:-3}
 CONNS=${CONNS:-"10 50 200"}
-ROWS=${ROWS:-"http1 h2c h2c/rs grpc servers"}
+ROWS=${ROWS:-"http1 h2c h2c/rs grpc open servers"}
 SECS=${DURATION%s}
 for row in $ROWS; do
 	case $row in
-	http1 | h2c | h2c/rs | grpc | servers) ;;
-	*) echo "bench.sh: unknown row '$row' in ROWS (rows: http1 h2c h2c/rs grpc servers)" >&2; exit 2 ;;
+	http1 | h2c | h2c/rs | grpc | open | servers) ;;
+	*) echo "bench.sh: unknown row '$row' in ROWS (rows: http1 h2c h2c/rs grpc open servers)" >&2; exit 2 ;;
 	esac
 done
 NCPU=$(nproc)
@@ -122,6 +122,32 @@ for c in 10 50; do
 	compare grpc "$c" h2load "-t1 -c$c -m10 -D$SECS --warm-up-time=0 -d $TMP/getuser.bin -H content-type:application/grpc -H te:trailers http://127.0.0.1:$SPORT/api.performance.UserService/GetUser" \
 		"--grpc api.performance.UserService/GetUser --data {\"user_id\":42} -t1 -c$c -m10 -d$DURATION http://127.0.0.1:$SPORT/"
 done
+
+# the open loop's own cost: -R at three rates against serve, beside the closed loop at
+# full speed; CPU per request and io_uring_enter (wake-ups) per request
+open_row() { # LABEL RINGLOAD-ARGS...
+	local label=$1
+	shift
+	: > "$TMP/o.rows"
+	for _ in $(seq "$REPS"); do
+		/usr/bin/time -f "%U %S" -o "$TMP/time" taskset -c "$CLIENT_CPU" "$RINGLOAD" "$@" -t1 -c50 -d"$DURATION" \
+			-o json --no-preflight "http://127.0.0.1:$SPORT/" > "$TMP/out" 2>&1
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); u,s=open(sys.argv[2]).read().split()
+n=d["total"]["requests"]; print(n/d["duration_s"], (float(u)+float(s))*1e6/n, d["client"]["io_uring_enters_per_request"])' \
+			"$TMP/out" "$TMP/time" >> "$TMP/o.rows"
+	done
+	for col in 1 2 3; do awk -v c=$col '{ print $c }' "$TMP/o.rows" | median; done | paste -sd' ' |
+		awk -v l="$label" '{ printf "%-22s %12.0f %12.2f %12.3f\n", l, $1, $2, $3 }'
+}
+if want_row open; then
+	echo
+	echo "Open loop against ringload serve (-c50, one thread on CPU $CLIENT_CPU), median of $REPS x $DURATION"
+	printf "%-22s %12s %12s %12s\n" load "req/s" "cpu us/req" "enters/req"
+	for r in 2000 20000 100000; do
+		open_row "open -R $r" -R "$r"
+	done
+	open_row "closed loop"
+fi
 
 want_row servers || exit 0
 echo

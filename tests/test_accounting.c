@@ -26,6 +26,7 @@ struct fixture {
 	struct rl_stats stats;
 	struct rl_live live;
 	struct rl_req reqs[8];
+	struct rl_retry retry[8];
 	char out[4096];
 	uint8_t rbuf[4096];
 	struct rl_conn *c;
@@ -34,7 +35,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	f->plan = (struct rl_plan){ .connections = 1, .threads = 1, .pipeline = 4, .streams = 4 };
+	f->plan = (struct rl_plan){ .connections = 1, .threads = 1, .pipeline = 4, .streams = 4, .h2_retries = 1 };
 	struct rl_request_spec spec = { .proto = RL_PROTO_H1, .method = "GET", .timeout_ns = 1000000000 };
 	char err[256];
 	assert_int_equal(rl_target_init(&f->target, "http://127.0.0.1:9/", &spec, err, sizeof(err)), 0);
@@ -60,6 +61,8 @@ static int setup(void **state)
 	c->proto = rl_proto_of(RL_PROTO_H1);
 	c->transport = rl_transport_of(&f->target);
 	c->reqs = f->reqs;
+	c->retry = f->retry;
+	w->slots = 4;
 	c->out = f->out;
 	c->rbuf = f->rbuf;
 	c->state = C_CONNECTING;
@@ -82,8 +85,11 @@ static void assert_accounted(struct fixture *f)
 {
 	const struct rl_stats *st = &f->stats;
 	assert_int_equal(st->requests, st->successful + st->failed);
+	/* every request that ended has exactly one latency sample; successes one more */
+	assert_int_equal(st->latency.total, st->requests);
+	assert_int_equal(st->latency_ok.total, st->successful);
 	assert_int_equal(QUOTA - f->w.quota, st->requests + f->w.inflight);
-	assert_int_equal(f->w.inflight, f->c->inflight);
+	assert_int_equal(f->w.inflight, f->c->inflight + f->c->nretry);
 }
 
 static void open_conn(struct fixture *f)
@@ -201,6 +207,7 @@ static void timeout_fails_the_connection_s_requests(void **state)
 	f->w.now_ns += 2000000000ULL;
 	rl_tw_expire(&f->w.tw, f->w.now_ns, rl_conn_on_timer, &f->w);
 	assert_int_equal(f->stats.errors[RL_ERR_TIMEOUT], 4);
+	assert_true(f->stats.latency.min_us >= 1000000); /* ended when the client gave up */
 	assert_accounted(f);
 }
 
@@ -230,6 +237,63 @@ static void split_response_completes_once(void **state)
 	assert_accounted(f);
 }
 
+/* A refused request (GOAWAY, REFUSED_STREAM) waits on its connection and is taken again
+ * with its first start and one retry counted; refused again with no retry left, it
+ * fails under goaway:<code> or stream_refused. */
+static void refused_request_keeps_its_start_and_counts_its_retry(void **state)
+{
+	struct fixture *f = *state;
+	struct rl_worker *w = &f->w;
+	f->c->state = C_OPEN;
+	struct rl_take t;
+	assert_true(rl_acct_take(w, f->c, &t));
+	struct rl_req r = { .start_ns = t.start_ns, .retries = t.retries };
+	uint64_t first = r.start_ns;
+	w->now_ns += 50000000; /* later: a new request would start now */
+	rl_acct_refused(w, f->c, &r, true, 2);
+	assert_int_equal(f->stats.retried, 1);
+	assert_int_equal(f->stats.requests, 0);
+	assert_accounted(f);
+	assert_true(rl_acct_take(w, f->c, &t));
+	assert_int_equal(t.start_ns, first);
+	assert_int_equal(t.retries, 1);
+	assert_int_equal(w->quota, QUOTA - 1); /* the retry took nothing more from the quota */
+	r = (struct rl_req){ .start_ns = t.start_ns, .retries = t.retries };
+	rl_acct_refused(w, f->c, &r, true, 2);
+	assert_int_equal(f->stats.goaway_failed[2], 1); /* goaway:INTERNAL_ERROR */
+	assert_int_equal(f->stats.failed, 1);
+	assert_int_equal(f->stats.retried, 1);
+	assert_int_equal(w->inflight, 0);
+	assert_accounted(f);
+	/* REFUSED_STREAM by RST: the same, then stream_refused */
+	assert_true(rl_acct_take(w, f->c, &t));
+	r = (struct rl_req){ .start_ns = t.start_ns, .retries = t.retries };
+	rl_acct_refused(w, f->c, &r, false, 7);
+	assert_true(rl_acct_take(w, f->c, &t));
+	r = (struct rl_req){ .start_ns = t.start_ns, .retries = t.retries };
+	rl_acct_refused(w, f->c, &r, false, 7);
+	assert_int_equal(f->stats.errors[RL_ERR_STREAM_REFUSED], 1);
+	assert_int_equal(rl_stats_error_sum(&f->stats), f->stats.failed);
+	assert_accounted(f);
+}
+
+/* A parked connection's waiting retries go back to the quota, for another connection. */
+static void parked_connection_gives_back_its_retries(void **state)
+{
+	struct fixture *f = *state;
+	struct rl_worker *w = &f->w;
+	f->c->state = C_OPEN;
+	struct rl_take t;
+	assert_true(rl_acct_take(w, f->c, &t));
+	struct rl_req r = { .start_ns = t.start_ns };
+	rl_acct_refused(w, f->c, &r, false, 7);
+	f->c->parked = true;
+	rl_conn_fill(w, f->c);
+	assert_int_equal(f->c->nretry, 0);
+	assert_int_equal(w->quota, QUOTA);
+	assert_accounted(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +306,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(timeout_fails_the_connection_s_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_connect_costs_one_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(split_response_completes_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_request_keeps_its_start_and_counts_its_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(parked_connection_gives_back_its_retries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,40 @@ static void tw_callback_may_cancel_a_timer_in_the_same_slot(void **s)
 	assert_int_equal(tw.armed, 0);
 }
 
+/* A timer armed for a moment inside a tick already processed fires at that moment, not
+ * a tick later; rl_tw_next_before says when that is. */
+static void tw_fires_within_a_passed_tick_on_time(void **s)
+{
+	static struct rl_timerwheel tw;
+	struct probe a = { 0 };
+	uint64_t t0 = (1000 * MS >> RL_TW_TICK_SHIFT) << RL_TW_TICK_SHIFT; /* a tick's start */
+	rl_tw_init(&tw, t0);
+	advance(&tw, t0 + 100000);          /* this tick is processed */
+	rl_tw_arm(&tw, &a.t, t0 + 700000);  /* due later within it */
+	assert_int_equal(rl_tw_next_before(&tw, t0 + 5 * MS), t0 + 700000);
+	advance(&tw, t0 + 699999);
+	assert_int_equal(a.fired, 0);
+	advance(&tw, t0 + 700000);
+	assert_int_equal(a.fired, 1);
+	assert_int_equal(a.fired_at, t0 + 700000);
+	assert_int_equal(rl_tw_next_before(&tw, t0 + 5 * MS), UINT64_MAX);
+}
+
+static void tw_next_before_ignores_far_and_later_lap_timers(void **s)
+{
+	static struct rl_timerwheel tw;
+	struct probe near = { 0 }, far = { 0 }, lap = { 0 };
+	rl_tw_init(&tw, 1000 * MS);
+	rl_tw_arm(&tw, &far.t, 1000 * MS + 50 * MS);
+	uint64_t lap_ns = (uint64_t)RL_TW_SLOTS << RL_TW_TICK_SHIFT;
+	rl_tw_arm(&tw, &lap.t, 1000 * MS + 2 * MS + lap_ns); /* shares a near slot, a lap later */
+	assert_int_equal(rl_tw_next_before(&tw, 1000 * MS + 5 * MS), UINT64_MAX);
+	rl_tw_arm(&tw, &near.t, 1000 * MS + 3 * MS);
+	assert_int_equal(rl_tw_next_before(&tw, 1000 * MS + 5 * MS), 1000 * MS + 3 * MS);
+	rl_tw_cancel(&tw, &near.t);
+	assert_int_equal(rl_tw_next_before(&tw, 1000 * MS + 5 * MS), UINT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +152,8 @@ int main(void)
 		cmocka_unit_test(tw_timers_beyond_one_lap_wait_their_turn),
 		cmocka_unit_test(tw_long_stall_fires_everything_due),
 		cmocka_unit_test(tw_callback_may_cancel_a_timer_in_the_same_slot),
+		cmocka_unit_test(tw_fires_within_a_passed_tick_on_time),
+		cmocka_unit_test(tw_next_before_ignores_far_and_later_lap_timers),
 	};
 	return cmocka_run_group_tests_name("timerwheel", tests, NULL, NULL);
 }

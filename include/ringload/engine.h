@@ -38,7 +38,8 @@ struct rl_group_stats {
 struct rl_history_row {
 	double t;                  /* seconds since the (measured) start, at the row's end */
 	uint64_t requests, failed;
-	double rps, p50_ms, p90_ms, p99_ms, max_ms;
+	double rps, p50_ms, p90_ms, p99_ms, max_ms; /* over every request that ended ... */
+	double p99_ok_ms;                           /* ... and over the successful ones */
 };
 
 struct rl_engine_features {
@@ -73,6 +74,7 @@ struct rl_plan {
 	uint32_t streams;             /* HTTP/2 streams in flight per connection */
 	uint32_t h2_window, h2_conn_window;
 	uint32_t max_msg;             /* largest gRPC message accepted */
+	uint32_t h2_retries;          /* a request refused (GOAWAY, REFUSED_STREAM) is sent again at most this often */
 	uint64_t duration_ns;         /* 0: until the requests are done */
 	uint64_t warmup_ns;
 	uint64_t requests;            /* 0: unlimited */
@@ -80,6 +82,7 @@ struct rl_plan {
 	struct rl_stage stages[RL_MAX_STAGES];
 	size_t nstages;
 	uint64_t connect_timeout_ns;
+	uint64_t pacing_quantum_ns;   /* open loop: a timed wake sends all that is due this close */
 	rl_progress_fn progress;      /* NULL: no progress views */
 	void *progress_arg;
 };

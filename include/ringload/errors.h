@@ -15,6 +15,8 @@ enum rl_err {
 	RL_ERR_EOF,                 /* server closed before the response was complete */
 	RL_ERR_PROTOCOL,            /* the response broke RFC 9112 */
 	RL_ERR_IO,                  /* any other socket error */
+	RL_ERR_STREAM_REFUSED,      /* HTTP/2 RST_STREAM(REFUSED_STREAM), retries used up */
+	RL_ERR_H2_MALFORMED,        /* HTTP/2 response nghttp2 rejected and reset itself */
 	RL_ERR_COUNT
 };
 

@@ -26,12 +26,14 @@ struct rl_options {
 	char *data;                /* gRPC request message as JSON (owned) */
 	const char *proto_file, *protoset_file; /* descriptors for services not built in */
 	uint32_t max_msg;          /* largest gRPC message accepted */
+	uint32_t h2_retries;       /* sends of a request refused by GOAWAY or REFUSED_STREAM */
 	uint64_t duration_ns;      /* 0 with -n alone: run until the requests are done */
 	uint64_t warmup_ns;        /* run this long first, left out of the results */
 	struct rl_stage stages[RL_MAX_STAGES];
 	size_t nstages;
 	uint64_t requests;         /* 0: unlimited */
 	double rate;               /* -R: requests/s in total; 0: closed loop */
+	uint64_t pacing_quantum_ns; /* --pacing-quantum: a timed wake sends what is due this close */
 	uint64_t timeout_ns, connect_timeout_ns;
 	const char *method;
 	struct rl_h1_header headers[RL_MAX_HEADERS];

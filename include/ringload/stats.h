@@ -18,16 +18,20 @@ struct rl_stats {
 	uint64_t bytes_sent, bytes_received;
 	uint64_t payload_bytes;   /* response bodies of successful requests */
 	uint64_t errors[RL_ERR_COUNT];
-	char first_error[RL_ERR_COUNT][80]; /* the first failure's detail, per category */
+	char first_error[RL_ERR_COUNT][120]; /* the first failure's detail, per category */
 	uint64_t status[RL_STATUS_MAX];   /* HTTP status of every response */
 	uint64_t grpc_status[RL_GRPC_STATUS_COUNT]; /* gRPC: status of every call */
 	uint64_t stream_reset[RL_H2_ERROR_CODES];   /* HTTP/2: RST_STREAM by error code */
+	uint64_t goaway_failed[RL_H2_ERROR_CODES]; /* HTTP/2: refused by GOAWAY, retries used up */
 	uint64_t goaways;         /* GOAWAY frames received */
+	uint64_t retried;         /* requests sent again after a refusal (GOAWAY, REFUSED_STREAM) */
 	uint64_t conns_opened;    /* successful connects */
 	uint64_t reconnects;      /* connections replaced after a close or an error */
 	uint64_t unsolicited;     /* connections closed for bytes nobody asked for */
 	uint64_t unfinished;      /* in flight when the run ended: not in requests */
-	struct rl_hist latency, connect, ttfb, download;
+	/* latency: every ended request, at the moment it ended (successes, failures,
+	 * timeouts at the time the client gave up); latency_ok: successes only */
+	struct rl_hist latency, latency_ok, connect, ttfb, download;
 	/* open loop (-R) only: latency from the actual send (what a closed-loop tool would
 	 * report) and the client queue (intended start -> handed to the kernel) */
 	struct rl_hist latency_uncorrected, queue;
@@ -40,7 +44,8 @@ uint64_t rl_stats_error_sum(const struct rl_stats *s);
 
 /* The named counts every report shows, so they are spelled one way everywhere:
  * statuses ("200", or gRPC names "OK", "NOT_FOUND"), and failures (the error table,
- * http_<code>, grpc_<NAME>, stream_reset:<RFC 9113 name>). Zero counts are skipped. */
+ * http_<code>, grpc_<NAME>, stream_reset:<RFC 9113 name>, goaway:<RFC 9113 name>). Zero
+ * counts are skipped. */
 typedef void (*rl_count_fn)(void *ctx, const char *name, uint64_t n);
 void rl_stats_each_status(const struct rl_stats *s, rl_count_fn fn, void *ctx);
 void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx);

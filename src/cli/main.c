@@ -84,6 +84,7 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	p->h2_window = o->h2_window;
 	p->h2_conn_window = o->h2_conn_window;
 	p->max_msg = o->max_msg;
+	p->h2_retries = o->h2_retries;
 	p->duration_ns = o->duration_ns;
 	p->warmup_ns = o->warmup_ns;
 	p->requests = o->requests;
@@ -91,6 +92,7 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	memcpy(p->stages, o->stages, sizeof(p->stages));
 	p->nstages = o->nstages;
 	p->connect_timeout_ns = o->connect_timeout_ns;
+	p->pacing_quantum_ns = o->pacing_quantum_ns;
 	if (o->progress && !o->quiet && isatty(STDERR_FILENO)) {
 		p->progress = rl_report_progress;
 		p->progress_arg = stderr;

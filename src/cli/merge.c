@@ -60,6 +60,11 @@ static int add_stats(struct rl_stats *s, json_t *o)
 				s->stream_reset[c] += (uint64_t)json_integer_value(v);
 				known = true;
 			}
+		for (uint32_t c = 0; c < RL_H2_ERROR_CODES && !known && !strncmp(key, "goaway:", 7); c++)
+			if (!strcmp(key + 7, nghttp2_http2_strerror(c))) {
+				s->goaway_failed[c] += (uint64_t)json_integer_value(v);
+				known = true;
+			}
 		if (!known)
 			return -1;
 	}
@@ -67,10 +72,12 @@ static int add_stats(struct rl_stats *s, json_t *o)
 	s->conns_opened += rl_json_u64(conn, "opened");
 	s->reconnects += rl_json_u64(conn, "reconnects");
 	s->goaways += rl_json_u64(conn, "goaways");
+	s->retried += rl_json_u64(conn, "retried_requests");
 	s->unsolicited += rl_json_u64(conn, "closed_unsolicited_bytes");
-	static const char *const keys[] = { "histogram", "connect_histogram", "ttfb_histogram", "download_histogram" };
-	struct rl_hist *hs[] = { &s->latency, &s->connect, &s->ttfb, &s->download };
-	for (int i = 0; i < 4; i++)
+	static const char *const keys[] = { "histogram", "latency_ok_histogram", "connect_histogram",
+					    "ttfb_histogram", "download_histogram" };
+	struct rl_hist *hs[] = { &s->latency, &s->latency_ok, &s->connect, &s->ttfb, &s->download };
+	for (int i = 0; i < 5; i++)
 		if (add_hist(hs[i], json_object_get(o, keys[i])))
 			return -1;
 	return 0;
@@ -103,9 +110,9 @@ static int add_history(struct rl_result *res, size_t col, json_t *rows, uint64_t
 		row->requests += rl_json_u64(r, "requests");
 		row->failed += rl_json_u64(r, "errors");
 		row->rps = (double)row->requests;
-		const char *pk[] = { "p50_ms", "p90_ms", "p99_ms", "max_ms" };
-		double *pv[] = { &row->p50_ms, &row->p90_ms, &row->p99_ms, &row->max_ms };
-		for (int q = 0; q < 4; q++) {
+		const char *pk[] = { "p50_ms", "p90_ms", "p99_ms", "max_ms", "p99_ok_ms" };
+		double *pv[] = { &row->p50_ms, &row->p90_ms, &row->p99_ms, &row->max_ms, &row->p99_ok_ms };
+		for (int q = 0; q < 5; q++) {
 			double v = json_number_value(json_object_get(r, pk[q]));
 			if (v > *pv[q])
 				*pv[q] = v;

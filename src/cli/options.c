@@ -16,6 +16,7 @@
 #include "ringload/units.h"
 
 #define MAX_BODY (64u << 20)
+#define DEFAULT_PACING_QUANTUM_NS 100000ULL /* measured: see README, "The open loop's own cost" */
 
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
@@ -25,7 +26,7 @@ enum {
 	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
 	 * --rps, --insecure (and -z for -d, h2load's -D) */
 	OPT_CALL, OPT_DATA_FILE, OPT_METADATA, OPT_RPS, OPT_INSECURE,
-	OPT_UNIX_SOCKET,
+	OPT_UNIX_SOCKET, OPT_H2_RETRIES, OPT_PACING_QUANTUM,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +71,8 @@ static const struct option long_opts[] = {
 	{ "rps", required_argument, NULL, OPT_RPS },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "unix-socket", required_argument, NULL, OPT_UNIX_SOCKET },
+	{ "h2-retries", required_argument, NULL, OPT_H2_RETRIES },
+	{ "pacing-quantum", required_argument, NULL, OPT_PACING_QUANTUM },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -91,6 +94,8 @@ void rl_options_usage(FILE *f)
 "  -n, --requests N         stop after exactly N requests (successful or not)\n"
 "  -R, --rate N             open loop: N requests/s in total; latency counts from each\n"
 "                           request's intended start (no coordinated omission)\n"
+"      --pacing-quantum DUR with -R: a timed wake-up sends every request due within DUR\n"
+"                           (default 100us); each is still measured from its own start\n"
 "  -P, --pipeline N         HTTP/1.1 requests in flight per connection (default 1)\n"
 "      --h1                 HTTP/1.1 (the default)\n"
 "      --h2                 HTTP/2; http:// means h2c with prior knowledge\n"
@@ -101,6 +106,9 @@ void rl_options_usage(FILE *f)
 "      --proto FILE.proto   the service's definition (compiled with protoc)\n"
 "      --protoset FILE.pb   the service's FileDescriptorSet (protoc -o)\n"
 "      --max-msg BYTES      largest gRPC response message accepted (default 4M)\n"
+"      --h2-retries N       send a request refused by GOAWAY or REFUSED_STREAM again at\n"
+"                           most N times, from its first start (default 1); then it fails\n"
+"                           as goaway:<CODE> or stream_refused\n"
 "      --scenario FILE.json named targets with their own protocol, request and weight\n"
 "      --unix-socket PATH   connect to this Unix socket (curl's flag): the URL gives the\n"
 "                           Host and path; or write the URL http://unix:/PATH.sock:/URI\n"
@@ -115,8 +123,9 @@ void rl_options_usage(FILE *f)
 "  -o, --output FMT         stdout format: console, json or csv (default console)\n"
 "      --fail-if LIST       thresholds on the total, e.g. 'p99>250ms,error_rate>1%%,rps<1000';\n"
 "                           a breach makes the exit code 3 (metrics: p50 p90 p95 p99\n"
-"                           p999 max mean ttfb_p99 connect_p99 error_rate success_rate\n"
-"                           rps failed timeouts)\n"
+"                           p999 max mean over every request, failures included; the\n"
+"                           same with _ok over successes only, e.g. p99_ok; ttfb_p99\n"
+"                           connect_p99 error_rate success_rate rps failed timeouts)\n"
 "      --json FILE          also write the JSON result to FILE\n"
 "      --csv FILE           also write the CSV result to FILE\n"
 "      --history FILE       one CSV row per second per target: t, requests, errors, rps,\n"
@@ -325,6 +334,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	o->streams = 10;
 	o->h2_window = o->h2_conn_window = 1073741823; /* h2load's default: 2^30 - 1 */
 	o->max_msg = 4u << 20;
+	o->h2_retries = 1;
+	o->pacing_quantum_ns = DEFAULT_PACING_QUANTUM_NS;
 	o->connect_timeout_ns = 5ULL * 1000000000;
 	o->method = NULL;
 	o->progress = true;
@@ -411,6 +422,11 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_HISTORY: o->history_path = optarg; break;
 		case OPT_FAILURES: o->failures_path = optarg; break;
 		case OPT_HTML: o->html_path = optarg; break;
+		case OPT_PACING_QUANTUM:
+			if (rl_parse_duration_ns(optarg, &o->pacing_quantum_ns) || o->pacing_quantum_ns > 100000000ULL)
+				rc = fail(err, errlen, "--pacing-quantum: invalid duration '%s' (0 to 100ms)", optarg);
+			break;
+		case OPT_H2_RETRIES: rc = parse_u32("--h2-retries", optarg, 0, 100, &o->h2_retries, err, errlen); break;
 		case OPT_UNIX_SOCKET:
 			if (!*optarg || strlen(optarg) >= RL_UNIX_PATH_MAX)
 				rc = fail(err, errlen, "--unix-socket: path of %zu bytes; 1 to %d fit in sun_path",

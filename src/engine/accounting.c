@@ -13,26 +13,36 @@
 #include "proto.h"
 #include "worker.h"
 
-bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, uint64_t *start_ns)
+bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t)
 {
+	if (w->stopping)
+		return false;
+	if (c->nretry) {
+		/* taken before, and still in w->inflight: it keeps its first start */
+		struct rl_retry *rt = &c->retry[--c->nretry];
+		t->start_ns = rt->start_ns;
+		t->retries = rt->retries;
+		return true;
+	}
 	struct rl_vu *vu = c->vu;
 	if (vu && !(vu->pending >> c->member & 1))
 		return false; /* this member's request of the round is out already */
-	if (w->stopping || !w->quota)
+	if (!w->quota)
 		return false;
 	struct rl_pacer *p = &w->pace;
 	if (p->open_loop) {
 		if (p->next_k >= p->due_k)
 			return false; /* nothing due yet: the schedule, not a free connection, decides */
-		*start_ns = rl_worker_intended_ns(w, p->next_k);
+		t->start_ns = rl_worker_intended_ns(w, p->next_k);
 		p->next_k++;
 	} else {
-		*start_ns = w->now_ns;
+		t->start_ns = w->now_ns;
 	}
 	if (vu) {
-		*start_ns = vu->start_ns; /* every member starts with the round */
+		t->start_ns = vu->start_ns; /* every member starts with the round */
 		vu->pending &= ~(1ULL << c->member);
 	}
+	t->retries = 0;
 	if (w->quota != UINT64_MAX)
 		w->quota--;
 	w->inflight++;
@@ -93,23 +103,39 @@ static void count_failed(struct rl_worker *w, struct rl_stats *st)
 	w->failed++;
 }
 
-static void record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r)
+/* Every ended request's latency, now: from its start (the intended one in an open loop)
+ * to the moment it ended, whatever ended it; successes also in latency_ok. */
+static void record_end(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, uint64_t sent, bool ok)
 {
-	uint64_t now = w->now_ns, sent = r->sent_ns ? r->sent_ns : r->first_ns;
-	rl_hist_record_ns(&st->latency, now - r->start_ns);
-	rl_hist_record_ns(&w->live[st - w->stats].hist, now - r->start_ns);
-	rl_hist_record_ns(&st->ttfb, r->first_ns > sent ? r->first_ns - sent : 0);
-	rl_hist_record_ns(&st->download, now - r->first_ns);
-	if (w->pace.open_loop) {
-		rl_hist_record_ns(&st->latency_uncorrected, now - sent);
+	uint64_t now = w->now_ns, latency = now > r->start_ns ? now - r->start_ns : 0;
+	struct rl_live *live = &w->live[st - w->stats];
+	rl_hist_record_ns(&st->latency, latency);
+	rl_hist_record_ns(&live->hist, latency);
+	if (ok) {
+		rl_hist_record_ns(&st->latency_ok, latency);
+		rl_hist_record_ns(&live->hist_ok, latency);
+	}
+	if (w->pace.open_loop && sent) {
+		rl_hist_record_ns(&st->latency_uncorrected, now > sent ? now - sent : 0);
 		rl_hist_record_ns(&st->queue, sent > r->start_ns ? sent - r->start_ns : 0);
 	}
+}
+
+/* A response's phases: first byte after the send, download after the first byte. */
+static void record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, bool ok)
+{
+	uint64_t now = w->now_ns, sent = r->sent_ns ? r->sent_ns : r->first_ns;
+	rl_hist_record_ns(&st->ttfb, r->first_ns > sent ? r->first_ns - sent : 0);
+	rl_hist_record_ns(&st->download, now - r->first_ns);
+	record_end(w, st, r, sent, ok);
 }
 
 void rl_acct_response(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,
 		      unsigned status, int grpc_status, bool ok, uint64_t payload)
 {
 	struct rl_stats *st = rl_conn_stats(w, c);
+	c->responses++;
+	c->goaway_strikes = 0;
 	st->requests++;
 	if (grpc_status >= 0)
 		st->grpc_status[grpc_status]++;
@@ -122,7 +148,7 @@ void rl_acct_response(struct rl_worker *w, struct rl_conn *c, const struct rl_re
 		st->failed++;
 		w->failed++;
 	}
-	record_times(w, st, r);
+	record_times(w, st, r, ok);
 	request_ended(w, c, ok);
 }
 
@@ -133,7 +159,7 @@ void rl_acct_fail(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r
 	count_failed(w, st);
 	if (!st->errors[err]++ && detail) /* the category's first: keep its detail */
 		snprintf(st->first_error[err], sizeof(st->first_error[err]), "%s", detail);
-	(void)r;
+	record_end(w, st, r, r->sent_ns, false);
 	request_ended(w, c, false);
 }
 
@@ -142,7 +168,26 @@ void rl_acct_reset(struct rl_worker *w, struct rl_conn *c, const struct rl_req *
 	struct rl_stats *st = rl_conn_stats(w, c);
 	count_failed(w, st);
 	st->stream_reset[code < RL_H2_ERROR_CODES ? code : RL_H2_ERROR_CODES - 1]++;
-	(void)r;
+	record_end(w, st, r, r->sent_ns, false);
+	request_ended(w, c, false);
+}
+
+void rl_acct_refused(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, bool by_goaway,
+		     uint32_t code)
+{
+	struct rl_stats *st = rl_conn_stats(w, c);
+	if (r->retries < w->sh->plan->h2_retries && c->nretry < w->slots) {
+		c->retry[c->nretry++] = (struct rl_retry){ r->start_ns, (uint8_t)(r->retries + 1) };
+		st->retried++;
+		return;
+	}
+	if (!by_goaway) {
+		rl_acct_fail(w, c, r, RL_ERR_STREAM_REFUSED, "RST_STREAM REFUSED_STREAM from the server, on every try");
+		return;
+	}
+	count_failed(w, st);
+	st->goaway_failed[code < RL_H2_ERROR_CODES ? code : RL_H2_ERROR_CODES - 1]++;
+	record_end(w, st, r, r->sent_ns, false);
 	request_ended(w, c, false);
 }
 
@@ -151,7 +196,7 @@ void rl_acct_grpc_local(struct rl_worker *w, struct rl_conn *c, const struct rl_
 	struct rl_stats *st = rl_conn_stats(w, c);
 	count_failed(w, st);
 	st->grpc_status[grpc_status]++;
-	(void)r;
+	record_end(w, st, r, r->sent_ns, false);
 	request_ended(w, c, false);
 }
 
@@ -168,10 +213,15 @@ void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
 {
 	/* EADDRNOTAVAIL (local ports exhausted) is counted here like any connect error; the
 	 * CLI says it once, with the fix, from the count */
-	uint64_t start;
-	struct rl_req none = { 0 };
-	if (rl_acct_take(w, c, &start))
-		rl_acct_fail(w, c, &none, rl_err_from_connect_errno(res),
+	struct rl_take t;
+	if (rl_acct_take(w, c, &t)) {
+		/* a closed loop's request began with the connect it waited for */
+		uint64_t start = t.start_ns;
+		if (!w->pace.open_loop && !c->vu && !t.retries && c->connect_start_ns && c->connect_start_ns < start)
+			start = c->connect_start_ns;
+		struct rl_req r = { .start_ns = start };
+		rl_acct_fail(w, c, &r, rl_err_from_connect_errno(res),
 			     strerrordesc_np(-res)); /* static text: safe in any thread */
+	}
 	c->fails++;
 }

@@ -50,6 +50,23 @@ void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const
 	rl_conn_close(w, c);
 }
 
+void rl_conn_fail_sending(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
+{
+	c->proto->drain(w, c, err, detail);
+	rl_tw_cancel(&w->tw, &c->timer);
+	c->proto->free(w, c);
+	uint32_t old_gen = c->gen++;
+	if (!c->send_busy && c->out_len > c->out_sent)
+		rl_io_close_after_send(w, c, old_gen, c->out + c->out_sent, c->out_len - c->out_sent);
+	else
+		rl_io_close(w, c, old_gen);
+	if (c->state == C_OPEN)
+		w->open_conns--;
+	c->state = C_CLOSING;
+	c->close_after = false;
+	c->out_len = c->out_sent = 0;
+}
+
 /* A connect that could not even be submitted: counted like a failed one, then the
  * slot goes through the close path (back-off, or idle). */
 static void connect_failed_now(struct rl_worker *w, struct rl_conn *c, int res)
@@ -60,6 +77,7 @@ static void connect_failed_now(struct rl_worker *w, struct rl_conn *c, int res)
 
 void rl_conn_connect(struct rl_worker *w, struct rl_conn *c)
 {
+	c->connect_start_ns = rl_now_ns();
 	int fd = c->transport->socket(rl_conn_target(w, c));
 	if (fd < 0) {
 		/* no socket (EMFILE, ENFILE, ENOBUFS): the attempt fails like a connect */
@@ -73,7 +91,6 @@ void rl_conn_connect(struct rl_worker *w, struct rl_conn *c)
 	}
 	rl_io_connect(w, c);
 	c->state = C_CONNECTING;
-	c->connect_start_ns = rl_now_ns();
 }
 
 void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res)
@@ -104,6 +121,10 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 {
 	if (c->parked) {
 		/* --stages took this connection out: close it once its requests are done */
+		while (c->nretry) { /* refused requests waiting here go to another connection */
+			c->nretry--;
+			rl_acct_give_back(w, c);
+		}
 		if (c->state == C_OPEN && !c->inflight)
 			rl_conn_close(w, c);
 		return;
@@ -185,10 +206,17 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
 	rl_conn_fail(w, c, rl_err_from_io_errno(res), strerrordesc_np(-res));
 }
 
+/* Whether the slot should connect again: the run goes on and it has work (a request
+ * left in the quota, or a refused one waiting to be sent again on it). */
+static bool wanted(const struct rl_worker *w, const struct rl_conn *c)
+{
+	return !w->stopping && !c->parked && (w->quota || c->nretry);
+}
+
 void rl_conn_on_close(struct rl_worker *w, struct rl_conn *c)
 {
 	c->fd = -1;
-	if (w->stopping || !w->quota || c->parked) {
+	if (!wanted(w, c)) {
 		c->state = C_IDLE;
 		return;
 	}
@@ -208,7 +236,7 @@ void rl_conn_on_timer(struct rl_timer *t, void *arg)
 	struct rl_worker *w = arg;
 	struct rl_conn *c = (struct rl_conn *)((char *)t - offsetof(struct rl_conn, timer));
 	if (c->state == C_BACKOFF) {
-		if (w->stopping || !w->quota)
+		if (!wanted(w, c))
 			c->state = C_IDLE;
 		else
 			rl_conn_connect(w, c);

@@ -88,10 +88,17 @@ static int grpc_on_data(struct rl_req *r, const uint8_t *data, size_t len)
 	return rl_grpc_deframe(&r->deframer, data, len);
 }
 
-/* Broken framing, no or a bad grpc-status, a cut message, or an OK unary call without
- * exactly one message: malformed. */
+/* A message over --max-msg is RESOURCE_EXHAUSTED, as gRPC libraries count it. Broken
+ * framing, no or a bad grpc-status, a cut message, or an OK unary call without exactly
+ * one message: malformed. */
 static const char *grpc_verdict(struct rl_req *r, int *status)
 {
+	if (r->bad_frame == RL_GRPC_E_TOO_LARGE) {
+		/* what gRPC libraries call a message over the receive limit */
+		*status = RL_GRPC_RESOURCE_EXHAUSTED;
+		r->payload = r->deframer.message_bytes;
+		return NULL;
+	}
 	if (r->bad_frame)
 		return rl_grpc_frame_strerror(r->bad_frame);
 	if (r->grpc_status == -1)

@@ -129,10 +129,11 @@ static void h1_fill(struct rl_worker *w, struct rl_conn *c)
 	const struct rl_target *t = rl_conn_target(w, c);
 	uint32_t pipeline = w->sh->plan->pipeline;
 	bool was_idle = !c->inflight;
-	uint64_t start;
-	while (c->inflight < pipeline && rl_acct_take(w, c, &start)) {
+	struct rl_take take;
+	while (c->inflight < pipeline && rl_acct_take(w, c, &take)) {
 		struct rl_req *r = req_at(w, c, c->inflight);
-		r->start_ns = start;
+		r->start_ns = take.start_ns;
+		r->retries = take.retries;
 		r->sent_ns = 0;
 		r->first_ns = 0;
 		if (t->templated) {

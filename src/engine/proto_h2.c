@@ -173,6 +173,8 @@ static int grpc_target_init(struct rl_target *t, const struct rl_request_spec *s
 
 /* ---- streams ---- */
 
+static void release_slot(struct rl_worker *w, struct rl_conn *c, struct rl_req *r);
+
 static const struct rl_h2_messages *messages_of(const struct rl_conn *c)
 {
 	return c->proto->messages;
@@ -244,14 +246,83 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 	return (ssize_t)n;
 }
 
+/* What an HTTP/2 error code means (RFC 9113 7), for a GOAWAY that gives no reason. */
+static const char *error_meaning(uint32_t code)
+{
+	switch (code) {
+	case NGHTTP2_PROTOCOL_ERROR: return "the server broke a protocol rule";
+	case NGHTTP2_FLOW_CONTROL_ERROR: return "the server overran a flow-control window";
+	case NGHTTP2_FRAME_SIZE_ERROR: return "a frame of the wrong size";
+	case NGHTTP2_COMPRESSION_ERROR: return "the server's header block failed HPACK decoding";
+	default: return "no reason given";
+	}
+}
+
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
 	struct rl_conn *c = ud;
 	struct rl_req *r = stream_req(c, f->hd.stream_id);
+	if (f->hd.type == NGHTTP2_RST_STREAM && r && !r->done) {
+		/* our own resets (a timeout, broken gRPC framing) end the request first; one on
+		 * a request still open is nghttp2's, over a response that broke a rule */
+		r->local_reset = true;
+		r->reset_code = (uint8_t)(f->rst_stream.error_code < 256 ? f->rst_stream.error_code : 255);
+	} else if (f->hd.type == NGHTTP2_GOAWAY) {
+		/* nghttp2 ends the session over the server's connection error: the GOAWAY says
+		 * which error, and its debug data usually why */
+		const nghttp2_goaway *g = &f->goaway;
+		struct rl_worker *w = c->w;
+		int n = snprintf(w->h2_error, sizeof(w->h2_error), "HTTP/2 connection error %s: ",
+				 nghttp2_http2_strerror(g->error_code));
+		if (g->opaque_data_len)
+			snprintf(w->h2_error + n, sizeof(w->h2_error) - (size_t)n, "%.*s", (int)g->opaque_data_len,
+				 (const char *)g->opaque_data);
+		else
+			snprintf(w->h2_error + n, sizeof(w->h2_error) - (size_t)n, "%s",
+				 w->h2_lib_error ? nghttp2_strerror(w->h2_lib_error) : error_meaning(g->error_code));
+	}
 	/* the request's last frame is in this turn's send: handed over at its submit */
 	if (r && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
 	    (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
 		r->sent_ns = c->w->flush_ns;
+	return 0;
+}
+
+/* A frame nghttp2 refused: on a stream, the reason its reset will carry; otherwise the
+ * connection error its GOAWAY will name. */
+static int on_invalid_frame_recv(nghttp2_session *s, const nghttp2_frame *f, int lib_error, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
+	if (r)
+		r->lib_error = (int16_t)lib_error;
+	else
+		c->w->h2_lib_error = lib_error;
+	return 0;
+}
+
+/* A request that never left: nghttp2 would not open its stream after a GOAWAY. */
+static int on_frame_not_send(nghttp2_session *s, const nghttp2_frame *f, int lib_error, void *ud)
+{
+	struct rl_conn *c = ud;
+	struct rl_worker *w = c->w;
+	if (f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	for (uint32_t i = 0; i < w->sh->plan->streams; i++) {
+		struct rl_req *r = &c->reqs[i];
+		if (!r->active || r->stream_id != f->hd.stream_id)
+			continue;
+		if (!r->done) {
+			r->done = true;
+			if (c->goaway)
+				rl_acct_refused(w, c, r, true, c->goaway_code);
+			else
+				rl_acct_give_back(w, c);
+		}
+		nghttp2_session_set_stream_user_data(s, r->stream_id, NULL); /* if it has a stream */
+		release_slot(w, c, r);
+		break;
+	}
 	return 0;
 }
 
@@ -276,6 +347,11 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		for (size_t i = 0; i < vlen && i < 3; i++)
 			code = code * 10 + (unsigned)(value[i] - '0');
 		r->status = vlen == 3 && code >= 100 && code < RL_STATUS_MAX ? (uint16_t)code : 0;
+	} else if (nlen == 14 && !memcmp(name, "content-length", 14)) {
+		int64_t n = 0;
+		for (size_t i = 0; i < vlen && i < 18; i++) /* nghttp2 checked it is all digits */
+			n = n * 10 + (value[i] - '0');
+		r->content_length = n;
 	} else if (messages_of(c)) {
 		messages_of(c)->on_header(r, name, nlen, value, vlen);
 	}
@@ -314,6 +390,14 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 		/* streams above last_stream_id come back to on_stream_close as refused */
 		rl_conn_stats(w, c)->goaways++;
 		c->goaway = true;
+		c->goaway_code = f->goaway.error_code;
+		c->goaway_last = f->goaway.last_stream_id;
+		if (!c->responses) {
+			/* a connection that ends before any response backs off like a refused
+			 * connect, longer each time in a row */
+			c->goaway_strikes++;
+			c->fails = c->goaway_strikes;
+		}
 		return 0;
 	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
@@ -325,6 +409,37 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 	return 0;
 }
 
+/* Why nghttp2 reset a stream itself: the response broke an HTTP/2 messaging rule. */
+static const char *malformed_reason(const struct rl_req *r, char *buf, size_t len)
+{
+	if (r->reset_code == NGHTTP2_FLOW_CONTROL_ERROR)
+		snprintf(buf, len, "DATA beyond the stream's flow-control window (FLOW_CONTROL_ERROR)");
+	else if (r->status && r->content_length >= 0 && !r->lib_error)
+		/* nghttp2 checks DATA against content-length without a callback */
+		snprintf(buf, len, "DATA did not match content-length (%lld bytes declared)",
+			 (long long)r->content_length);
+	else if (!r->status)
+		snprintf(buf, len, "response HEADERS with %s :status",
+			 r->lib_error == NGHTTP2_ERR_HTTP_HEADER ? "an invalid" : "no");
+	else
+		snprintf(buf, len, "%s", nghttp2_strerror(r->lib_error ? r->lib_error : NGHTTP2_ERR_HTTP_MESSAGING));
+	return buf;
+}
+
+/* The slot can take the next request. Once per stream: nghttp2 may report a request it
+ * would not send and then close its stream too. */
+static void release_slot(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
+{
+	if (!r->active)
+		return;
+	r->active = false;
+	c->h2_cached_id = 0;
+	c->inflight--;
+	c->refill = true;
+	if (!c->goaway)
+		rl_conn_make_ready(w, c);
+}
+
 static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 {
 	struct rl_conn *c = ud;
@@ -334,19 +449,18 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 		return 0;
 	if (!r->done) {
 		r->done = true;
-		if (code == NGHTTP2_REFUSED_STREAM)
-			/* refused or beyond a GOAWAY's last stream: the server never saw it */
-			rl_acct_give_back(w, c);
-		else
+		if (code == NGHTTP2_REFUSED_STREAM) {
+			/* not processed (RFC 9113 8.7): above a GOAWAY's last stream, or refused */
+			rl_acct_refused(w, c, r, c->goaway && id > c->goaway_last, c->goaway_code);
+		} else if (r->local_reset) {
+			char why[96];
+			rl_acct_fail(w, c, r, RL_ERR_H2_MALFORMED, malformed_reason(r, why, sizeof(why)));
+		} else {
 			rl_acct_reset(w, c, r, code);
+		}
 	}
-	r->active = false;
 	nghttp2_session_set_stream_user_data(s, id, NULL);
-	c->h2_cached_id = 0;
-	c->inflight--;
-	c->refill = true;
-	if (!c->goaway)
-		rl_conn_make_ready(w, c);
+	release_slot(w, c, r);
 	return 0;
 }
 
@@ -362,6 +476,8 @@ static void callbacks_init(void)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, on_invalid_frame_recv);
+	nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_send);
 	shared_callbacks = cbs;
 }
 
@@ -424,15 +540,17 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 	uint32_t streams = w->sh->plan->streams;
 	nghttp2_data_provider prd = { .read_callback = read_body };
 	bool added = false;
-	uint64_t start;
+	struct rl_take take;
 	for (uint32_t i = 0; i < streams && c->inflight < streams; i++) {
 		struct rl_req *r = &c->reqs[i];
 		if (r->active)
 			continue;
-		if (!rl_acct_take(w, c, &start))
+		if (!rl_acct_take(w, c, &take))
 			break;
 		memset(r, 0, sizeof(*r));
-		r->start_ns = start;
+		r->start_ns = take.start_ns;
+		r->retries = take.retries;
+		r->content_length = -1;
 		if (msgs)
 			msgs->stream_init(w, r);
 		prd.source.ptr = r;
@@ -463,6 +581,26 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 		rl_conn_make_ready(w, c);
 }
 
+/* Ends the connection over an HTTP/2 connection error: the frames nghttp2 queued (its
+ * GOAWAY) go out in the last send, every request fails under protocol with the error's
+ * name (fallback: what the caller knows), and the socket closes after that send. */
+static void connection_error(struct rl_worker *w, struct rl_conn *c, const char *fallback)
+{
+	while (w->out_cap - c->out_len >= FRAME_ROOM) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(c->h2, &data);
+		if (n <= 0)
+			break;
+		memcpy(c->out + c->out_len, data, (size_t)n);
+		c->out_len += (uint32_t)n;
+	}
+	char why[sizeof(w->h2_error)];
+	snprintf(why, sizeof(why), "%s", w->h2_error[0] ? w->h2_error : fallback);
+	w->h2_error[0] = 0;
+	w->h2_lib_error = 0;
+	rl_conn_fail_sending(w, c, RL_ERR_PROTOCOL, why);
+}
+
 /* This turn's frames into the send buffer. */
 static bool h2_produce(struct rl_worker *w, struct rl_conn *c)
 {
@@ -480,11 +618,12 @@ static bool h2_produce(struct rl_worker *w, struct rl_conn *c)
 		memcpy(c->out + c->out_len, data, (size_t)n);
 		c->out_len += (uint32_t)n;
 	}
-	if (!c->goaway && !nghttp2_session_want_read(c->h2)) {
-		/* nghttp2 sent the GOAWAY that ends a session over the server's connection
-		 * error (a first frame that is not SETTINGS, a frame too large): nothing
-		 * more will be read */
-		rl_conn_fail(w, c, RL_ERR_PROTOCOL, "HTTP/2 connection error by the server (bad preface or frame)");
+	if (!nghttp2_session_want_read(c->h2) && (!c->goaway || w->h2_error[0])) {
+		/* nghttp2 queued the GOAWAY that ends a session over the server's connection
+		 * error (a first frame that is not SETTINGS, DATA on stream 0, a flow-control
+		 * overrun, an HPACK error...): nothing more will be read. The GOAWAY leaves
+		 * before the close (RFC 9113 5.4.1), and its error names the failure. */
+		connection_error(w, c, "HTTP/2 connection error by the server (bad preface or frame)");
 		return false;
 	}
 	if (c->refill && !c->goaway) {
@@ -510,8 +649,10 @@ static bool h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *da
 {
 	ssize_t n = nghttp2_session_mem_recv(c->h2, data, len);
 	if (n < 0) {
-		/* a bad server preface, a broken frame, a flood nghttp2 refuses */
-		rl_conn_fail(w, c, RL_ERR_PROTOCOL, nghttp2_strerror((int)n));
+		/* a flood nghttp2 refuses, or a callback's failure */
+		char why[96];
+		snprintf(why, sizeof(why), "HTTP/2 connection error: %s", nghttp2_strerror((int)n));
+		connection_error(w, c, why);
 		return false;
 	}
 	arm_timer(w, c);

@@ -66,6 +66,7 @@ static void live_reset(struct rl_live *cur, size_t nt)
 	for (size_t t = 0; t < nt; t++) {
 		cur[t].requests = cur[t].failed = 0;
 		rl_hist_reset(&cur[t].hist);
+		rl_hist_reset(&cur[t].hist_ok);
 	}
 }
 
@@ -75,6 +76,7 @@ static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt)
 		cur[t].requests += src[t].requests;
 		cur[t].failed += src[t].failed;
 		rl_hist_merge(&cur[t].hist, &src[t].hist);
+		rl_hist_merge(&cur[t].hist_ok, &src[t].hist_ok);
 	}
 }
 
@@ -99,10 +101,11 @@ static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *t
 }
 
 /* One history row per target and one for the total: the difference of two snapshots. */
+/* hs: four scratch histograms (a target's second, the total's, and the same of successes). */
 static int history_row(struct rl_result *res, size_t nt, const struct rl_live *cur,
-		       struct rl_live *prev, double t_end, double dt, struct rl_hist *diff,
-		       struct rl_hist *total)
+		       struct rl_live *prev, double t_end, double dt, struct rl_hist *hs)
 {
+	struct rl_hist *diff = &hs[0], *total = &hs[1], *diff_ok = &hs[2], *total_ok = &hs[3];
 	if (res->nhistory >= RL_HISTORY_MAX || dt <= 0)
 		return 0;
 	struct rl_history_row *rows = realloc(res->history, (res->nhistory + 1) * (nt + 1) * sizeof(*rows));
@@ -111,18 +114,22 @@ static int history_row(struct rl_result *res, size_t nt, const struct rl_live *c
 	res->history = rows;
 	struct rl_history_row *row = &rows[res->nhistory * (nt + 1)];
 	rl_hist_reset(total);
+	rl_hist_reset(total_ok);
 	uint64_t req = 0, failed = 0;
 	for (size_t t = 0; t <= nt; t++, row++) {
-		struct rl_hist *h = diff;
+		struct rl_hist *h = diff, *h_ok = diff_ok;
 		if (t < nt) {
 			rl_hist_diff(diff, &cur[t].hist, &prev[t].hist);
 			rl_hist_merge(total, diff);
+			rl_hist_diff(diff_ok, &cur[t].hist_ok, &prev[t].hist_ok);
+			rl_hist_merge(total_ok, diff_ok);
 			row->requests = cur[t].requests - prev[t].requests;
 			row->failed = cur[t].failed - prev[t].failed;
 			req += row->requests;
 			failed += row->failed;
 		} else {
 			h = total;
+			h_ok = total_ok;
 			row->requests = req;
 			row->failed = failed;
 		}
@@ -132,6 +139,7 @@ static int history_row(struct rl_result *res, size_t nt, const struct rl_live *c
 		row->p90_ms = rl_hist_percentile(h, 90) / 1000.0;
 		row->p99_ms = rl_hist_percentile(h, 99) / 1000.0;
 		row->max_ms = h->total ? h->max_us / 1000.0 : 0;
+		row->p99_ok_ms = rl_hist_percentile(h_ok, 99) / 1000.0;
 	}
 	memcpy(prev, cur, nt * sizeof(*prev));
 	res->nhistory++;
@@ -288,8 +296,10 @@ static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size
 		atomic_store(&ctx->sh.stop, 1);
 		rc = -1;
 	}
-	for (size_t t = 0; !rc && t < nt; t++)
+	for (size_t t = 0; !rc && t < nt; t++) {
 		rl_hist_reset(&ctx->prev[t].hist);
+		rl_hist_reset(&ctx->prev[t].hist_ok);
+	}
 	uint64_t next_row = ctx->sh.measure_ns + NS_PER_S, last_view = ctx->sh.start_ns;
 	while (atomic_load(&ctx->done) < ctx->nworkers) {
 		struct timespec tick = { 0, WATCH_TICK_NS };
@@ -309,7 +319,7 @@ static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size
 		 * publish on 200 ms ticks aligned to the start, at least every 5 ms of loop) */
 		if (now >= next_row + HISTORY_SETTLE_NS) {
 			snapshot(ctx, ctx->cur, ctx->tmp);
-			history_row(res, nt, ctx->cur, ctx->prev, ++ctx->rows_done, 1.0, &ctx->hs[0], &ctx->hs[1]);
+			history_row(res, nt, ctx->cur, ctx->prev, ++ctx->rows_done, 1.0, ctx->hs);
 			next_row += NS_PER_S;
 		}
 	}
@@ -396,7 +406,7 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 	}
 	double dur = (double)(end - ctx->sh.measure_ns) / 1e9;
 	if (dur > ctx->rows_done)
-		history_row(res, ntargets, ctx->cur, ctx->prev, dur, dur - ctx->rows_done, &ctx->hs[0], &ctx->hs[1]);
+		history_row(res, ntargets, ctx->cur, ctx->prev, dur, dur - ctx->rows_done, ctx->hs);
 	res->duration_s = end > ctx->sh.measure_ns ? dur : 0;
 	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ctx->ru0.ru_utime.tv_sec) +
 			  (double)(ru1.ru_utime.tv_usec - ctx->ru0.ru_utime.tv_usec) / 1e6;
@@ -423,7 +433,7 @@ int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t 
 	ctx.cur = calloc(ntargets, sizeof(*ctx.cur));
 	ctx.prev = calloc(ntargets, sizeof(*ctx.prev));
 	ctx.tmp = calloc(ntargets, sizeof(*ctx.tmp));
-	ctx.hs = malloc(2 * sizeof(*ctx.hs));
+	ctx.hs = malloc(4 * sizeof(*ctx.hs));
 
 	/* workers never see SIGINT/SIGTERM: the main thread takes them with sigtimedwait */
 	sigemptyset(&ctx.sigs);

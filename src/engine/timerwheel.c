@@ -45,13 +45,14 @@ void rl_tw_arm(struct rl_timerwheel *tw, struct rl_timer *t, uint64_t expires_ns
 void rl_tw_expire(struct rl_timerwheel *tw, uint64_t now_ns, rl_timer_fn fn, void *ctx)
 {
 	uint64_t now_tick = now_ns >> RL_TW_TICK_SHIFT;
-	if (now_tick <= tw->tick)
-		return;
 	uint64_t from = tw->tick + 1;
-	if (now_tick - from >= RL_TW_SLOTS)
+	if (now_tick >= from && now_tick - from >= RL_TW_SLOTS)
 		from = now_tick - RL_TW_SLOTS + 1; /* a long stall: every slot once */
-	tw->tick = now_tick;
-	for (uint64_t tick = from; tick <= now_tick && tw->armed; tick++) {
+	if (now_tick > tw->tick)
+		tw->tick = now_tick;
+	/* up to the slot after this tick: a timer armed for a moment within a tick already
+	 * passed waits there, and fires as soon as its moment comes, not a tick later */
+	for (uint64_t tick = from; tick <= tw->tick + 1 && tw->armed; tick++) {
 		/* Detach the slot behind a local head first: callbacks may arm timers into
 		 * this very slot, or cancel ones still waiting in the detached list. */
 		struct rl_timer *pending = tw->slots[tick & (RL_TW_SLOTS - 1)];
@@ -73,4 +74,19 @@ void rl_tw_expire(struct rl_timerwheel *tw, uint64_t now_ns, rl_timer_fn fn, voi
 			}
 		}
 	}
+}
+
+uint64_t rl_tw_next_before(const struct rl_timerwheel *tw, uint64_t horizon_ns)
+{
+	uint64_t best = UINT64_MAX;
+	if (!tw->armed)
+		return best;
+	uint64_t last = horizon_ns >> RL_TW_TICK_SHIFT;
+	if (last > tw->tick + RL_TW_SLOTS)
+		last = tw->tick + RL_TW_SLOTS;
+	for (uint64_t tick = tw->tick + 1; tick <= last; tick++)
+		for (const struct rl_timer *t = tw->slots[tick & (RL_TW_SLOTS - 1)]; t; t = t->next)
+			if (t->expires_ns < best && t->expires_ns < horizon_ns)
+				best = t->expires_ns; /* timers of later laps share the slot: skipped */
+	return best;
 }

@@ -31,5 +31,9 @@ void rl_tw_cancel(struct rl_timerwheel *tw, struct rl_timer *t);
 static inline bool rl_timer_armed(const struct rl_timer *t) { return t->pprev != 0; }
 /* Fires every timer whose time is <= now_ns; fn may re-arm timers. */
 void rl_tw_expire(struct rl_timerwheel *tw, uint64_t now_ns, rl_timer_fn fn, void *ctx);
+/* The earliest expiry before horizon_ns, or UINT64_MAX: how long a loop may wait and
+ * still fire every timer on time. Looks only at the slots up to the horizon, so it is
+ * cheap for the few milliseconds a loop turn waits at most. */
+uint64_t rl_tw_next_before(const struct rl_timerwheel *tw, uint64_t horizon_ns);
 
 #endif

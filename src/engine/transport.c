@@ -108,7 +108,7 @@ void rl_io_send(struct rl_worker *w, struct rl_conn *c, const void *buf, size_t 
 	w->io.sends++;
 }
 
-void rl_io_close(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen)
+static void cancel_armed(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen)
 {
 	struct io_uring_sqe *sqe;
 	if (c->recv_armed) {
@@ -121,11 +121,37 @@ void rl_io_close(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen)
 		io_uring_prep_cancel64(sqe, RL_UD(OP_SEND, c->slot, old_gen), 0);
 		io_uring_sqe_set_data64(sqe, RL_UD(OP_CANCEL, c->slot, c->gen));
 	}
-	sqe = rl_worker_sqe(w);
+	c->recv_armed = c->send_busy = false;
+}
+
+static void prep_close(struct rl_worker *w, struct rl_conn *c)
+{
+	struct io_uring_sqe *sqe = rl_worker_sqe(w);
 	if (w->feat.fixed_files)
 		io_uring_prep_close_direct(sqe, c->slot);
 	else
 		io_uring_prep_close(sqe, c->fd);
 	io_uring_sqe_set_data64(sqe, RL_UD(OP_CLOSE, c->slot, c->gen));
-	c->recv_armed = c->send_busy = false;
+}
+
+void rl_io_close(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen)
+{
+	cancel_armed(w, c, old_gen);
+	prep_close(w, c);
+}
+
+void rl_io_close_after_send(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen, const void *buf,
+			    size_t len)
+{
+	cancel_armed(w, c, old_gen);
+	rl_worker_reserve(w, 2); /* the send and the close it is linked to go in one submission */
+	struct io_uring_sqe *sqe = rl_worker_sqe(w);
+	/* MSG_DONTWAIT: a peer that reads nothing cannot hold the close back; IO_HARDLINK:
+	 * the close follows even if the send fails (the peer may be gone) */
+	io_uring_prep_send(sqe, c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	set_fixed(w, sqe);
+	sqe->flags |= IOSQE_IO_HARDLINK;
+	io_uring_sqe_set_data64(sqe, RL_UD(OP_SEND, c->slot, old_gen)); /* a late completion: dropped */
+	w->io.sends++;
+	prep_close(w, c);
 }

@@ -28,6 +28,10 @@ void rl_io_connect(struct rl_worker *w, struct rl_conn *c);
 void rl_io_recv(struct rl_worker *w, struct rl_conn *c);
 void rl_io_send(struct rl_worker *w, struct rl_conn *c, const void *buf, size_t len);
 void rl_io_close(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen);
+/* The same, with a last send of buf linked before the close: it leaves, then the socket
+ * closes (no completion of it is awaited). */
+void rl_io_close_after_send(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen, const void *buf,
+			    size_t len);
 /* Registers fd as the connection's (fixed file when the ring has a table). 0 or -errno. */
 int rl_io_attach(struct rl_worker *w, struct rl_conn *c, int fd);
 

@@ -113,6 +113,8 @@ static int setup_buffers(struct rl_worker *w, uint32_t slots)
 	w->tpl_scratch = malloc(max_body + 1);
 	if (w->slot_scratch && !(w->scratch_mem = malloc((size_t)n * slots * w->slot_scratch)))
 		return -ENOMEM;
+	w->slots = slots;
+	w->retry_mem = calloc((size_t)n * slots, sizeof(*w->retry_mem));
 	w->conns = calloc(n, sizeof(*w->conns));
 	w->req_mem = calloc((size_t)n * slots, sizeof(*w->req_mem));
 	w->out_mem = malloc((size_t)n * w->out_cap);
@@ -126,12 +128,14 @@ static int setup_buffers(struct rl_worker *w, uint32_t slots)
 	w->fan.vus = calloc(w->fan.nvus + 1, sizeof(*w->fan.vus));
 	w->fan.done = calloc(w->fan.nvus + 1, sizeof(*w->fan.done));
 	w->fan.stats = calloc(w->sh->ngroups + 1, sizeof(*w->fan.stats));
-	if (!w->tpl_scratch || !w->conns || !w->req_mem || !w->out_mem || (!w->feat.buf_ring && !w->rbuf_mem) ||
+	if (!w->tpl_scratch || !w->retry_mem || !w->conns || !w->req_mem || !w->out_mem || (!w->feat.buf_ring && !w->rbuf_mem) ||
 	    !w->live || !w->progress.pub || !w->stage_stats || !w->fan.vus || !w->fan.done || !w->fan.stats)
 		return -ENOMEM;
 	for (size_t t = 0; t < nt; t++) {
 		rl_hist_reset(&w->live[t].hist);
+		rl_hist_reset(&w->live[t].hist_ok);
 		rl_hist_reset(&w->progress.pub[t].hist);
+		rl_hist_reset(&w->progress.pub[t].hist_ok);
 	}
 	for (size_t i = 0; i < w->nstage_stats * nt; i++)
 		rl_stats_init(&w->stage_stats[i]);
@@ -166,6 +170,7 @@ static void setup_connections(struct rl_worker *w, uint32_t slots, uint32_t firs
 		c->w = w;
 		if (w->scratch_mem)
 			c->scratch = &w->scratch_mem[(size_t)i * slots * w->slot_scratch];
+		c->retry = &w->retry_mem[(size_t)i * slots];
 		c->out = &w->out_mem[(size_t)i * w->out_cap];
 		if (w->rbuf_mem)
 			c->rbuf = &w->rbuf_mem[(size_t)i * w->bufs.size];
@@ -221,6 +226,7 @@ void rl_worker_free(struct rl_worker *w)
 	free(w->fan.done);
 	free(w->fan.stats);
 	free(w->scratch_mem);
+	free(w->retry_mem);
 	free(w->conns);
 	free(w->req_mem);
 	free(w->out_mem);
@@ -400,8 +406,9 @@ static void stage_control(struct rl_worker *w)
 	w->active = want;
 }
 
-/* How long this turn may wait: until the deadline, the next scheduled request (the
- * wait's timeout paces an open loop), and at most WAIT_MAX_NS. */
+/* How long this turn may wait: until the deadline, the next timer (so a request times
+ * out on time), the next scheduled request (the wait's timeout paces an open loop,
+ * waking at most once per pacing quantum), and at most WAIT_MAX_NS. */
 static uint64_t wait_budget(struct rl_worker *w, uint64_t now)
 {
 	const struct rl_shared *sh = w->sh;
@@ -411,9 +418,16 @@ static uint64_t wait_budget(struct rl_worker *w, uint64_t now)
 	if (w->pace.open_loop && w->quota) {
 		uint64_t next = rl_worker_intended_ns(w, w->pace.due_k);
 		uint64_t until = next > now ? next - now : 0;
+		/* what falls due within a quantum goes in one turn; each request is still
+		 * measured from its own intended start, so the wait shows in its latency */
+		if (until < sh->plan->pacing_quantum_ns)
+			until = sh->plan->pacing_quantum_ns;
 		if (until < wait_ns)
 			wait_ns = until ? until : 1;
 	}
+	uint64_t timer = rl_tw_next_before(&w->tw, now + wait_ns);
+	if (timer != UINT64_MAX)
+		wait_ns = timer > now ? timer - now : 1;
 	return wait_ns;
 }
 
@@ -423,6 +437,7 @@ static void start_measuring(struct rl_worker *w)
 	for (size_t t = 0; t < w->sh->ntargets; t++) {
 		rl_stats_init(&w->stats[t]);
 		rl_hist_reset(&w->live[t].hist);
+		rl_hist_reset(&w->live[t].hist_ok);
 	}
 	w->measuring = true;
 }
@@ -494,8 +509,9 @@ void rl_worker_run(struct rl_worker *w)
 	}
 	w->stopping = true;
 	w->end_ns = w->now_ns;
-	/* requests still in flight at the end are reported apart, not as results */
+	/* requests still in flight at the end (or refused, waiting to be sent again) are
+	 * reported apart, not as results */
 	for (uint32_t i = 0; i < w->nconns; i++)
-		w->stats[w->conns[i].target].unfinished += w->conns[i].inflight;
+		w->stats[w->conns[i].target].unfinished += w->conns[i].inflight + w->conns[i].nretry;
 	publish_progress(w);
 }

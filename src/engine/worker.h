@@ -46,10 +46,28 @@ struct rl_req {
 	bool active;         /* the slot holds a stream nghttp2 still knows */
 	bool done;           /* counted: a late close or frame changes nothing */
 	int8_t bad_frame;    /* gRPC framing broken (an rl_grpc_frame_error): a protocol error */
+	uint8_t retries;     /* times it was sent again after a refusal (GOAWAY, REFUSED_STREAM) */
+	bool local_reset;    /* nghttp2 reset the stream itself: the response broke a rule ... */
+	uint8_t reset_code;  /* ... with this error code */
+	int16_t lib_error;   /* nghttp2's reason for an invalid frame on this stream, or 0 */
+	int64_t content_length; /* the response's content-length, or -1 */
 	uint64_t body_off, payload;
 	const uint8_t *body; /* this stream's request body (rendered, with templates) */
 	size_t body_len;
 	struct rl_grpc_deframer deframer;
+};
+
+/* A request the server refused without processing it, waiting to be sent again on the
+ * same connection slot (RFC 9113 8.7), with the start it had the first time. */
+struct rl_retry {
+	uint64_t start_ns;
+	uint8_t retries;
+};
+
+/* What rl_acct_take hands a protocol for the request it issues. */
+struct rl_take {
+	uint64_t start_ns;
+	uint8_t retries;
 };
 
 struct rl_worker;
@@ -92,6 +110,12 @@ struct rl_conn {
 	uint8_t *scratch;    /* each request slot's scratch (proto->slot_scratch), in turn */
 	uint64_t connect_start_ns;
 	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
+	uint32_t responses;  /* responses on this connection (since its connect) */
+	uint32_t goaway_strikes; /* connections in a row ended by GOAWAY before any response */
+	uint32_t goaway_code;    /* the GOAWAY received: its error code ... */
+	int32_t goaway_last;     /* ... and last stream id */
+	struct rl_retry *retry;  /* refused requests to send again: up to one per slot */
+	uint32_t nretry;
 	struct rl_timer timer;
 	struct rl_conn *next_dirty;
 	struct rl_conn *next_ready;  /* open loop: connections with room for a request */
@@ -101,7 +125,7 @@ struct rl_conn {
 /* Per target, cumulative over the (measured) run: what history rows are differences of. */
 struct rl_live {
 	uint64_t requests, failed;
-	struct rl_hist hist;
+	struct rl_hist hist, hist_ok; /* latency of every ended request; of successes */
 };
 
 /* Counters a worker publishes for progress views (relaxed atomics, one writer), and a
@@ -189,6 +213,10 @@ struct rl_worker {
 	struct rl_h2_pool h2_pool;
 	char *tpl_scratch;            /* a rendered body, before its Content-Length */
 	uint8_t *scratch_mem;         /* every connection's slots' scratch */
+	struct rl_retry *retry_mem;   /* every connection's retry list */
+	uint32_t slots;               /* request slots per connection */
+	char h2_error[128];           /* the connection error nghttp2 just answered with GOAWAY */
+	int h2_lib_error;             /* nghttp2's reason for the last invalid connection-level frame */
 	size_t slot_scratch;          /* bytes per slot: the most any target's protocol needs */
 	bool stopping;
 	bool measuring;               /* past the warm-up: statistics are the results */
@@ -251,6 +279,9 @@ void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c);
 /* Ends the connection: its requests drain under err (detail for --failures), then close. */
 void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail);
+/* The same, but what is already in the send buffer (a GOAWAY saying why) is sent first,
+ * linked to the close (RFC 9113 5.4.1). */
+void rl_conn_fail_sending(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail);
 /* Submits the close of the slot's socket, after cancelling what is still armed on it. */
 void rl_conn_close(struct rl_worker *w, struct rl_conn *c);
 
@@ -259,9 +290,15 @@ void rl_conn_close(struct rl_worker *w, struct rl_conn *c);
  * or rl_acct_grpc_local (counted), or rl_acct_give_back (not sent: back to the quota).
  * So requests == successful + failed, and -n is exact. */
 /* Takes the next request for c if one is due: false if none (quota, schedule, round).
- * *start_ns is when it counts from: now (closed loop), its intended time (open loop),
- * or its round's start (fan-out). */
-bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, uint64_t *start_ns);
+ * A refused request waiting on c goes first. t->start_ns is when it counts from: now
+ * (closed loop), its intended time (open loop), its round's start (fan-out), or its
+ * first start (a retry). */
+bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t);
+/* The server refused the request without processing it: by GOAWAY (above its last
+ * stream id; code is the GOAWAY's) or by RST_STREAM(REFUSED_STREAM). It waits on c to
+ * be sent again while retries remain, else it fails as goaway:<code> or stream_refused. */
+void rl_acct_refused(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, bool by_goaway,
+		     uint32_t code);
 /* A request never handed to the kernel: due again, on any connection (or the member's). */
 void rl_acct_give_back(struct rl_worker *w, struct rl_conn *c);
 /* A response came whole: an HTTP status (ok: counted successful) or, with grpc_status

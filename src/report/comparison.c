@@ -20,6 +20,7 @@ static double lat_mean(const struct rl_metrics *m) { return m->latency.mean; }
 static double lat_p50(const struct rl_metrics *m) { return m->latency.p50; }
 static double lat_p95(const struct rl_metrics *m) { return m->latency.p95; }
 static double lat_p99(const struct rl_metrics *m) { return m->latency.p99; }
+static double lat_ok_p99(const struct rl_metrics *m) { return m->latency_ok.p99; }
 static double ttfb_p50(const struct rl_metrics *m) { return m->ttfb.p50; }
 static double payload(const struct rl_metrics *m) { return m->avg_payload_bytes; }
 static double efficiency(const struct rl_metrics *m) { return m->network_efficiency_bytes_per_ms; }
@@ -31,6 +32,7 @@ static const struct metric_row rows[] = {
 	{ "latency p50 ms", 0, lat_p50, "%.3f" },
 	{ "latency p95 ms", 0, lat_p95, "%.3f" },
 	{ "latency p99 ms", 0, lat_p99, "%.3f" },
+	{ "latency ok p99 ms", 0, lat_ok_p99, "%.3f" },
 	{ "ttfb p50 ms", 0, ttfb_p50, "%.3f" },
 	{ "avg payload B", 0, payload, "%.1f" },
 	{ "efficiency B/ms", 1, efficiency, "%.2f" },

@@ -48,7 +48,8 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 	fprintf(f, "  Throughput    %.2f req/s over %.3fs\n", m.throughput_rps, duration_s);
 	fprintf(f, "  %-9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "mean", "min", "p50", "p90",
 		"p95", "p99", "p99.9", "max", "stddev");
-	phase_row(f, "Latency", &m.latency);
+	phase_row(f, "Latency", &m.latency);   /* every request that ended, failures included */
+	phase_row(f, "  ok only", &m.latency_ok);
 	if (open_loop) {
 		/* latency above runs from each request's intended start; these two say how
 		 * much of it the client's own queue was */
@@ -78,6 +79,8 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 		(unsigned long long)s->conns_opened, (unsigned long long)s->reconnects);
 	if (s->goaways)
 		fprintf(f, ", %llu GOAWAY", (unsigned long long)s->goaways);
+	if (s->retried)
+		fprintf(f, ", %llu requests retried", (unsigned long long)s->retried);
 	if (s->unsolicited)
 		fprintf(f, ", %llu closed for unsolicited bytes", (unsigned long long)s->unsolicited);
 	fputc('\n', f);

@@ -41,6 +41,7 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	fprintf(f, "%s.transfer_bytes_per_s,%.3f\n", scope, m.transfer_bytes_per_s);
 	fprintf(f, "%s.network_efficiency_bytes_per_ms,%.3f\n", scope, m.network_efficiency_bytes_per_ms);
 	summary(f, scope, "latency_ms", &m.latency);
+	summary(f, scope, "latency_ok_ms", &m.latency_ok);
 	summary(f, scope, "connect_ms", &m.connect);
 	summary(f, scope, "ttfb_ms", &m.ttfb);
 	summary(f, scope, "download_ms", &m.download);
@@ -55,6 +56,7 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	fprintf(f, "%s.connections_opened,%llu\n", scope, (unsigned long long)s->conns_opened);
 	fprintf(f, "%s.reconnects,%llu\n", scope, (unsigned long long)s->reconnects);
 	fprintf(f, "%s.goaways,%llu\n", scope, (unsigned long long)s->goaways);
+	fprintf(f, "%s.retried_requests,%llu\n", scope, (unsigned long long)s->retried);
 }
 
 int rl_report_csv(FILE *f, const struct rl_report *r)
@@ -98,7 +100,7 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 int rl_report_history_csv(FILE *f, const struct rl_report *r)
 {
 	const struct rl_result *res = r->res;
-	fputs("target,t,requests,errors,rps,p50_ms,p90_ms,p99_ms,max_ms\n", f);
+	fputs("target,t,requests,errors,rps,p50_ms,p90_ms,p99_ms,max_ms,p99_ok_ms\n", f);
 	for (size_t i = 0; i < res->nhistory; i++) {
 		for (size_t t = 0; t <= res->ntargets; t++) {
 			const struct rl_history_row *row = &res->history[i * (res->ntargets + 1) + t];
@@ -109,9 +111,9 @@ int rl_report_history_csv(FILE *f, const struct rl_report *r)
 					fputc('"', f);
 				fputc(*c, f);
 			}
-			fprintf(f, "\",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f\n", row->t,
+			fprintf(f, "\",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n", row->t,
 				(unsigned long long)row->requests, (unsigned long long)row->failed, row->rps,
-				row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms);
+				row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms, row->p99_ok_ms);
 		}
 	}
 	return ferror(f) ? -1 : 0;
@@ -149,6 +151,8 @@ static void failure_row(void *ctx, const char *name, uint64_t n)
 		snprintf(msg, sizeof(msg), "gRPC status %s", name + 5);
 	else if (!strncmp(name, "stream_reset:", 13))
 		snprintf(msg, sizeof(msg), "RST_STREAM %s from the server", name + 13);
+	else if (!strncmp(name, "goaway:", 7))
+		snprintf(msg, sizeof(msg), "GOAWAY %s from the server refused it, on every try (--h2-retries)", name + 7);
 	fprintf(fc->f, "%s,", name);
 	csv_quoted(fc->f, fc->target);
 	fprintf(fc->f, ",%llu,", (unsigned long long)n);

@@ -189,9 +189,10 @@ static void spectrum_charts(FILE *f, json_t *root)
 	series_free(&b);
 
 	json_t *total = json_object_get(root, "total");
-	static const char *const keys[] = { "connect_histogram", "ttfb_histogram", "download_histogram", "histogram" };
-	static const char *const labels[] = { "connect", "ttfb", "download", "latency" };
-	for (int i = 0; i < 4; i++)
+	static const char *const keys[] = { "connect_histogram", "ttfb_histogram", "download_histogram", "histogram",
+					    "latency_ok_histogram" };
+	static const char *const labels[] = { "connect", "ttfb", "download", "latency", "latency (ok only)" };
+	for (int i = 0; i < 5; i++)
 		spectrum_series(&b, json_object_get(total, keys[i]), labels[i]);
 	rl_svg_line(f, &(struct rl_svg_line_chart){ .title = "Connect, first byte and download by percentile (all targets)",
 						      .x_label = "percentile (log scale)", .y_label = "ms",
@@ -201,8 +202,8 @@ static void spectrum_charts(FILE *f, json_t *root)
 
 /* ---- tables ---- */
 
-static const char *const phase_keys[] = { "connect_ms", "ttfb_ms", "download_ms", "latency_ms" };
-static const char *const phase_names[] = { "connect", "ttfb", "download", "latency" };
+static const char *const phase_keys[] = { "connect_ms", "ttfb_ms", "download_ms", "latency_ms", "latency_ok_ms" };
+static const char *const phase_names[] = { "connect", "ttfb", "download", "latency", "latency (ok only)" };
 
 static void phases(FILE *f, json_t *root)
 {
@@ -227,7 +228,7 @@ static void phases(FILE *f, json_t *root)
 	fputs("</tr>\n", f);
 	static const char *const sk[] = { "min", "mean", "stddev", "p50", "p90", "p95", "p99", "p999", "max" };
 	for (size_t i = 0; i < n; i++)
-		for (int p = 0; p < 4; p++) {
+		for (int p = 0; p < 5; p++) {
 			json_t *s = json_object_get(sc[i], phase_keys[p]);
 			fputs("<tr><td>", f);
 			text(f, names[i]);

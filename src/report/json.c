@@ -68,6 +68,7 @@ static void history(struct rl_jw *w, const struct rl_result *res, size_t col)
 		rl_jw_num(w, "p90_ms", r->p90_ms, 3);
 		rl_jw_num(w, "p99_ms", r->p99_ms, 3);
 		rl_jw_num(w, "max_ms", r->max_ms, 3);
+		rl_jw_num(w, "p99_ok_ms", r->p99_ok_ms, 3);
 		rl_jw_end_obj(w);
 	}
 	rl_jw_end_arr(w);
@@ -90,6 +91,7 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	rl_jw_num(w, "transfer_bytes_per_s", m.transfer_bytes_per_s, 3);
 	rl_jw_num(w, "network_efficiency_bytes_per_ms", m.network_efficiency_bytes_per_ms, 3);
 	summary(w, "latency_ms", &m.latency);
+	summary(w, "latency_ok_ms", &m.latency_ok);
 	summary(w, "connect_ms", &m.connect);
 	summary(w, "ttfb_ms", &m.ttfb);
 	summary(w, "download_ms", &m.download);
@@ -108,10 +110,12 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	rl_jw_u64(w, "reconnects", s->reconnects);
 	rl_jw_u64(w, "closed_unsolicited_bytes", s->unsolicited);
 	rl_jw_u64(w, "goaways", s->goaways);
+	rl_jw_u64(w, "retried_requests", s->retried);
 	rl_jw_end_obj(w);
 	/* lossless: `ringload merge` recomputes every percentile from these */
 	rl_jw_u64(w, "payload_bytes", s->payload_bytes);
-	return histogram(w, "histogram", &s->latency) | histogram(w, "connect_histogram", &s->connect) |
+	return histogram(w, "histogram", &s->latency) | histogram(w, "latency_ok_histogram", &s->latency_ok) |
+	       histogram(w, "connect_histogram", &s->connect) |
 	       histogram(w, "ttfb_histogram", &s->ttfb) | histogram(w, "download_histogram", &s->download);
 }
 
@@ -147,6 +151,7 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	if (o->proto != RL_PROTO_H1) {
 		rl_jw_u64(&w, "h2_window", o->h2_window);
 		rl_jw_u64(&w, "h2_connection_window", o->h2_conn_window);
+		rl_jw_u64(&w, "h2_retries", o->h2_retries);
 	}
 	if (o->grpc_method) {
 		rl_jw_str(&w, "grpc_method", o->grpc_method);

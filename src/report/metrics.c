@@ -23,6 +23,7 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	}
 	m->avg_payload_bytes = s->successful ? (double)s->payload_bytes / (double)s->successful : 0;
 	rl_hist_summarize(&s->latency, &m->latency);
+	rl_hist_summarize(&s->latency_ok, &m->latency_ok);
 	rl_hist_summarize(&s->connect, &m->connect);
 	rl_hist_summarize(&s->ttfb, &m->ttfb);
 	rl_hist_summarize(&s->download, &m->download);

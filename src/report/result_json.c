@@ -79,6 +79,7 @@ void rl_metrics_from_json(json_t *o, struct rl_metrics *m)
 	m->avg_payload_bytes = rl_json_num(o, "avg_payload_bytes");
 	m->network_efficiency_bytes_per_ms = rl_json_num(o, "network_efficiency_bytes_per_ms");
 	summary_from_json(json_object_get(o, "latency_ms"), &m->latency);
+	summary_from_json(json_object_get(o, "latency_ok_ms"), &m->latency_ok);
 	summary_from_json(json_object_get(o, "connect_ms"), &m->connect);
 	summary_from_json(json_object_get(o, "ttfb_ms"), &m->ttfb);
 	summary_from_json(json_object_get(o, "download_ms"), &m->download);

@@ -24,6 +24,13 @@ static double lmax(const struct rl_metrics *m) { return m->latency.max; }
 static double lmean(const struct rl_metrics *m) { return m->latency.mean; }
 static double ttfb_p99(const struct rl_metrics *m) { return m->ttfb.p99; }
 static double connect_p99(const struct rl_metrics *m) { return m->connect.p99; }
+static double p50_ok(const struct rl_metrics *m) { return m->latency_ok.p50; }
+static double p90_ok(const struct rl_metrics *m) { return m->latency_ok.p90; }
+static double p95_ok(const struct rl_metrics *m) { return m->latency_ok.p95; }
+static double p99_ok(const struct rl_metrics *m) { return m->latency_ok.p99; }
+static double p999_ok(const struct rl_metrics *m) { return m->latency_ok.p999; }
+static double max_ok(const struct rl_metrics *m) { return m->latency_ok.max; }
+static double mean_ok(const struct rl_metrics *m) { return m->latency_ok.mean; }
 static double err_rate(const struct rl_metrics *m) { return m->requests ? 100.0 - m->success_rate : 0; }
 static double ok_rate(const struct rl_metrics *m) { return m->success_rate; }
 static double rps(const struct rl_metrics *m) { return m->throughput_rps; }
@@ -34,6 +41,9 @@ static const struct metric metrics[] = {
 	{ "p50", U_MS, p50 }, { "p90", U_MS, p90 }, { "p95", U_MS, p95 }, { "p99", U_MS, p99 },
 	{ "p999", U_MS, p999 }, { "max", U_MS, lmax }, { "mean", U_MS, lmean },
 	{ "ttfb_p99", U_MS, ttfb_p99 }, { "connect_p99", U_MS, connect_p99 },
+	{ "p50_ok", U_MS, p50_ok }, { "p90_ok", U_MS, p90_ok }, { "p95_ok", U_MS, p95_ok },
+	{ "p99_ok", U_MS, p99_ok }, { "p999_ok", U_MS, p999_ok }, { "max_ok", U_MS, max_ok },
+	{ "mean_ok", U_MS, mean_ok },
 	{ "error_rate", U_PCT, err_rate }, { "success_rate", U_PCT, ok_rate },
 	{ "rps", U_NUM, rps }, { "failed", U_NUM, failed }, { "timeouts", U_NUM, timeouts },
 };
@@ -59,8 +69,8 @@ static int parse_one(const char *s, size_t len, struct rl_threshold *t, char *er
 		if (strlen(metrics[i].name) == nlen && !strncmp(metrics[i].name, t->text, nlen))
 			t->metric = (int)i;
 	if (t->metric < 0) {
-		snprintf(err, errlen, "--fail-if: '%s': unknown metric (p50 p90 p95 p99 p999 max mean ttfb_p99 "
-			 "connect_p99 error_rate success_rate rps failed timeouts)", t->text);
+		snprintf(err, errlen, "--fail-if: '%s': unknown metric (p50 p90 p95 p99 p999 max mean, the same with "
+			 "_ok, ttfb_p99 connect_p99 error_rate success_rate rps failed timeouts)", t->text);
 		return -1;
 	}
 	const char *v = op + 1;

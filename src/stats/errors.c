@@ -14,6 +14,8 @@ const char *const rl_err_names[RL_ERR_COUNT] = {
 	[RL_ERR_EOF] = "eof",
 	[RL_ERR_PROTOCOL] = "protocol",
 	[RL_ERR_IO] = "io_error",
+	[RL_ERR_STREAM_REFUSED] = "stream_refused",
+	[RL_ERR_H2_MALFORMED] = "h2_malformed",
 };
 
 const char *const rl_err_descriptions[RL_ERR_COUNT] = {
@@ -27,6 +29,8 @@ const char *const rl_err_descriptions[RL_ERR_COUNT] = {
 	[RL_ERR_EOF] = "server closed the connection before the response was complete",
 	[RL_ERR_PROTOCOL] = "malformed response",
 	[RL_ERR_IO] = "socket error",
+	[RL_ERR_STREAM_REFUSED] = "the server refused the stream (REFUSED_STREAM) on every try",
+	[RL_ERR_H2_MALFORMED] = "malformed HTTP/2 response, reset by the client",
 };
 
 enum rl_err rl_err_from_connect_errno(int neg_errno)

@@ -11,6 +11,7 @@ void rl_stats_init(struct rl_stats *s)
 {
 	memset(s, 0, offsetof(struct rl_stats, latency));
 	rl_hist_reset(&s->latency);
+	rl_hist_reset(&s->latency_ok);
 	rl_hist_reset(&s->connect);
 	rl_hist_reset(&s->ttfb);
 	rl_hist_reset(&s->download);
@@ -35,14 +36,18 @@ void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
 		dst->status[i] += src->status[i];
 	for (int i = 0; i < RL_GRPC_STATUS_COUNT; i++)
 		dst->grpc_status[i] += src->grpc_status[i];
-	for (int i = 0; i < RL_H2_ERROR_CODES; i++)
+	for (int i = 0; i < RL_H2_ERROR_CODES; i++) {
 		dst->stream_reset[i] += src->stream_reset[i];
+		dst->goaway_failed[i] += src->goaway_failed[i];
+	}
 	dst->goaways += src->goaways;
+	dst->retried += src->retried;
 	dst->conns_opened += src->conns_opened;
 	dst->reconnects += src->reconnects;
 	dst->unsolicited += src->unsolicited;
 	dst->unfinished += src->unfinished;
 	rl_hist_merge(&dst->latency, &src->latency);
+	rl_hist_merge(&dst->latency_ok, &src->latency_ok);
 	rl_hist_merge(&dst->connect, &src->connect);
 	rl_hist_merge(&dst->ttfb, &src->ttfb);
 	rl_hist_merge(&dst->download, &src->download);
@@ -60,7 +65,7 @@ uint64_t rl_stats_error_sum(const struct rl_stats *s)
 	for (int i = 1; i < RL_GRPC_STATUS_COUNT; i++)
 		n += s->grpc_status[i];
 	for (int i = 0; i < RL_H2_ERROR_CODES; i++)
-		n += s->stream_reset[i];
+		n += s->stream_reset[i] + s->goaway_failed[i];
 	return n;
 }
 
@@ -100,6 +105,12 @@ void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx)
 		if (s->stream_reset[i]) {
 			snprintf(name, sizeof(name), "stream_reset:%s", nghttp2_http2_strerror((uint32_t)i));
 			fn(ctx, name, s->stream_reset[i]);
+		}
+	}
+	for (int i = 0; i < RL_H2_ERROR_CODES; i++) {
+		if (s->goaway_failed[i]) {
+			snprintf(name, sizeof(name), "goaway:%s", nghttp2_http2_strerror((uint32_t)i));
+			fn(ctx, name, s->goaway_failed[i]);
 		}
 	}
 }

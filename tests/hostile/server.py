@@ -192,6 +192,10 @@ class H2Peer:
                 buf += data
             ftype, flags = buf[3], buf[4]
             stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+            if ftype == GOAWAY:  # the client closing like a peer should: say what it sent
+                last, code = struct.unpack(">II", buf[9:17])
+                print("client GOAWAY last_stream_id=%d error_code=%d debug=%r"
+                      % (last & 0x7FFFFFFF, code, bytes(buf[17:9 + length])), flush=True)
             buf = buf[9 + length:]
             if ftype == DATA and length:  # give the window back, or requests stall
                 credit = struct.pack(">I", length)
@@ -199,12 +203,38 @@ class H2Peer:
             if ftype == SETTINGS and not flags & ACK:
                 self.send(frame(SETTINGS, ACK, 0))
             elif ftype in (HEADERS, DATA) and flags & END_STREAM:
-                if self.respond(stream) == "stop":
+                what = self.respond(stream)
+                if what == "stop":
                     return
+                if what == "linger":  # a connection error sent: read what the client says, then go
+                    self.linger(buf)
+                    return
+
+    def linger(self, buf):
+        self.conn.settimeout(2)
+        try:
+            while True:
+                while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                    length = int.from_bytes(buf[:3], "big")
+                    if buf[3] == GOAWAY:
+                        last, code = struct.unpack(">II", buf[9:17])
+                        print("client GOAWAY last_stream_id=%d error_code=%d debug=%r"
+                              % (last & 0x7FFFFFFF, code, bytes(buf[17:9 + length])), flush=True)
+                    buf = buf[9 + length:]
+                data = self.conn.recv(65536)
+                if not data:
+                    print("client closed", flush=True)
+                    return
+                buf += data
+        except OSError:
+            return
 
     def respond(self, stream):
         mode = self.mode
         self.answered += 1
+        broken = self.broken_response(stream)
+        if broken is not None:
+            return broken
         if mode == "h2_goaway_mid_run" and self.answered == 20:
             # the 20th stream is never answered: GOAWAY names the 19th as the last one seen
             self.send(frame(GOAWAY, 0, 0, struct.pack(">II", stream - 2, 0)))
@@ -227,6 +257,46 @@ class H2Peer:
             return self.grpc(stream)
         self.headers(stream, [(b":status", b"200"), (b"content-length", b"2")])
         self.send(frame(DATA, END_STREAM, stream, b"ok"))
+        return None
+
+    def broken_response(self, stream):
+        """The HTTP/2 error paths: "stop" ends the connection, False answers nothing more
+        on this stream, None is not one of these modes."""
+        mode = self.mode
+        if mode == "h2_goaway_error_close":  # refuse everything, with an error, and close
+            self.send(frame(GOAWAY, 0, 0, struct.pack(">II", 0, 2)))  # INTERNAL_ERROR
+            self.conn.shutdown(socket.SHUT_WR)  # a FIN after the GOAWAY, not an RST
+            return "linger"
+        if mode == "h2_goaway_noerror_each":  # graceful, but on every connection, at once
+            self.send(frame(GOAWAY, 0, 0, struct.pack(">II", 0, 0)))
+            self.conn.shutdown(socket.SHUT_WR)
+            return "linger"
+        if mode == "h2_refuse_every_stream":
+            self.send(frame(RST_STREAM, 0, stream, struct.pack(">I", 7)))  # REFUSED_STREAM
+            return False
+        if mode == "h2_bad_status":
+            self.headers(stream, [(b":status", b"2x0")], end_stream=True)
+            return False
+        if mode == "h2_missing_status":
+            self.headers(stream, [(b"content-type", b"text/plain")], end_stream=True)
+            return False
+        if mode == "h2_data_beyond_content_length":
+            self.headers(stream, [(b":status", b"200"), (b"content-length", b"2")])
+            self.send(frame(DATA, END_STREAM, stream, b"okay"))
+            return False
+        if mode == "h2_flow_control_overrun":  # a frame larger than the stream's window (run with -w 13)
+            self.headers(stream, [(b":status", b"200")])
+            self.send(frame(DATA, 0, stream, b"x" * 16384) + frame(DATA, END_STREAM, stream, b"x"))
+            return False
+        if mode == "h2_data_on_stream_0":
+            self.send(frame(DATA, 0, 0, b"stray"))
+            return "linger"
+        if mode == "h2_bad_settings":  # ENABLE_PUSH may only be 0 or 1 (RFC 9113 6.5.2)
+            self.send(frame(SETTINGS, 0, 0, struct.pack(">HI", 2, 7)))
+            return "linger"
+        if mode == "h2_hpack_error":  # an index past both tables (RFC 7541 2.3.3)
+            self.send(frame(HEADERS, END_HEADERS | END_STREAM, stream, b"\xff\xff\x7f"))
+            return "linger"
         return None
 
     def grpc(self, stream):
@@ -260,7 +330,10 @@ class H2Peer:
 H2 = ["h2_never_answers", "h2_bad_preface", "h2_goaway_mid_run", "h2_rst_some_streams", "h2_continuation_flood",
       "h2_window_zero", "h2_settings_flood", "h2_ping_flood", "grpc_length_prefix_too_long",
       "grpc_compressed_without_encoding", "grpc_missing_trailers", "grpc_nonnumeric_status",
-      "grpc_data_after_trailers", "grpc_server_reset", "grpc_http_503"]
+      "grpc_data_after_trailers", "grpc_server_reset", "grpc_http_503",
+      "h2_goaway_error_close", "h2_goaway_noerror_each", "h2_refuse_every_stream", "h2_bad_status",
+      "h2_missing_status", "h2_data_beyond_content_length", "h2_flow_control_overrun", "h2_data_on_stream_0",
+      "h2_bad_settings", "h2_hpack_error"]
 
 
 def handle(conn, mode):

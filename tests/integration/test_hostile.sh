@@ -99,6 +99,40 @@ hostile h2_rst_some_streams 3 "t['successful'] > 0 and t['errors'].get('stream_r
 hostile h2_continuation_flood 3 "$(failed_as protocol)" "${H2[@]}"
 hostile h2_window_zero 3 "$(failed_as timeout)" "${H2[@]}" -X POST -b 'a body the window never lets out'
 hostile h2_settings_flood 3 "t['requests'] > 0" "${H2[@]}"
+# the HTTP/2 error paths: refusals are retried (--h2-retries, default 1) from their first
+# start and then fail named; a GOAWAY loop ends; nghttp2's own resets are named as ours;
+# each connection error has its own message, and our GOAWAY reaches the server first
+refused() { # CATEGORY N: all N requests failed under CATEGORY after one retry each
+	echo "t['requests'] == $2 and t['errors'].get('$1', 0) == $2 and t['connections']['retried_requests'] == $2"
+}
+hostile h2_goaway_error_close 2 "$(refused goaway:INTERNAL_ERROR 6)" --h2 -c 2 -m 3 -t 1 -n 6 --timeout 1s
+hostile h2_goaway_noerror_each 3 "$(refused goaway:NO_ERROR 40)" --h2 -c 4 -m 10 -t 1 -n 40 --timeout 1s
+hostile h2_refuse_every_stream 3 "$(refused stream_refused 30)" --h2 -c 3 -m 10 -t 1 -n 30 --timeout 1s
+check "h2_goaway_loop_opens_few_connections" test "$(jget "$TEST_TMP/h2_goaway_error_close.json" \
+	'd["total"]["connections"]["opened"] <= 6')" = True
+malformed() { # WORDS: every failure is h2_malformed, its --failures message naming WORDS
+	echo "$(with_message h2_malformed "$1") and not any(k.startswith('stream_reset') for k in t['errors'])"
+}
+hostile h2_bad_status 3 "$(malformed ':status')" "${H2[@]}"
+hostile h2_missing_status 3 "$(malformed ':status')" "${H2[@]}"
+hostile h2_data_beyond_content_length 3 "$(malformed 'content-length')" "${H2[@]}"
+conn_error() { # WORDS: every failure is protocol, with a message naming the connection error
+	echo "$(with_message protocol "$1")"
+}
+# nghttp2 makes a stream's window overrun a stream error (RFC 9113 6.9 allows either)
+hostile h2_flow_control_overrun 3 "$(malformed FLOW_CONTROL_ERROR)" "${H2[@]}" -w 13
+hostile h2_data_on_stream_0 3 "$(conn_error 'stream_id')" "${H2[@]}"
+hostile h2_bad_settings 3 "$(conn_error 'SETTINGS')" "${H2[@]}"
+hostile h2_hpack_error 3 "$(conn_error COMPRESSION_ERROR)" "${H2[@]}"
+for mode in h2_data_on_stream_0 h2_bad_settings h2_hpack_error; do
+	check "${mode}_server_saw_our_goaway_before_close" python3 - "$TEST_TMP/hostile.$mode.out" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+goaway = [i for i, l in enumerate(lines) if l.startswith("client GOAWAY") and "error_code=0 " not in l]
+closed = [i for i, l in enumerate(lines) if l == "client closed"]
+assert goaway and closed and goaway[0] < closed[0], lines
+PY
+done
 hostile h2_ping_flood 3 "t['requests'] > 0" "${H2[@]}"
 
 # gRPC (unary calls over the same hand-built HTTP/2)
