@@ -62,7 +62,7 @@ static const char *input_type(const struct rl_pb_schema *s, const char *method, 
 			      size_t errlen)
 {
 	const char *type = rl_pb_method_input(s, method, err, errlen);
-	if (!type && builtin)
+	if (!type && builtin && strncmp(method, "api.performance.UserService/", 28))
 		snprintf(err, errlen, "--data for '%s': only api.performance.UserService is built in; "
 			 "give --proto FILE.proto or --protoset FILE.pb", method);
 	return type;
