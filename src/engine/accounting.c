@@ -104,17 +104,15 @@ static void count_failed(struct rl_worker *w, struct rl_stats *st)
 }
 
 /* Every ended request's latency, now: from its start (the intended one in an open loop)
- * to the moment it ended, whatever ended it; successes also in latency_ok. */
+ * to the moment it ended, whatever ended it. During the run a success goes to
+ * latency_ok and anything else to latency, one record each; rl_acct_fold_latency then
+ * makes latency the whole (histograms merge exactly). */
 static void record_end(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, uint64_t sent, bool ok)
 {
 	uint64_t now = w->now_ns, latency = now > r->start_ns ? now - r->start_ns : 0;
 	struct rl_live *live = &w->live[st - w->stats];
-	rl_hist_record_ns(&st->latency, latency);
-	rl_hist_record_ns(&live->hist, latency);
-	if (ok) {
-		rl_hist_record_ns(&st->latency_ok, latency);
-		rl_hist_record_ns(&live->hist_ok, latency);
-	}
+	rl_hist_record_ns(ok ? &st->latency_ok : &st->latency, latency);
+	rl_hist_record_ns(ok ? &live->hist_ok : &live->hist, latency);
 	if (w->pace.open_loop && sent) {
 		rl_hist_record_ns(&st->latency_uncorrected, now > sent ? now - sent : 0);
 		rl_hist_record_ns(&st->queue, sent > r->start_ns ? sent - r->start_ns : 0);
@@ -128,6 +126,11 @@ static void record_times(struct rl_worker *w, struct rl_stats *st, const struct 
 	rl_hist_record_ns(&st->ttfb, r->first_ns > sent ? r->first_ns - sent : 0);
 	rl_hist_record_ns(&st->download, now - r->first_ns);
 	record_end(w, st, r, sent, ok);
+}
+
+void rl_acct_fold_latency(struct rl_stats *st)
+{
+	rl_hist_merge(&st->latency, &st->latency_ok);
 }
 
 void rl_acct_response(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,

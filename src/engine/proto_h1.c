@@ -35,21 +35,19 @@ static void arm_request_timer(struct rl_worker *w, struct rl_conn *c)
 		rl_tw_cancel(&w->tw, &c->timer);
 }
 
+/* Accounting touches neither the ring nor the parser: count first, then pop. */
 static void complete_head(struct rl_worker *w, struct rl_conn *c)
 {
-	struct rl_req r = *req_at(w, c, 0);
 	unsigned status = c->parser.status;
-	uint64_t payload = c->parser.body_bytes;
+	rl_acct_response(w, c, req_at(w, c, 0), status, -1, status < 400, c->parser.body_bytes);
 	pop_head(w, c);
-	rl_acct_response(w, c, &r, status, -1, status < 400, payload);
 }
 
 static void h1_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
 {
 	while (c->inflight) {
-		struct rl_req r = *req_at(w, c, 0);
+		rl_acct_drain(w, c, req_at(w, c, 0), err, detail);
 		pop_head(w, c);
-		rl_acct_drain(w, c, &r, err, detail);
 	}
 }
 

@@ -119,9 +119,12 @@ static int history_row(struct rl_result *res, size_t nt, const struct rl_live *c
 	for (size_t t = 0; t <= nt; t++, row++) {
 		struct rl_hist *h = diff, *h_ok = diff_ok;
 		if (t < nt) {
+			/* the live copies keep failures and successes apart: the row's latency
+			 * is both */
 			rl_hist_diff(diff, &cur[t].hist, &prev[t].hist);
-			rl_hist_merge(total, diff);
 			rl_hist_diff(diff_ok, &cur[t].hist_ok, &prev[t].hist_ok);
+			rl_hist_merge(diff, diff_ok);
+			rl_hist_merge(total, diff);
 			rl_hist_merge(total_ok, diff_ok);
 			row->requests = cur[t].requests - prev[t].requests;
 			row->failed = cur[t].failed - prev[t].failed;
@@ -168,8 +171,10 @@ static void progress_view(struct run_ctx *ctx, uint64_t now, struct rl_live *cur
 		v.rps = (double)(v.requests - ctx->last_view_requests) * 1e9 / (double)(now - ctx->last_view_ns);
 	snapshot(ctx, cur, tmp);
 	rl_hist_reset(all);
-	for (size_t t = 0; t < ctx->sh.ntargets; t++)
+	for (size_t t = 0; t < ctx->sh.ntargets; t++) {
 		rl_hist_merge(all, &cur[t].hist);
+		rl_hist_merge(all, &cur[t].hist_ok);
+	}
 	plan->progress(&v, plan->progress_arg);
 	ctx->last_view_requests = v.requests;
 	ctx->last_view_ns = now;

@@ -509,6 +509,8 @@ void rl_worker_run(struct rl_worker *w)
 	}
 	w->stopping = true;
 	w->end_ns = w->now_ns;
+	for (size_t i = 0; i < w->nstage_stats * w->sh->ntargets; i++)
+		rl_acct_fold_latency(&w->stage_stats[i]);
 	/* requests still in flight at the end (or refused, waiting to be sent again) are
 	 * reported apart, not as results */
 	for (uint32_t i = 0; i < w->nconns; i++)

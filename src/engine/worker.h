@@ -125,7 +125,7 @@ struct rl_conn {
 /* Per target, cumulative over the (measured) run: what history rows are differences of. */
 struct rl_live {
 	uint64_t requests, failed;
-	struct rl_hist hist, hist_ok; /* latency of every ended request; of successes */
+	struct rl_hist hist, hist_ok; /* latency of failed requests; of successful ones */
 };
 
 /* Counters a worker publishes for progress views (relaxed atomics, one writer), and a
@@ -316,6 +316,9 @@ void rl_acct_grpc_local(struct rl_worker *w, struct rl_conn *c, const struct rl_
  * kernel, else given back. */
 void rl_acct_drain(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,
 		   enum rl_err err, const char *detail);
+/* At the end of a run: a stats' latency becomes every request's, failures and successes
+ * (the loop records them apart, once each). */
+void rl_acct_fold_latency(struct rl_stats *st);
 /* Starts a fan-out round: every member's request is due. */
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);
 /* A failed connect costs the request due on it, if any, failed under the connect error. */
