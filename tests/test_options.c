@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../src/cli/foreign.h"
 #include "ringload/options.h"
 
 static int parse(struct rl_options *o, char *err, const char *const *args)
@@ -188,6 +189,104 @@ static void options_help_and_version(void **s)
 	rl_options_free(&o);
 }
 
+/* Every other tool's flag in the table: fed to the parser with a value that shows its
+ * meaning, it is taken (the same meaning) or refused with exactly its note. */
+static void options_other_tools_flags_each_row(void **s)
+{
+	char urls[] = "/tmp/rl-urls.XXXXXX";
+	int fd = mkstemp(urls);
+	assert_true(fd >= 0);
+	const char *list = "http://127.0.0.1:1/a\nhttp://127.0.0.1:1/b\n";
+	assert_int_equal(write(fd, list, strlen(list)), (ssize_t)strlen(list));
+	close(fd);
+	for (size_t i = 0; i < rl_foreign_nflags; i++) {
+		const struct rl_foreign_flag *f = &rl_foreign_flags[i];
+		const char *value = f->kind == RL_FOREIGN_URLS ? urls : f->example;
+		const char *args[8];
+		int n = 0;
+		args[n++] = f->spelling;
+		if (f->takes_value)
+			args[n++] = value;
+		args[n++] = "-n";
+		args[n++] = "1";
+		if (f->kind != RL_FOREIGN_URLS)
+			args[n++] = "http://127.0.0.1:1/";
+		args[n] = NULL;
+		struct rl_options o;
+		char err[256] = "";
+		int rc = parse(&o, err, args);
+		if (f->kind == RL_FOREIGN_DIFFERENT || f->kind == RL_FOREIGN_UNSUPPORTED) {
+			if (rc != RL_OPTIONS_BAD || strcmp(err, f->note))
+				fail_msg("%s (%s) %s: rc %d, '%s'", f->spelling, f->tool, value ? value : "", rc, err);
+		} else if (rc != RL_OPTIONS_OK) {
+			fail_msg("%s (%s) %s: refused: %s", f->spelling, f->tool, value ? value : "", err);
+		}
+		rl_options_free(&o);
+	}
+	unlink(urls);
+}
+
+static void options_other_tools_flags_mean_what_they_say(void **s)
+{
+	struct rl_options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, ARGS("-h2", "--no-tui", "-j", "--latency", "http://127.0.0.1:1/")), 0);
+	assert_int_equal(o.proto, RL_PROTO_H2);
+	assert_false(o.progress);
+	assert_int_equal(o.output, RL_OUT_JSON);
+	rl_options_free(&o);
+	assert_int_equal(parse(&o, err, ARGS("-p", "http/1.1", "-O", "csv", "-t1", "-c10", "-d1s", "http://127.0.0.1:1/")), 0);
+	assert_int_equal(o.proto, RL_PROTO_H1);
+	assert_int_equal(o.output, RL_OUT_CSV);
+	assert_int_equal(o.duration_ns, 1000000000ULL);
+	rl_options_free(&o);
+	/* our own meanings stay when the value fits them */
+	assert_int_equal(parse(&o, err, ARGS("-d", "1.5s", "-D", "2", "-m", "4", "-o", "json", "-q", "http://127.0.0.1:1/")), 0);
+	assert_int_equal(o.duration_ns, 2000000000ULL);
+	assert_int_equal(o.streams, 4);
+	assert_true(o.quiet);
+	rl_options_free(&o);
+	/* ghz's most copied line, with -d as its data */
+	assert_int_equal(parse(&o, err, ARGS("--call", "pkg.Svc.Method", "-d", "{\"user_id\":1}", "--insecure",
+					     "127.0.0.1:50051")), RL_OPTIONS_BAD);
+	assert_string_equal(err, "-d is the duration (wrk's habit); for ghz's data use --data (or --data-file FILE)");
+	rl_options_free(&o);
+}
+
+/* The README's table and the man page list every row of the table. */
+static void options_other_tools_flags_documented(void **s)
+{
+	char *readme = NULL, *man = NULL;
+	size_t rlen = 0, mlen = 0;
+	FILE *f = fopen("README.md", "r");
+	assert_non_null(f);
+	assert_true(getdelim(&readme, &rlen, 0, f) > 0);
+	fclose(f);
+	f = fopen("docs/ringload.1", "r");
+	assert_non_null(f);
+	assert_true(getdelim(&man, &mlen, 0, f) > 0);
+	fclose(f);
+	for (size_t i = 0; i < rl_foreign_nflags; i++) {
+		const struct rl_foreign_flag *fl = &rl_foreign_flags[i];
+		char row[128], entry[128], escaped[64];
+		snprintf(row, sizeof(row), "| `%s` | %s |", fl->spelling, fl->tool);
+		size_t k = 0;
+		for (const char *c = fl->spelling; *c && k + 3 < sizeof(escaped); c++) {
+			if (*c == '-')
+				escaped[k++] = '\\';
+			escaped[k++] = *c;
+		}
+		escaped[k] = 0;
+		snprintf(entry, sizeof(entry), ".B %s\n(%s)", escaped, fl->tool);
+		if (!strstr(readme, row))
+			fail_msg("README.md has no row %s", row);
+		if (!strstr(man, entry))
+			fail_msg("docs/ringload.1 has no entry %s", entry);
+	}
+	free(readme);
+	free(man);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +298,9 @@ int main(void)
 		cmocka_unit_test(options_h2load_spellings),
 		cmocka_unit_test(options_ghz_spellings),
 		cmocka_unit_test(options_help_and_version),
+		cmocka_unit_test(options_other_tools_flags_each_row),
+		cmocka_unit_test(options_other_tools_flags_mean_what_they_say),
+		cmocka_unit_test(options_other_tools_flags_documented),
 	};
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }

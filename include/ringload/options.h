@@ -51,7 +51,8 @@ struct rl_options {
 	size_t nurls;
 	bool threads_given;
 	const char *unix_socket;   /* --unix-socket PATH (curl's): every target connects there */
-	char *owned[RL_MAX_HEADERS + RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
+	char *owned[RL_MAX_HEADERS + 2 * RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
+	char **argv_mem;           /* argv with other tools' flags rewritten (freed) */
 	size_t nowned;
 };
 

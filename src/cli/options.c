@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/file.h"
+#include "foreign.h"
 #include "ringload/units.h"
 
 #define MAX_BODY (64u << 20)
@@ -346,6 +347,11 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		argv++;
 		argc--;
 	}
+	/* wrk's, h2load's, ghz's, hey's, oha's and vegeta's flags: ours, or a hint */
+	if (rl_foreign_rewrite(argc, argv, &o->argv_mem, &argc, o->owned, &o->nowned,
+			       sizeof(o->owned) / sizeof(o->owned[0]), err, errlen))
+		return RL_OPTIONS_BAD;
+	argv = o->argv_mem;
 	optind = 0; /* glibc: 0 also drops the state of a half-read grouped -abc */
 	opterr = 0;
 	int c, idx;
@@ -558,6 +564,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 
 void rl_options_free(struct rl_options *o)
 {
+	free(o->argv_mem);
+	o->argv_mem = NULL;
 	free(o->body);
 	free(o->data);
 	o->body = o->data = NULL;

@@ -1,7 +1,8 @@
 /* libFuzzer: the command line. Durations, counts, --fail-if lists and whole argument
  * vectors (NUL-separated in the input) through rl_options_parse: each either parses or
  * fails with a message, and never touches a file (inputs naming one are skipped: '@',
- * --proto*, --sc[enario] and --data-[file], as getopt takes any unambiguous prefix). */
+ * --proto*, --sc[enario] and --data-[file], as getopt takes any unambiguous prefix; and
+ * h2load's -i / --input-file FILE of URLs). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (char *p = buf; p < buf + size && argc < 63; p += strlen(p) + 1)
 		argv[argc++] = p;
 	argv[argc] = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-i") || !strncmp(argv[i], "--input-file", 12)) {
+			free(buf);
+			return 0;
+		}
+	}
 	struct rl_options o;
 	err[0] = 0;
 	if (rl_options_parse(&o, argc, argv, err, sizeof(err)) < 0 && !err[0])
