@@ -3,7 +3,7 @@
 #   make demo       serve + load test       make bench   ringload beside wrk
 #   make install PREFIX=/usr/local          DEBUG=1      -O0, no Werror surprises hidden
 
-PKGS     := liburing libnghttp2 libprotobuf-c jansson
+PKGS     := liburing libnghttp2 libprotobuf-c jansson openssl
 PREFIX   ?= /usr/local
 CC       ?= cc
 

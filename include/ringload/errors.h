@@ -17,6 +17,10 @@ enum rl_err {
 	RL_ERR_IO,                  /* any other socket error */
 	RL_ERR_STREAM_REFUSED,      /* HTTP/2 RST_STREAM(REFUSED_STREAM), retries used up */
 	RL_ERR_H2_MALFORMED,        /* HTTP/2 response nghttp2 rejected and reset itself */
+	RL_ERR_TLS_HANDSHAKE,       /* the TLS handshake failed (an alert, a bad message) */
+	RL_ERR_TLS_VERIFY,          /* the server's certificate did not verify */
+	RL_ERR_TLS_ALPN,            /* the server chose another protocol than the one asked for */
+	RL_ERR_TLS_PROTOCOL,        /* a broken TLS record after the handshake */
 	RL_ERR_COUNT
 };
 

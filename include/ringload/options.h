@@ -51,6 +51,8 @@ struct rl_options {
 	size_t nurls;
 	bool threads_given;
 	const char *unix_socket;   /* --unix-socket PATH (curl's): every target connects there */
+	bool tls_no_verify;        /* -k, --no-verify */
+	const char *cacert, *sni;  /* --cacert FILE, --sni NAME */
 	char *owned[RL_MAX_HEADERS + 2 * RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
 	char **argv_mem;           /* argv with other tools' flags rewritten (freed) */
 	size_t nowned;

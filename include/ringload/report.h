@@ -18,7 +18,7 @@ struct rl_metrics {
 	double success_rate;          /* percent */
 	double throughput_rps, transfer_bytes_per_s;
 	double avg_payload_bytes, network_efficiency_bytes_per_ms;
-	struct rl_hist_summary latency, latency_ok, connect, ttfb, download;
+	struct rl_hist_summary latency, latency_ok, connect, tls, ttfb, download;
 	struct rl_hist_summary latency_uncorrected, queue; /* open loop only */
 };
 

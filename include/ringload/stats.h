@@ -32,6 +32,8 @@ struct rl_stats {
 	/* latency: every ended request, at the moment it ended (successes, failures,
 	 * timeouts at the time the client gave up); latency_ok: successes only */
 	struct rl_hist latency, latency_ok, connect, ttfb, download;
+	struct rl_hist tls;       /* TCP connected -> TLS handshake finished, per connection */
+	uint64_t handshakes_full, handshakes_resumed;
 	/* open loop (-R) only: latency from the actual send (what a closed-loop tool would
 	 * report) and the client queue (intended start -> handed to the kernel) */
 	struct rl_hist latency_uncorrected, queue;

@@ -31,6 +31,10 @@ struct rl_request_spec {
 	const char *proto_file, *protoset_file;
 	uint64_t timeout_ns;       /* per request (gRPC sends it as grpc-timeout) */
 	const char *unix_path;     /* connect to this Unix socket; the URL gives Host and path */
+	/* https:// */
+	bool tls_no_verify;        /* -k: skip the certificate check (as wrk and h2load never check) */
+	const char *cacert;        /* trust these CAs instead of the system store */
+	const char *sni;           /* the name to send and check, instead of the URL's host */
 };
 
 struct rl_url {
@@ -39,6 +43,7 @@ struct rl_url {
 	char authority[300];
 	char target[8192]; /* origin-form: path and query */
 	char unix_path[RL_UNIX_PATH_MAX]; /* sun_path; http://unix:/path/to.sock:/uri (nginx's form), or bare unix:/path */
+	bool tls;          /* https:// */
 };
 
 struct rl_target {
@@ -60,6 +65,11 @@ struct rl_target {
 	struct rl_tpl tpl_head, tpl_body;
 	size_t request_max;
 	enum rl_proto proto;
+	/* https://: the context every connection's TLS session comes from (SSL_CTX), the
+	 * name sent as SNI and checked in the certificate, and the ALPN protocol wanted */
+	void *tls_ctx;
+	char tls_name[256];
+	const char *alpn;
 	/* HTTP/2 and gRPC: the header list (nghttp2_nv[], names lowercase), built once and
 	 * handed to nghttp2 without copies; the body, or the framed gRPC message */
 	void *h2_nva;

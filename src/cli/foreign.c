@@ -81,7 +81,7 @@ static bool is_dir(const char *v)
 
 #define T(spelling, tool, kind, takes, applies, ours, ours_value, example, note) \
 	{ spelling, tool, RL_FOREIGN_##kind, takes, applies, ours, ours_value, example, note }
-#define TLS_LATER "TLS is not supported yet (https:// comes with it); use a plaintext port"
+#define TLS_LATER "client certificates are not supported yet; the server's certificate is checked (--cacert, -k)"
 #define LUA "Lua scripts are not run; use templates ({{randint 1 100}}, {{seq}}...) in the URL, headers and body, or --scenario FILE.json for several requests"
 
 const struct rl_foreign_flag rl_foreign_flags[] = {
@@ -132,11 +132,11 @@ const struct rl_foreign_flag rl_foreign_flags[] = {
 	T("--connections", "ghz", OURS, 1, NULL, NULL, NULL, "4", "the same: connections (-c)"),
 	T("--concurrency", "ghz", DIFFERENT, 1, any_value, NULL, NULL, "50",
 	  "--concurrency: ghz's calls in flight; here they are -c connections x -m streams each"),
-	T("--skipTLS", "ghz", NOOP, 0, NULL, NULL, NULL, NULL, "accepted: plaintext, which http:// is"),
-	T("--cacert", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "ca.pem", "--cacert: " TLS_LATER),
+	T("--skipTLS", "ghz", NOOP, 0, NULL, NULL, NULL, NULL, "accepted: plaintext, which http:// is (https:// is TLS)"),
+	T("--cacert", "ghz", OURS, 1, NULL, NULL, NULL, "/dev/null", "the same: trust the CAs in FILE"),
 	T("--cert", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "c.pem", "--cert: " TLS_LATER),
 	T("--key", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "k.pem", "--key: " TLS_LATER),
-	T("--cname", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "example.com", "--cname: " TLS_LATER),
+	T("--cname", "ghz", REWRITE, 0, NULL, "--sni", NULL, NULL, "the same: --sni NAME (the name sent and checked)"),
 	T("--import-paths", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "protos",
 	  "--import-paths: not supported; give --protoset FILE.pb (protoc --include_imports -o FILE.pb)"),
 	T("-m", "ghz", DIFFERENT, 1, looks_json, NULL, NULL, "{\"k\":\"v\"}",

@@ -117,12 +117,12 @@ static int cmd_run(int argc, char **argv)
 	struct rl_options o;
 	char err[512];
 	int rc = rl_options_parse(&o, argc, argv, err, sizeof(err));
-	if (rc == RL_OPTIONS_HELP) {
-		rl_options_usage(stdout);
-		return EXIT_OK;
-	}
-	if (rc == RL_OPTIONS_VERSION) {
-		printf("ringload %s\n", RINGLOAD_VERSION);
+	if (rc == RL_OPTIONS_HELP || rc == RL_OPTIONS_VERSION) {
+		if (rc == RL_OPTIONS_HELP)
+			rl_options_usage(stdout);
+		else
+			printf("ringload %s\n", RINGLOAD_VERSION);
+		rl_options_free(&o);
 		return EXIT_OK;
 	}
 	if (rc) {
@@ -137,9 +137,16 @@ static int cmd_run(int argc, char **argv)
 		rl_options_free(&o);
 		return EXIT_USAGE;
 	}
-	struct rl_target targets[RL_MAX_TARGETS];
+	/* on the heap: 64 targets (each with its URL's 8 KiB request target) are too much
+	 * for one stack frame */
+	struct rl_target *targets = calloc(RL_MAX_TARGETS, sizeof(*targets));
 	size_t ntargets = 0;
 	struct rl_scenario sc = { 0 };
+	if (!targets) {
+		fprintf(stderr, "ringload: out of memory\n");
+		rl_options_free(&o);
+		return EXIT_INTERNAL;
+	}
 	if (o.scenario_path) {
 		if (rl_scenario_load(o.scenario_path, &o, &sc, err, sizeof(err))) {
 			fprintf(stderr, "ringload: %s\n", err);
@@ -244,6 +251,7 @@ static int cmd_run(int argc, char **argv)
 out:
 	for (size_t i = 0; i < ntargets; i++)
 		rl_target_free(&targets[i]);
+	free(targets);
 	rl_scenario_free(&sc);
 	rl_options_free(&o);
 	return code;

@@ -77,6 +77,11 @@ static int add_stats(struct rl_stats *s, json_t *o)
 	static const char *const keys[] = { "histogram", "latency_ok_histogram", "connect_histogram",
 					    "ttfb_histogram", "download_histogram" };
 	struct rl_hist *hs[] = { &s->latency, &s->latency_ok, &s->connect, &s->ttfb, &s->download };
+	json_t *tls = json_object_get(o, "tls_histogram");
+	if (tls && add_hist(&s->tls, tls))
+		return -1;
+	s->handshakes_full += rl_json_u64(o, "handshakes_full");
+	s->handshakes_resumed += rl_json_u64(o, "handshakes_resumed");
 	for (int i = 0; i < 5; i++)
 		if (add_hist(hs[i], json_object_get(o, keys[i])))
 			return -1;

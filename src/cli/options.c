@@ -27,7 +27,7 @@ enum {
 	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
 	 * --rps, --insecure (and -z for -d, h2load's -D) */
 	OPT_CALL, OPT_DATA_FILE, OPT_METADATA, OPT_RPS, OPT_INSECURE,
-	OPT_UNIX_SOCKET, OPT_H2_RETRIES, OPT_PACING_QUANTUM,
+	OPT_UNIX_SOCKET, OPT_H2_RETRIES, OPT_PACING_QUANTUM, OPT_CACERT, OPT_SNI,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +74,9 @@ static const struct option long_opts[] = {
 	{ "unix-socket", required_argument, NULL, OPT_UNIX_SOCKET },
 	{ "h2-retries", required_argument, NULL, OPT_H2_RETRIES },
 	{ "pacing-quantum", required_argument, NULL, OPT_PACING_QUANTUM },
+	{ "no-verify", no_argument, NULL, 'k' },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "sni", required_argument, NULL, OPT_SNI },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -111,6 +114,9 @@ void rl_options_usage(FILE *f)
 "                           most N times, from its first start (default 1); then it fails\n"
 "                           as goaway:<CODE> or stream_refused\n"
 "      --scenario FILE.json named targets with their own protocol, request and weight\n"
+"  -k, --no-verify          https://: skip the certificate check (wrk and h2load never check)\n"
+"      --cacert FILE        https://: trust the CAs in FILE instead of the system store\n"
+"      --sni NAME           https://: send and check NAME instead of the URL's host\n"
 "      --unix-socket PATH   connect to this Unix socket (curl's flag): the URL gives the\n"
 "                           Host and path; or write the URL http://unix:/PATH.sock:/URI\n"
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
@@ -357,7 +363,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	int c, idx;
 	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */
 	bool pipeline_given = false, connections_given = false;
-	while ((c = getopt_long(argc, argv, "-:c:t:d:D:z:n:R:P:m:w:W:X:H:b:o:qvh", long_opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:c:t:d:D:z:n:R:P:m:w:W:X:H:b:o:kqvh", long_opts, &idx)) != -1) {
 		int rc = 0;
 		switch (c) {
 		case 1:
@@ -428,6 +434,9 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_HISTORY: o->history_path = optarg; break;
 		case OPT_FAILURES: o->failures_path = optarg; break;
 		case OPT_HTML: o->html_path = optarg; break;
+		case 'k': o->tls_no_verify = true; break;
+		case OPT_CACERT: o->cacert = optarg; break;
+		case OPT_SNI: o->sni = optarg; break;
 		case OPT_PACING_QUANTUM:
 			if (rl_parse_duration_ns(optarg, &o->pacing_quantum_ns) || o->pacing_quantum_ns > 100000000ULL)
 				rc = fail(err, errlen, "--pacing-quantum: invalid duration '%s' (0 to 100ms)", optarg);
@@ -590,4 +599,7 @@ void rl_options_request_spec(const struct rl_options *o, struct rl_request_spec 
 	spec->protoset_file = o->protoset_file;
 	spec->timeout_ns = o->timeout_ns;
 	spec->unix_path = o->unix_socket;
+	spec->tls_no_verify = o->tls_no_verify;
+	spec->cacert = o->cacert;
+	spec->sni = o->sni;
 }

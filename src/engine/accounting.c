@@ -212,10 +212,8 @@ void rl_acct_drain(struct rl_worker *w, struct rl_conn *c, const struct rl_req *
 		rl_acct_give_back(w, c);
 }
 
-void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
+void rl_acct_conn_failed(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
 {
-	/* EADDRNOTAVAIL (local ports exhausted) is counted here like any connect error; the
-	 * CLI says it once, with the fix, from the count */
 	struct rl_take t;
 	if (rl_acct_take(w, c, &t)) {
 		/* a closed loop's request began with the connect it waited for */
@@ -223,8 +221,14 @@ void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
 		if (!w->pace.open_loop && !c->vu && !t.retries && c->connect_start_ns && c->connect_start_ns < start)
 			start = c->connect_start_ns;
 		struct rl_req r = { .start_ns = start };
-		rl_acct_fail(w, c, &r, rl_err_from_connect_errno(res),
-			     strerrordesc_np(-res)); /* static text: safe in any thread */
+		rl_acct_fail(w, c, &r, err, detail);
 	}
 	c->fails++;
+}
+
+void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res)
+{
+	/* EADDRNOTAVAIL (local ports exhausted) is counted here like any connect error; the
+	 * CLI says it once, with the fix, from the count */
+	rl_acct_conn_failed(w, c, rl_err_from_connect_errno(res), strerrordesc_np(-res)); /* static text */
 }

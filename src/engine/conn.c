@@ -35,6 +35,9 @@ void rl_conn_close(struct rl_worker *w, struct rl_conn *c)
 {
 	rl_tw_cancel(&w->tw, &c->timer);
 	c->proto->free(w, c);
+	if (c->transport->free)
+		c->transport->free(w, c);
+	c->handshaking = false;
 	uint32_t old_gen = c->gen++;
 	rl_io_close(w, c, old_gen);
 	if (c->state == C_OPEN)
@@ -52,9 +55,17 @@ void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const
 
 void rl_conn_fail_sending(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
 {
+	if (c->transport->free) {
+		/* the last bytes would need records made first: this transport just closes */
+		rl_conn_fail(w, c, err, detail);
+		return;
+	}
 	c->proto->drain(w, c, err, detail);
 	rl_tw_cancel(&w->tw, &c->timer);
 	c->proto->free(w, c);
+	if (c->transport->free)
+		c->transport->free(w, c);
+	c->handshaking = false;
 	uint32_t old_gen = c->gen++;
 	if (!c->send_busy && c->out_len > c->out_sent)
 		rl_io_close_after_send(w, c, old_gen, c->out + c->out_sent, c->out_len - c->out_sent);
@@ -109,12 +120,38 @@ void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res)
 		st->reconnects++;
 	c->reconnect = true;
 	rl_hist_record_ns(&st->connect, w->now_ns - c->connect_start_ns);
-	if (c->transport->on_connected(w, c) || c->proto->open(w, c)) {
+	int rc = c->transport->on_connected(w, c);
+	if (rc < 0)
+		return; /* counted and closed by the transport */
+	rl_io_recv(w, c);
+	if (rc == 0) {
+		rl_conn_ready(w, c);
+		return;
+	}
+	/* a handshake first: bounded like the connect (--connect-timeout) */
+	c->handshaking = true;
+	rl_tw_arm(&w->tw, &c->timer, w->now_ns + w->sh->plan->connect_timeout_ns);
+	rl_conn_mark_dirty(w, c);
+}
+
+void rl_conn_ready(struct rl_worker *w, struct rl_conn *c)
+{
+	if (c->handshaking) {
+		c->handshaking = false;
+		rl_tw_cancel(&w->tw, &c->timer);
+	}
+	if (c->proto->open(w, c)) {
 		rl_conn_fail(w, c, RL_ERR_IO, "cannot set up the connection's protocol state");
 		return;
 	}
-	rl_io_recv(w, c);
 	rl_conn_fill(w, c);
+	rl_conn_mark_dirty(w, c);
+}
+
+void rl_conn_setup_failed(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
+{
+	rl_acct_conn_failed(w, c, err, detail);
+	rl_conn_close(w, c);
 }
 
 void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
@@ -129,7 +166,8 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c)
 			rl_conn_close(w, c);
 		return;
 	}
-	c->proto->fill(w, c);
+	if (!c->handshaking) /* requests wait for the transport's handshake */
+		c->proto->fill(w, c);
 }
 
 void rl_conn_flush(struct rl_worker *w, struct rl_conn *c)
@@ -137,14 +175,10 @@ void rl_conn_flush(struct rl_worker *w, struct rl_conn *c)
 	c->dirty = false;
 	if (c->state != C_OPEN)
 		return;
-	if (c->proto->produce && !c->proto->produce(w, c))
+	if (!c->handshaking && c->proto->produce && !c->proto->produce(w, c))
 		return;
-	if (c->state != C_OPEN || c->send_busy || c->out_sent == c->out_len)
-		return;
-	rl_io_send(w, c, c->out + c->out_sent, c->out_len - c->out_sent);
-	/* the send is handed to the kernel by this loop turn's one io_uring_enter */
-	if (c->proto->handed)
-		c->proto->handed(w, c, w->flush_ns);
+	if (c->state == C_OPEN)
+		c->transport->flush(w, c);
 }
 
 void rl_conn_on_send(struct rl_worker *w, struct rl_conn *c, int res)
@@ -155,17 +189,7 @@ void rl_conn_on_send(struct rl_worker *w, struct rl_conn *c, int res)
 		return;
 	}
 	rl_conn_stats(w, c)->bytes_sent += (uint64_t)res;
-	c->out_sent += (uint32_t)res;
-	uint32_t sent = c->out_sent;
-	if (c->proto->sent)
-		c->proto->sent(w, c, sent);
-	if (sent < c->out_len) {
-		/* a short send: the rest goes in the next turn */
-		memmove(c->out, c->out + sent, c->out_len - sent);
-		rl_conn_mark_dirty(w, c);
-	}
-	c->out_len -= sent;
-	c->out_sent = 0;
+	c->transport->on_sent(w, c, (uint32_t)res);
 }
 
 void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned flags)
@@ -240,6 +264,8 @@ void rl_conn_on_timer(struct rl_timer *t, void *arg)
 			c->state = C_IDLE;
 		else
 			rl_conn_connect(w, c);
+	} else if (c->state == C_OPEN && c->handshaking) {
+		rl_conn_setup_failed(w, c, RL_ERR_CONNECT_TIMEOUT, "the TLS handshake did not finish within --connect-timeout");
 	} else if (c->state == C_OPEN && c->inflight) {
 		c->proto->on_timer(w, c);
 	}

@@ -132,7 +132,7 @@ static int h2_request_init(struct rl_target *t, const struct rl_request_spec *s,
 		return -1;
 	}
 	rl_h2_nv_add(&b, ":method", s->method, strlen(s->method));
-	rl_h2_nv_add(&b, ":scheme", "http", 4);
+	rl_h2_nv_add(&b, ":scheme", t->u.tls ? "https" : "http", t->u.tls ? 5 : 4);
 	rl_h2_nv_add(&b, ":authority", authority, authority_len);
 	const char *path = msgs ? msgs->path(s, &b) : rl_h2_nv_string(&b, t->u.target);
 	rl_h2_nv_add(&b, ":path", path, strlen(path));

@@ -18,6 +18,7 @@
 
 #include "proto.h"
 #include "ringload/pbjson.h"
+#include "tls.h"
 
 static int path_check(const char *url, const char *p, const char *path_end, struct rl_url *u,
 		      char *err, size_t errlen);
@@ -54,8 +55,8 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 	} else if (!strncasecmp(url, "http://", 7)) {
 		p = url + 7;
 	} else if (!strncasecmp(url, "https://", 8)) {
-		snprintf(err, errlen, "invalid URL '%s': https is not supported yet (TLS is a later milestone)", url);
-		return -1;
+		p = url + 8;
+		u->tls = true;
 	} else {
 		snprintf(err, errlen, "invalid URL '%s': expected http://HOST[:PORT][/PATH]", url);
 		return -1;
@@ -85,7 +86,7 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 		snprintf(err, errlen, "invalid URL '%s': templates work in the path and query, not the host", url);
 		return -1;
 	}
-	u->port = 80;
+	u->port = u->tls ? 443 : 80;
 	if (*p == ':') {
 		char *end;
 		long port = strtol(p + 1, &end, 10);
@@ -103,7 +104,7 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen)
 	if (path_check(url, p, path_end, u, err, errlen))
 		return -1;
 	bool v6 = strchr(u->host, ':') != NULL;
-	if (u->port == 80)
+	if (u->port == (u->tls ? 443 : 80))
 		snprintf(u->authority, sizeof(u->authority), v6 ? "[%s]" : "%s", u->host);
 	else
 		snprintf(u->authority, sizeof(u->authority), v6 ? "[%s]:%u" : "%s:%u", u->host, u->port);
@@ -188,6 +189,8 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_request
 		return -1;
 	t->head = !strcmp(spec->method, "HEAD");
 	t->proto = spec->proto;
+	if (t->u.tls && rl_tls_target_init(t, spec, err, errlen))
+		return -1;
 	return rl_proto_of(spec->proto)->target_init(t, spec, err, errlen);
 }
 
@@ -202,6 +205,7 @@ const char *rl_target_where(const struct rl_target *t, char *buf, size_t len)
 
 void rl_target_free(struct rl_target *t)
 {
+	rl_tls_target_free(t);
 	rl_tpl_free(&t->tpl_head);
 	rl_tpl_free(&t->tpl_body);
 	for (size_t i = 0; t->h2_value_tpl && i < t->h2_nvlen; i++)

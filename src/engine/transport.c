@@ -1,6 +1,7 @@
 /* Transports (plain TCP, Unix stream sockets) and every SQE the client prepares. The
  * loop turn submits them all in one io_uring_enter (worker.c). */
 #include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -36,17 +37,49 @@ static bool plain_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *d
 	return c->proto->consume(w, c, data, len);
 }
 
-const struct rl_transport rl_transport_tcp = {
-	.name = "tcp", .socket = tcp_socket, .on_connected = plain_connected, .on_bytes = plain_bytes,
-};
+/* The protocol's bytes as they are, in one send. */
+static void plain_flush(struct rl_worker *w, struct rl_conn *c)
+{
+	if (c->send_busy || c->out_sent == c->out_len)
+		return;
+	rl_io_send(w, c, c->out + c->out_sent, c->out_len - c->out_sent);
+	/* the send is handed to the kernel by this loop turn's one io_uring_enter */
+	if (c->proto->handed)
+		c->proto->handed(w, c, w->flush_ns);
+}
 
-const struct rl_transport rl_transport_unix = {
-	.name = "unix", .socket = unix_socket, .on_connected = plain_connected, .on_bytes = plain_bytes,
-};
+void rl_conn_sent_plain(struct rl_worker *w, struct rl_conn *c, uint32_t res)
+{
+	c->out_sent += res;
+	uint32_t sent = c->out_sent;
+	if (c->proto->sent)
+		c->proto->sent(w, c, sent);
+	if (sent < c->out_len) {
+		/* a short send: the rest goes in the next turn */
+		memmove(c->out, c->out + sent, c->out_len - sent);
+		rl_conn_mark_dirty(w, c);
+	}
+	c->out_len -= sent;
+	c->out_sent = 0;
+}
+
+#define PLAIN_OPS .on_connected = plain_connected, .on_bytes = plain_bytes, .flush = plain_flush, \
+	.on_sent = rl_conn_sent_plain
+
+const struct rl_transport rl_transport_tcp = { .name = "tcp", .socket = tcp_socket, PLAIN_OPS };
+const struct rl_transport rl_transport_unix = { .name = "unix", .socket = unix_socket, PLAIN_OPS };
 
 const struct rl_transport *rl_transport_of(const struct rl_target *t)
 {
+	if (t->u.tls)
+		return &rl_transport_tls;
 	return t->addr.ss_family == AF_UNIX ? &rl_transport_unix : &rl_transport_tcp;
+}
+
+/* The TLS transport makes its socket as TCP does. */
+int rl_transport_tcp_socket(const struct rl_target *t)
+{
+	return tcp_socket(t);
 }
 
 static void set_fixed(struct rl_worker *w, struct io_uring_sqe *sqe)

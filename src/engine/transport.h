@@ -11,13 +11,26 @@ struct rl_transport {
 	const char *name;
 	/* A new socket for the target, its options set: an fd, or a negative errno. */
 	int (*socket)(const struct rl_target *t);
-	/* Connected: the transport's own setup. Returns 0, or -1 (the connection fails). */
+	/* Connected: the transport's own setup. 0: plaintext can flow now; 1: a handshake
+	 * first (the transport calls rl_conn_ready when it is done); -1: the connection
+	 * failed (counted and closed). */
 	int (*on_connected)(struct rl_worker *w, struct rl_conn *c);
 	/* Received bytes: the plaintext goes to the protocol. false: the connection closed. */
 	bool (*on_bytes)(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len);
+	/* This turn's send: what the protocol queued in c->out (and, for TLS, records). */
+	void (*flush)(struct rl_worker *w, struct rl_conn *c);
+	/* The kernel took res bytes of the last send. */
+	void (*on_sent)(struct rl_worker *w, struct rl_conn *c, uint32_t res);
+	/* The connection closes: free the transport's state (NULL: none). */
+	void (*free)(struct rl_worker *w, struct rl_conn *c);
 };
 
-extern const struct rl_transport rl_transport_tcp, rl_transport_unix;
+extern const struct rl_transport rl_transport_tcp, rl_transport_unix, rl_transport_tls;
+
+/* Shared by the transports: the socket TCP makes, and the bookkeeping after a send of
+ * c->out (the protocol is told, a short send's rest moves to the front). */
+int rl_transport_tcp_socket(const struct rl_target *t);
+void rl_conn_sent_plain(struct rl_worker *w, struct rl_conn *c, uint32_t res);
 
 /* The transport of a target, from its address. */
 const struct rl_transport *rl_transport_of(const struct rl_target *t);

@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "ringload/stages.h"
+#include "tls.h"
 #include "transport.h"
 
 #define RECV_BUF_SIZE    16384
@@ -201,6 +202,8 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	if ((rc = setup_buffers(w, slots)))
 		return rc;
 	setup_connections(w, slots, first_global_conn);
+	if ((rc = rl_tls_worker_setup(w)))
+		return rc;
 	w->connect_ts.tv_sec = (long long)(plan->connect_timeout_ns / 1000000000);
 	w->connect_ts.tv_nsec = (long long)(plan->connect_timeout_ns % 1000000000);
 	return 0;
@@ -208,6 +211,7 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 
 void rl_worker_free(struct rl_worker *w)
 {
+	rl_tls_worker_free(w);
 	for (uint32_t i = 0; w->conns && i < w->nconns; i++)
 		if (w->conns[i].proto)
 			w->conns[i].proto->free(w, &w->conns[i]);

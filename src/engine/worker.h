@@ -89,6 +89,8 @@ struct rl_conn {
 	bool close_after;    /* server said Connection: close: finish the head, then close */
 	bool reconnect;      /* this slot was open before: its next connect is a reconnect */
 	bool parked;         /* --stages took it out: finish what is in flight, then close */
+	bool handshaking;    /* connected; the transport's handshake is not done yet */
+	struct rl_tls_conn *tls; /* https://: the TLS session and its ciphertext out buffer */
 	struct rl_vu *vu;    /* a fan-out group member's connection: its requests are the VU's */
 	uint8_t member;
 	int fd;              /* fixed-file index (== slot) or plain fd */
@@ -217,6 +219,10 @@ struct rl_worker {
 	uint32_t slots;               /* request slots per connection */
 	char h2_error[128];           /* the connection error nghttp2 just answered with GOAWAY */
 	int h2_lib_error;             /* nghttp2's reason for the last invalid connection-level frame */
+	struct rl_tls_conn *tls_mem;  /* https://: one TLS state per connection ... */
+	uint8_t *tls_out_mem;         /* ... with its ciphertext out buffer */
+	uint32_t tls_out_cap;
+	uint8_t *tls_plain;           /* SSL_read's plaintext, handed to the protocol */
 	size_t slot_scratch;          /* bytes per slot: the most any target's protocol needs */
 	bool stopping;
 	bool measuring;               /* past the warm-up: statistics are the results */
@@ -277,6 +283,11 @@ void rl_conn_fill(struct rl_worker *w, struct rl_conn *c);
 void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c);
 /* Open loop: the connection has room for a request. */
 void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c);
+/* The transport is ready for plaintext: the protocol opens and fills. */
+void rl_conn_ready(struct rl_worker *w, struct rl_conn *c);
+/* Setting the connection up failed (a TLS handshake): one request counted under err,
+ * then the close, and the slot backs off. */
+void rl_conn_setup_failed(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail);
 /* Ends the connection: its requests drain under err (detail for --failures), then close. */
 void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail);
 /* The same, but what is already in the send buffer (a GOAWAY saying why) is sent first,
@@ -323,5 +334,7 @@ void rl_acct_fold_latency(struct rl_stats *st);
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);
 /* A failed connect costs the request due on it, if any, failed under the connect error. */
 void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res);
+/* The same for a connection that could not be set up (err, detail). */
+void rl_acct_conn_failed(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail);
 
 #endif

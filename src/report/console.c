@@ -57,6 +57,8 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 		phase_row(f, "Queue", &m.queue);
 	}
 	phase_row(f, "Connect", &m.connect);
+	if (m.tls.count)
+		phase_row(f, "TLS", &m.tls);
 	phase_row(f, "TTFB", &m.ttfb);
 	phase_row(f, "Download", &m.download);
 	fprintf(f, "  Payload       %s average per successful response\n",

@@ -43,6 +43,8 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	summary(f, scope, "latency_ms", &m.latency);
 	summary(f, scope, "latency_ok_ms", &m.latency_ok);
 	summary(f, scope, "connect_ms", &m.connect);
+	if (m.tls.count)
+		summary(f, scope, "tls_ms", &m.tls);
 	summary(f, scope, "ttfb_ms", &m.ttfb);
 	summary(f, scope, "download_ms", &m.download);
 	if (open_loop) {

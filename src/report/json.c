@@ -93,6 +93,11 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	summary(w, "latency_ms", &m.latency);
 	summary(w, "latency_ok_ms", &m.latency_ok);
 	summary(w, "connect_ms", &m.connect);
+	if (m.tls.count) {
+		summary(w, "tls_ms", &m.tls);
+		rl_jw_u64(w, "handshakes_full", s->handshakes_full);
+		rl_jw_u64(w, "handshakes_resumed", s->handshakes_resumed);
+	}
 	summary(w, "ttfb_ms", &m.ttfb);
 	summary(w, "download_ms", &m.download);
 	if (open_loop) {
@@ -115,7 +120,7 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	/* lossless: `ringload merge` recomputes every percentile from these */
 	rl_jw_u64(w, "payload_bytes", s->payload_bytes);
 	return histogram(w, "histogram", &s->latency) | histogram(w, "latency_ok_histogram", &s->latency_ok) |
-	       histogram(w, "connect_histogram", &s->connect) |
+	       histogram(w, "connect_histogram", &s->connect) | (s->tls.total ? histogram(w, "tls_histogram", &s->tls) : 0) |
 	       histogram(w, "ttfb_histogram", &s->ttfb) | histogram(w, "download_histogram", &s->download);
 }
 

@@ -25,6 +25,7 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	rl_hist_summarize(&s->latency, &m->latency);
 	rl_hist_summarize(&s->latency_ok, &m->latency_ok);
 	rl_hist_summarize(&s->connect, &m->connect);
+	rl_hist_summarize(&s->tls, &m->tls);
 	rl_hist_summarize(&s->ttfb, &m->ttfb);
 	rl_hist_summarize(&s->download, &m->download);
 	rl_hist_summarize(&s->latency_uncorrected, &m->latency_uncorrected);

@@ -81,6 +81,7 @@ void rl_metrics_from_json(json_t *o, struct rl_metrics *m)
 	summary_from_json(json_object_get(o, "latency_ms"), &m->latency);
 	summary_from_json(json_object_get(o, "latency_ok_ms"), &m->latency_ok);
 	summary_from_json(json_object_get(o, "connect_ms"), &m->connect);
+	summary_from_json(json_object_get(o, "tls_ms"), &m->tls);
 	summary_from_json(json_object_get(o, "ttfb_ms"), &m->ttfb);
 	summary_from_json(json_object_get(o, "download_ms"), &m->download);
 }

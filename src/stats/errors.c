@@ -16,6 +16,10 @@ const char *const rl_err_names[RL_ERR_COUNT] = {
 	[RL_ERR_IO] = "io_error",
 	[RL_ERR_STREAM_REFUSED] = "stream_refused",
 	[RL_ERR_H2_MALFORMED] = "h2_malformed",
+	[RL_ERR_TLS_HANDSHAKE] = "tls_handshake",
+	[RL_ERR_TLS_VERIFY] = "tls_verify",
+	[RL_ERR_TLS_ALPN] = "tls_alpn",
+	[RL_ERR_TLS_PROTOCOL] = "tls_protocol",
 };
 
 const char *const rl_err_descriptions[RL_ERR_COUNT] = {
@@ -31,6 +35,10 @@ const char *const rl_err_descriptions[RL_ERR_COUNT] = {
 	[RL_ERR_IO] = "socket error",
 	[RL_ERR_STREAM_REFUSED] = "the server refused the stream (REFUSED_STREAM) on every try",
 	[RL_ERR_H2_MALFORMED] = "malformed HTTP/2 response, reset by the client",
+	[RL_ERR_TLS_HANDSHAKE] = "the TLS handshake failed",
+	[RL_ERR_TLS_VERIFY] = "the server's certificate did not verify",
+	[RL_ERR_TLS_ALPN] = "the server chose another protocol (ALPN)",
+	[RL_ERR_TLS_PROTOCOL] = "a broken TLS record",
 };
 
 enum rl_err rl_err_from_connect_errno(int neg_errno)

@@ -13,6 +13,7 @@ void rl_stats_init(struct rl_stats *s)
 	rl_hist_reset(&s->latency);
 	rl_hist_reset(&s->latency_ok);
 	rl_hist_reset(&s->connect);
+	rl_hist_reset(&s->tls);
 	rl_hist_reset(&s->ttfb);
 	rl_hist_reset(&s->download);
 	rl_hist_reset(&s->latency_uncorrected);
@@ -49,6 +50,9 @@ void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
 	rl_hist_merge(&dst->latency, &src->latency);
 	rl_hist_merge(&dst->latency_ok, &src->latency_ok);
 	rl_hist_merge(&dst->connect, &src->connect);
+	rl_hist_merge(&dst->tls, &src->tls);
+	dst->handshakes_full += src->handshakes_full;
+	dst->handshakes_resumed += src->handshakes_resumed;
 	rl_hist_merge(&dst->ttfb, &src->ttfb);
 	rl_hist_merge(&dst->download, &src->download);
 	rl_hist_merge(&dst->latency_uncorrected, &src->latency_uncorrected);

@@ -1,0 +1,301 @@
+/* The TLS transport: see tls.h. A connection's handshake runs from its connect
+ * completion; until it finishes the protocol is not opened. Every failure is counted
+ * under its own category with OpenSSL's reason: tls_verify (the certificate), tls_alpn
+ * (the server chose another protocol), tls_handshake (an alert, a bad message),
+ * tls_protocol (a broken record later). A close without close_notify after a whole
+ * response is not an error: the response was whole (the TCP close is what ends it). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "proto.h"
+#include "tls.h"
+#include "transport.h"
+
+#define TLS_PLAIN_SIZE  16384          /* one record's plaintext, read at a time */
+#define TLS_RECORD_ROOM (16384 + 512)  /* one record's ciphertext, with its overhead */
+#define TLS_OUT_EXTRA   (64 * 1024)    /* beyond the plaintext buffer: handshake messages */
+
+static bool is_ip_literal(const char *name)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		snprintf(err, errlen, "%s: cannot make a TLS context", t->url);
+		return -1;
+	}
+	t->tls_ctx = ctx;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* idle connections hold no read or write buffers */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	snprintf(t->tls_name, sizeof(t->tls_name), "%s", spec->sni ? spec->sni : t->u.host);
+	if (!spec->tls_no_verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (spec->cacert ? !SSL_CTX_load_verify_locations(ctx, spec->cacert, NULL)
+				 : !SSL_CTX_set_default_verify_paths(ctx)) {
+			snprintf(err, errlen, "--cacert '%s': cannot load it: %s", spec->cacert ? spec->cacert : "(system)",
+				 ERR_reason_error_string(ERR_get_error()));
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	/* HTTP/2 needs the server to choose h2 (RFC 9113 3.2); HTTP/1.1 offers http/1.1 */
+	static const unsigned char h2[] = "\x02h2", h1[] = "\x08http/1.1";
+	bool want_h2 = spec->proto != RL_PROTO_H1;
+	t->alpn = want_h2 ? "h2" : "http/1.1";
+	SSL_CTX_set_alpn_protos(ctx, want_h2 ? h2 : h1, want_h2 ? sizeof(h2) - 1 : sizeof(h1) - 1);
+	return 0;
+}
+
+void rl_tls_target_free(struct rl_target *t)
+{
+	SSL_CTX_free(t->tls_ctx);
+	t->tls_ctx = NULL;
+}
+
+int rl_tls_worker_setup(struct rl_worker *w)
+{
+	bool any = false;
+	for (size_t i = 0; i < w->sh->ntargets; i++)
+		any |= w->sh->targets[i].u.tls;
+	if (!any)
+		return 0;
+	w->tls_out_cap = w->out_cap + TLS_OUT_EXTRA;
+	w->tls_mem = calloc(w->nconns, sizeof(*w->tls_mem));
+	w->tls_out_mem = malloc((size_t)w->nconns * w->tls_out_cap);
+	w->tls_plain = malloc(TLS_PLAIN_SIZE);
+	if (!w->tls_mem || !w->tls_out_mem || !w->tls_plain)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < w->nconns; i++) {
+		w->conns[i].tls = &w->tls_mem[i];
+		w->tls_mem[i].out = &w->tls_out_mem[(size_t)i * w->tls_out_cap];
+	}
+	return 0;
+}
+
+void rl_tls_worker_free(struct rl_worker *w)
+{
+	for (uint32_t i = 0; w->tls_mem && i < w->nconns; i++) {
+		SSL_free(w->tls_mem[i].ssl);
+		SSL_SESSION_free(w->tls_mem[i].session);
+	}
+	free(w->tls_mem);
+	free(w->tls_out_mem);
+	free(w->tls_plain);
+}
+
+/* OpenSSL's reason for the last failure, for --failures. */
+static const char *tls_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	snprintf(buf, len, "%s", e ? ERR_reason_error_string(e) : "the server closed or broke the handshake");
+	ERR_clear_error();
+	return buf;
+}
+
+/* What OpenSSL wrote (records, handshake messages) into the ciphertext buffer. */
+static void pump_out(struct rl_worker *w, struct rl_tls_conn *st)
+{
+	BIO *wbio = SSL_get_wbio(st->ssl);
+	while (BIO_ctrl_pending(wbio) && st->out_len < w->tls_out_cap) {
+		int n = BIO_read(wbio, st->out + st->out_len, (int)(w->tls_out_cap - st->out_len));
+		if (n <= 0)
+			break;
+		st->out_len += (uint32_t)n;
+	}
+}
+
+/* Drives the handshake: 0 done (the protocol is opened), 1 waiting for the server, -1
+ * failed (counted, the connection closed). */
+static int handshake(struct rl_worker *w, struct rl_conn *c)
+{
+	struct rl_tls_conn *st = c->tls;
+	int rc = SSL_do_handshake(st->ssl);
+	pump_out(w, st);
+	if (rc != 1) {
+		if (SSL_get_error(st->ssl, rc) == SSL_ERROR_WANT_READ) {
+			rl_conn_mark_dirty(w, c); /* the ClientHello, or the Finished, leaves this turn */
+			return 1;
+		}
+		char why[160];
+		long verify = SSL_get_verify_result(st->ssl);
+		if (verify != X509_V_OK) {
+			snprintf(why, sizeof(why), "certificate: %s", X509_verify_cert_error_string(verify));
+			ERR_clear_error();
+			rl_conn_setup_failed(w, c, RL_ERR_TLS_VERIFY, why);
+		} else {
+			rl_conn_setup_failed(w, c, RL_ERR_TLS_HANDSHAKE, tls_reason(why, sizeof(why)));
+		}
+		return -1;
+	}
+	const struct rl_target *t = rl_conn_target(w, c);
+	const unsigned char *alpn;
+	unsigned alen;
+	SSL_get0_alpn_selected(st->ssl, &alpn, &alen);
+	bool h1 = !strcmp(t->alpn, "http/1.1");
+	if ((alen || !h1) && (alen != strlen(t->alpn) || memcmp(alpn, t->alpn, alen))) {
+		char why[128];
+		snprintf(why, sizeof(why), "server chose %.*s; %s needs %s", alen ? (int)alen : 4,
+			 alen ? (const char *)alpn : "none", h1 ? "HTTP/1.1" : "--h2", t->alpn);
+		rl_conn_setup_failed(w, c, RL_ERR_TLS_ALPN, why);
+		return -1;
+	}
+	struct rl_stats *s = rl_conn_stats(w, c);
+	rl_hist_record_ns(&s->tls, w->now_ns - st->start_ns);
+	if (SSL_session_reused(st->ssl))
+		s->handshakes_resumed++;
+	else
+		s->handshakes_full++;
+	st->ready = true;
+	rl_conn_ready(w, c);
+	return 0;
+}
+
+static int tls_connected(struct rl_worker *w, struct rl_conn *c)
+{
+	const struct rl_target *t = rl_conn_target(w, c);
+	struct rl_tls_conn *st = c->tls;
+	st->ssl = SSL_new(t->tls_ctx);
+	BIO *rbio = BIO_new(BIO_s_mem()), *wbio = BIO_new(BIO_s_mem());
+	if (!st->ssl || !rbio || !wbio) {
+		BIO_free(rbio);
+		BIO_free(wbio);
+		rl_conn_setup_failed(w, c, RL_ERR_TLS_HANDSHAKE, "out of memory for a TLS session");
+		return -1;
+	}
+	SSL_set_bio(st->ssl, rbio, wbio);
+	SSL_set_connect_state(st->ssl);
+	if (!is_ip_literal(t->tls_name)) /* SNI carries names, never addresses (RFC 6066 3) */
+		SSL_set_tlsext_host_name(st->ssl, t->tls_name);
+	if (SSL_CTX_get_verify_mode(t->tls_ctx) & SSL_VERIFY_PEER) {
+		if (is_ip_literal(t->tls_name))
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(st->ssl), t->tls_name);
+		else
+			SSL_set1_host(st->ssl, t->tls_name);
+	}
+	if (st->session)
+		SSL_set_session(st->ssl, st->session); /* a reconnect offers the last session */
+	st->start_ns = w->now_ns;
+	st->ready = false;
+	st->out_len = st->out_sent = 0;
+	int rc = handshake(w, c);
+	return rc == 0 ? 0 : rc < 0 ? -1 : 1;
+}
+
+static bool tls_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len)
+{
+	struct rl_tls_conn *st = c->tls;
+	BIO_write(SSL_get_rbio(st->ssl), data, (int)len);
+	if (!st->ready) {
+		int rc = handshake(w, c);
+		if (rc)
+			return rc > 0;
+	}
+	for (;;) {
+		int n = SSL_read(st->ssl, w->tls_plain, TLS_PLAIN_SIZE);
+		if (n > 0) {
+			if (!c->proto->consume(w, c, w->tls_plain, (size_t)n))
+				return false; /* the protocol closed the connection: its SSL is gone */
+			continue;
+		}
+		int e = SSL_get_error(st->ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_ZERO_RETURN)
+			break; /* more to come; or close_notify, and the TCP close follows */
+		char why[160];
+		rl_conn_fail(w, c, RL_ERR_TLS_PROTOCOL, tls_reason(why, sizeof(why)));
+		return false;
+	}
+	if (BIO_ctrl_pending(SSL_get_wbio(st->ssl)))
+		rl_conn_mark_dirty(w, c); /* a post-handshake message to answer */
+	return true;
+}
+
+/* The protocol's plaintext into records, then one send of the ciphertext. */
+static void tls_flush(struct rl_worker *w, struct rl_conn *c)
+{
+	struct rl_tls_conn *st = c->tls;
+	if (!st->ssl || c->send_busy)
+		return;
+	if (st->ready && c->out_len > c->out_sent) {
+		uint32_t done = 0, todo = c->out_len - c->out_sent;
+		while (done < todo && w->tls_out_cap - st->out_len >= TLS_RECORD_ROOM) {
+			int chunk = todo - done > TLS_PLAIN_SIZE ? TLS_PLAIN_SIZE : (int)(todo - done);
+			int n = SSL_write(st->ssl, c->out + c->out_sent + done, chunk);
+			if (n <= 0)
+				break;
+			done += (uint32_t)n;
+			pump_out(w, st);
+		}
+		if (done) {
+			/* the requests are handed over with this turn's send of their records */
+			if (c->proto->handed)
+				c->proto->handed(w, c, w->flush_ns);
+			rl_conn_sent_plain(w, c, done);
+		}
+	}
+	pump_out(w, st);
+	if (st->out_len > st->out_sent)
+		rl_io_send(w, c, st->out + st->out_sent, st->out_len - st->out_sent);
+}
+
+static void tls_sent(struct rl_worker *w, struct rl_conn *c, uint32_t res)
+{
+	struct rl_tls_conn *st = c->tls;
+	st->out_sent += res;
+	if (st->out_sent < st->out_len) {
+		memmove(st->out, st->out + st->out_sent, st->out_len - st->out_sent);
+		st->out_len -= st->out_sent;
+		rl_conn_mark_dirty(w, c);
+	} else {
+		st->out_len = 0;
+	}
+	st->out_sent = 0;
+	if (c->out_len > c->out_sent)
+		rl_conn_mark_dirty(w, c); /* plaintext queued while this send was out */
+}
+
+static void tls_free(struct rl_worker *w, struct rl_conn *c)
+{
+	struct rl_tls_conn *st = c->tls;
+	if (!st || !st->ssl)
+		return;
+	if (st->ready) {
+		/* TLS 1.3 sends its tickets after the handshake: the latest is taken now */
+		SSL_SESSION *s = SSL_get1_session(st->ssl);
+		if (s && SSL_SESSION_is_resumable(s)) {
+			SSL_SESSION_free(st->session);
+			st->session = s;
+		} else {
+			SSL_SESSION_free(s);
+		}
+	}
+	/* no close_notify is sent (the socket closes under it), but the session was used
+	 * properly: without this, SSL_free marks it not resumable */
+	SSL_set_shutdown(st->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	SSL_free(st->ssl); /* and its BIOs */
+	st->ssl = NULL;
+	st->ready = false;
+	st->out_len = st->out_sent = 0;
+	ERR_clear_error();
+}
+
+const struct rl_transport rl_transport_tls = {
+	.name = "tls",
+	.socket = rl_transport_tcp_socket,
+	.on_connected = tls_connected,
+	.on_bytes = tls_bytes,
+	.flush = tls_flush,
+	.on_sent = tls_sent,
+	.free = tls_free,
+};

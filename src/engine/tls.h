@@ -1,0 +1,29 @@
+/* TLS as a transport (OpenSSL 3): io_uring does all the socket I/O, OpenSSL only sees
+ * memory (a BIO pair per connection). Ciphertext from a receive goes in, plaintext goes
+ * to the protocol; the protocol's plaintext is encrypted into the connection's own
+ * ciphertext buffer and sent in the turn's one send. No protocol knows. */
+#ifndef RINGLOAD_TLS_H
+#define RINGLOAD_TLS_H
+
+#include <openssl/ssl.h>
+
+#include "worker.h"
+
+struct rl_tls_conn {
+	SSL *ssl;
+	SSL_SESSION *session; /* the last session this slot got: offered on reconnect */
+	uint8_t *out;         /* ciphertext to send: [out_sent, out_len) */
+	uint32_t out_len, out_sent;
+	uint64_t start_ns;    /* TCP connected: the handshake's start */
+	bool ready;           /* the handshake finished: plaintext flows */
+};
+
+/* https://: the target's SSL_CTX (verification, ALPN for its protocol, SNI name). */
+int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, char *err, size_t errlen);
+void rl_tls_target_free(struct rl_target *t);
+/* A worker's TLS memory: a state and a ciphertext buffer per connection, when any
+ * target is https:// (0, or a negative errno). */
+int rl_tls_worker_setup(struct rl_worker *w);
+void rl_tls_worker_free(struct rl_worker *w);
+
+#endif

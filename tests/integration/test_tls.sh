@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# HTTPS: HTTP/1.1 and HTTP/2 (by ALPN) over TLS 1.2 and 1.3 against nginx with
+# certificates made here by the openssl CLI, exact counts in nginx's own log; the
+# handshake as its own phase; sessions resumed on reconnect (nginx's $ssl_session_reused
+# agrees); verification on by default, --cacert, -k, --sni; each failure named.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$TEST_TMP" || exit 1
+# a CA and a server certificate for localhost and 127.0.0.1 (ECDSA P-256)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
+	-subj "/CN=ringload test CA" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj "/CN=localhost" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext.cnf
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf 2>/dev/null
+check "certificates_made" test -s srv.pem
+
+P13=$(free_port) P12=$(free_port) P1=$(free_port)
+mkdir -p nginx
+cat > nginx/nginx.conf <<CONF
+worker_processes 1;
+daemon on;
+pid $TEST_TMP/nginx/nginx.pid;
+error_log $TEST_TMP/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  log_format rl '\$server_port \$request \$status \$ssl_protocol \$ssl_session_reused';
+  access_log $TEST_TMP/access.log rl;
+  client_body_temp_path $TEST_TMP/nginx; proxy_temp_path $TEST_TMP/nginx; fastcgi_temp_path $TEST_TMP/nginx;
+  uwsgi_temp_path $TEST_TMP/nginx; scgi_temp_path $TEST_TMP/nginx;
+  ssl_certificate $TEST_TMP/srv.pem; ssl_certificate_key $TEST_TMP/srv.key;
+  ssl_session_cache shared:SSL:1m;
+  server { listen 127.0.0.1:$P13 ssl http2; ssl_protocols TLSv1.3; location / { return 200 "hello over tls 1.3\n"; } }
+  server { listen 127.0.0.1:$P12 ssl http2; ssl_protocols TLSv1.2; location / { return 200 "hello over tls 1.2\n"; } }
+  server { listen 127.0.0.1:$P1 ssl; ssl_protocols TLSv1.2 TLSv1.3; location / { return 200 "http/1.1 only\n"; } }
+}
+CONF
+NGINX_PID="$TEST_TMP/nginx/nginx.pid"
+nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" 2>> nginx/error.log
+wait_port "$P13" && wait_port "$P12" && wait_port "$P1"
+
+# exact NAME N LOG-WORDS ARGS...: ringload counts N successes, nginx logs N lines with LOG-WORDS
+exact() {
+	local name=$1 n=$2 words=$3
+	shift 3
+	: > access.log
+	"$RINGLOAD" -q -o json -n "$n" "$@" > "$name.json" 2> "$name.err"
+	local logged got
+	logged=$(log_lines access.log)
+	got=$(jget "$name.json" '(d["total"]["requests"], d["total"]["successful"])')
+	if [ "$got" = "($n, $n)" ] && [ "$logged" = "$n" ] && [ "$(grep -c "$words" access.log)" = "$n" ]; then
+		ok "$name"
+	else
+		not_ok "$name" "ringload $got, nginx logged $logged ($(sort access.log | uniq -c | head -3 | tr '\n' ';'))" "$(head -c 300 "$name.err")"
+	fi
+}
+exact https_h1_tls13_exact 3000 "GET / HTTP/1.1 200 TLSv1.3" --cacert ca.pem -c 4 -t 2 "https://127.0.0.1:$P13/"
+exact https_h1_tls12_exact 3000 "GET / HTTP/1.1 200 TLSv1.2" --cacert ca.pem -c 4 -t 2 "https://127.0.0.1:$P12/"
+exact https_h2_by_alpn_tls13_exact 5000 "GET / HTTP/2.0 200 TLSv1.3" --h2 --cacert ca.pem -c 2 -m 16 -t 2 "https://127.0.0.1:$P13/"
+exact https_h2_by_alpn_tls12_exact 5000 "GET / HTTP/2.0 200 TLSv1.2" --h2 --cacert ca.pem -c 2 -m 16 -t 2 "https://127.0.0.1:$P12/"
+exact https_localhost_name_verified 500 "GET / HTTP/1.1 200" --cacert ca.pem -c 2 "https://localhost:$P13/"
+exact https_no_verify_k 500 "GET / HTTP/1.1 200" -k -c 2 "https://127.0.0.1:$P13/"
+check "tls_phase_one_sample_per_connection" test "$(jget https_h1_tls13_exact.json \
+	'd["total"]["tls_ms"]["count"] == d["total"]["connections"]["opened"] == 4 and d["total"]["tls_ms"]["min"] > 0 and d["total"]["handshakes_full"] == 4')" = True
+check "tls_phase_not_in_ttfb" test "$(jget https_h1_tls13_exact.json 'd["total"]["ttfb_ms"]["max"] < d["total"]["tls_ms"]["max"] + d["total"]["latency_ms"]["max"]')" = True
+
+# a new connection per request: every reconnect resumes the session it last got
+: > access.log
+# (one connection: with two, one may reconnect, and handshake, just as the last request
+# is taken by the other, and nginx logs requests, not handshakes)
+"$RINGLOAD" -q -o json -n 400 -c 1 -t 1 --cacert ca.pem -H 'Connection: close' "https://127.0.0.1:$P13/" > resume.json
+log_lines access.log > /dev/null
+check "resumption_counts_equal_nginx (resumed $(jget resume.json 'd["total"]["handshakes_resumed"]'), nginx $(grep -c ' r$' access.log))" \
+	test "$(jget resume.json '(d["total"]["successful"], d["total"]["handshakes_full"], d["total"]["handshakes_resumed"])')" = "(400, 1, $(grep -c ' r$' access.log))"
+
+# failures, each named: an unknown CA, a name the certificate does not hold, a server that
+# offers no h2, a handshake that never finishes
+fails_as() { # NAME CATEGORY WORDS ARGS...
+	local name=$1 cat=$2 words=$3
+	shift 3
+	timeout 20 "$RINGLOAD" -q -o json --failures "$name.csv" -t 1 "$@" > "$name.json" 2> "$name.err"
+	local rc=$?
+	if [ "$rc" = 0 ] && [ "$(jget "$name.json" "d['total']['errors'].get('$cat', 0) == d['total']['failed'] == d['total']['requests'] > 0")" = True ] &&
+		grep -q "$words" "$name.csv" && accounting_holds "$name.json"; then
+		ok "$name"
+	else
+		not_ok "$name" "exit $rc: $(head -c 300 "$name.err") $(cat "$name.json" | head -c 300)" "$(cat "$name.csv" 2>/dev/null)"
+	fi
+}
+fails_as tls_unknown_ca_is_tls_verify tls_verify "unable to get local issuer certificate" -n 20 "https://127.0.0.1:$P13/"
+fails_as tls_wrong_name_is_tls_verify tls_verify "hostname mismatch" --cacert ca.pem --sni wrong.example -n 20 "https://127.0.0.1:$P13/"
+fails_as tls_h2_without_h2_alpn_is_named tls_handshake "no application protocol" --h2 --cacert ca.pem -n 20 "https://127.0.0.1:$P1/"
+# a TCP server that accepts and never answers: the handshake is bounded by --connect-timeout
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64); print(s.getsockname()[1], flush=True)
+conns = []
+end = time.time() + 30
+while time.time() < end:
+    c, _ = s.accept(); conns.append(c)
+' > stall.port &
+PIDS+=("$!")
+for _ in $(seq 50); do [ -s stall.port ] && break; sleep 0.1; done
+start=$(date +%s%N)
+fails_as tls_stalled_handshake_is_connect_timeout connect_timeout "TLS handshake" -k --connect-timeout 300ms -d 1s "https://127.0.0.1:$(cat stall.port)/"
+ms=$((($(date +%s%N) - start) / 1000000))
+check "tls_stalled_handshake_run_ends_on_time (${ms} ms)" test "$ms" -lt 4000
+# a server that ignores ALPN (openssl s_server without -alpn): --h2 cannot have h2
+SP=$(free_port)
+openssl s_server -accept "$SP" -cert srv.pem -key srv.key -www -quiet > /dev/null 2>&1 &
+PIDS+=("$!")
+wait_port "$SP"
+# (s_server serves one connection at a time: -c 1)
+fails_as tls_no_alpn_with_h2_is_tls_alpn tls_alpn "server chose none; --h2 needs h2" --h2 -k -n 10 -c 1 "https://127.0.0.1:$SP/"
+
+# bad input: a --cacert that cannot be read is exit 2, naming it
+"$RINGLOAD" -n 1 --cacert "$TEST_TMP/none.pem" "https://127.0.0.1:$P13/" > /dev/null 2> cacert.err
+rc=$?
+check "cacert_unreadable_exit_2 (rc $rc)" bash -c "test $rc = 2 && grep -q 'none.pem' cacert.err && test \$(wc -l < cacert.err) = 1"
+
+# memory: no leak on a TLS run (OpenSSL's one-time allocations are still reachable, not lost)
+if ! san_build; then
+	timeout 120 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 "$RINGLOAD" -q -n 300 -c 2 --cacert ca.pem -H 'Connection: close' "https://127.0.0.1:$P13/" > vg.log 2>&1
+	rc=$?
+	check "valgrind_tls_run_clean (rc $rc)" test "$rc" = 0
+fi
