@@ -28,13 +28,16 @@ static void target_parses_urls(void **s)
 	check("HTTP://localhost?q=1", "localhost", 80, "localhost", "/?q=1");
 	check("http://[::1]:9000/p#frag", "::1", 9000, "[::1]:9000", "/p");
 	check("http://[::1]/", "::1", 80, "[::1]", "/");
+	check("https://example.com/x", "example.com", 443, "example.com", "/x");
+	check("https://example.com:8443", "example.com", 8443, "example.com:8443", "/");
+	check("http://unix:/run/app.sock:/api?q=1", "localhost", 80, "localhost", "/api?q=1");
 }
 
 static void target_rejects_bad_urls(void **s)
 {
 	const char *bad[] = { "ftp://h/", "127.0.0.1:8080", "http://", "http://:80/", "http://h:0/",
 			      "http://h:99999/", "http://h:80x/", "http://[::1/", "http://h/a b",
-			      "https://h/" };
+			      "https://h:0/", "unix:relative.sock" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct rl_url u;
 		char err[256] = "";

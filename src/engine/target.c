@@ -39,6 +39,7 @@ static int unix_url_parse(const char *url, const char *p, struct rl_url *u, char
 		return -1;
 	}
 	memcpy(u->unix_path, p, n);
+	u->port = 80; /* unused: the socket's path is the address */
 	snprintf(u->host, sizeof(u->host), "localhost");
 	snprintf(u->authority, sizeof(u->authority), "localhost");
 	if (*end == ':')

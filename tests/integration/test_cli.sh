@@ -19,7 +19,7 @@ expect_usage_error "bad_connections_exit_2" "-c" -c abc http://127.0.0.1:1/
 expect_usage_error "bad_duration_exit_2" "-d" -d 5parsecs http://127.0.0.1:1/
 expect_usage_error "unknown_flag_exit_2" "--bogus" --bogus http://127.0.0.1:1/
 expect_usage_error "missing_url_exit_2" "no URL" -c 5
-expect_usage_error "https_not_yet_exit_2" "https" https://127.0.0.1:1/
+expect_usage_error "https_cacert_unreadable_exit_2" "--cacert" --cacert /nonexistent/ca.pem https://127.0.0.1:1/
 expect_usage_error "bad_url_exit_2" "not-a-url" not-a-url
 expect_usage_error "unresolvable_host_exit_2" "cannot resolve" http://no-such-host.invalid/
 expect_usage_error "unwritable_json_path_exit_2_before_run" "/nonexistent-dir/r.json" \
