@@ -1,8 +1,10 @@
 """What the test gRPC servers share: a python3-grpcio server on 127.0.0.1 with an
-ephemeral port (printed as "port N"), unary handlers for one service, and on SIGTERM
+ephemeral port (printed as "port N"; TLS when RL_GRPC_TLS_CERT and RL_GRPC_TLS_KEY name a
+PEM certificate and key), unary handlers for one service, and on SIGTERM
 (or after 120 s) a JSON results file. Imported by grpc_server.py and
 grpc_check_server.py."""
 import json
+import os
 import signal
 import threading
 from concurrent import futures
@@ -21,7 +23,12 @@ def serve(service, methods, results_file, results):
         for name, (fn, req, resp) in methods.items()
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
-    port = server.add_insecure_port("127.0.0.1:0")
+    cert, key = os.environ.get("RL_GRPC_TLS_CERT"), os.environ.get("RL_GRPC_TLS_KEY")
+    if cert and key:  # TLS credentials, for the HTTPS tests
+        creds = grpc.ssl_server_credentials([(open(key, "rb").read(), open(cert, "rb").read())])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print("port", port, flush=True)
     done = threading.Event()

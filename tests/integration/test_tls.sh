@@ -4,7 +4,7 @@
 # handshake as its own phase; sessions resumed on reconnect (nginx's $ssl_session_reused
 # agrees); verification on by default, --cacert, -k, --sni; each failure named.
 . "$(dirname "$0")/../lib.sh"
-
+HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$TEST_TMP" || exit 1
 # a CA and a server certificate for localhost and 127.0.0.1 (ECDSA P-256)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
@@ -116,6 +116,32 @@ fails_as tls_no_alpn_with_h2_is_tls_alpn tls_alpn "server chose none; --h2 needs
 "$RINGLOAD" -n 1 --cacert "$TEST_TMP/none.pem" "https://127.0.0.1:$P13/" > /dev/null 2> cacert.err
 rc=$?
 check "cacert_unreadable_exit_2 (rc $rc)" bash -c "test $rc = 2 && grep -q 'none.pem' cacert.err && test \$(wc -l < cacert.err) = 1"
+
+# nghttpd over TLS (h2 by ALPN): every request it saw, exactly
+NPORT=$(free_port)
+mkdir -p docroot && echo "hello from nghttpd over tls" > docroot/index.html
+nghttpd -v -d "$TEST_TMP/docroot" "$NPORT" srv.key srv.pem > nghttpd.log 2>&1 &
+PIDS+=("$!")
+wait_port "$NPORT"
+"$RINGLOAD" -q -o json --h2 --cacert ca.pem -c 2 -m 8 -t 2 -n 4000 "https://127.0.0.1:$NPORT/index.html" > ng.json
+served=$(grep -c 'recv (stream_id=[0-9]*) :path: /index.html' nghttpd.log)
+check "nghttpd_tls_exact (nghttpd saw $served)" test "$served,$(jget ng.json '(d["total"]["requests"], d["total"]["successful"])')" = "4000,(4000, 4000)"
+
+# gRPC over TLS: a python3-grpcio server with TLS credentials counts what we counted
+protoc --proto_path="$HERE/../../proto" --python_out="$TEST_TMP" user_service.proto
+RL_GRPC_TLS_CERT="$TEST_TMP/srv.pem" RL_GRPC_TLS_KEY="$TEST_TMP/srv.key" \
+	start_grpc_peer "$HERE/grpc_server.py" "$TEST_TMP" "$TEST_TMP/gcounts.json" || not_ok "grpc tls server starts"
+"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 42}' --cacert ca.pem \
+	-c 2 -t 1 -m 8 -n 1500 "https://127.0.0.1:$PEER_PORT/" > g.json
+kill -TERM "$PEER_PID"
+wait "$PEER_PID"
+check "grpc_tls_server_counts_equal_ours" python3 - gcounts.json g.json <<'PY'
+import json, sys
+server = json.load(open(sys.argv[1]))
+ours = json.load(open(sys.argv[2]))["total"]
+assert server == ours["status_codes"], (server, ours["status_codes"])
+assert sum(server.values()) == 1500 and server.get("OK", 0) > 0 and ours["tls_ms"]["count"] == 2
+PY
 
 # memory: no leak on a TLS run (OpenSSL's one-time allocations are still reachable, not lost)
 if ! san_build; then
