@@ -83,6 +83,7 @@ struct rl_plan {
 	size_t nstages;
 	uint64_t connect_timeout_ns;
 	uint64_t pacing_quantum_ns;   /* open loop: a timed wake sends all that is due this close */
+	double tls_resume;            /* https://: share of new connections that offer a session */
 	rl_progress_fn progress;      /* NULL: no progress views */
 	void *progress_arg;
 };

@@ -53,6 +53,11 @@ struct rl_options {
 	const char *unix_socket;   /* --unix-socket PATH (curl's): every target connects there */
 	bool tls_no_verify;        /* -k, --no-verify */
 	const char *cacert, *sni;  /* --cacert FILE, --sni NAME */
+	const char *cert, *key, *alpn; /* --cert FILE --key FILE, --alpn LIST */
+	int tls_min, tls_max;      /* --tls-min, --tls-max */
+	const char *ciphers, *ciphersuites, *curves;
+	bool no_keepalive;         /* --no-keepalive */
+	double tls_resume;         /* --tls-resume FRACTION: new connections that offer a session */
 	char *owned[RL_MAX_HEADERS + 2 * RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
 	char **argv_mem;           /* argv with other tools' flags rewritten (freed) */
 	size_t nowned;

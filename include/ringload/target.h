@@ -35,6 +35,11 @@ struct rl_request_spec {
 	bool tls_no_verify;        /* -k: skip the certificate check (as wrk and h2load never check) */
 	const char *cacert;        /* trust these CAs instead of the system store */
 	const char *sni;           /* the name to send and check, instead of the URL's host */
+	const char *cert, *key;    /* a client certificate and its key (PEM) */
+	const char *alpn;          /* --alpn LIST (comma-separated), instead of the protocol's */
+	int tls_min, tls_max;      /* TLS1_2_VERSION...; 0: OpenSSL's own bounds */
+	const char *ciphers, *ciphersuites, *curves;
+	bool no_keepalive;         /* one connection per request (hey's -disable-keepalive) */
 };
 
 struct rl_url {
@@ -59,6 +64,7 @@ struct rl_target {
 			    * (with templates: the head's template source) */
 	size_t request_len;
 	bool head;         /* HEAD request: the response has no body */
+	bool no_keepalive; /* a new connection for every request */
 	/* HTTP/1.1 with templates: the head (without Content-Length) and the body render
 	 * per request; request_max bounds a rendering */
 	bool templated;
@@ -94,8 +100,9 @@ int rl_url_parse(const char *url, struct rl_url *u, char *err, size_t errlen);
 int rl_target_init(struct rl_target *t, const char *url, const struct rl_request_spec *spec,
 		   char *err, size_t errlen);
 void rl_target_free(struct rl_target *t);
-/* One blocking connect within timeout_ns: 0, or a negative errno. */
-int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns);
+/* One blocking connect within timeout_ns, and for https:// a full handshake: 0, or a
+ * negative errno with why (the TLS failure: certificate, ALPN) written to why. */
+int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns, char *why, size_t whylen);
 /* Where the target connects, for messages: "127.0.0.1:80" or the socket's path. */
 const char *rl_target_where(const struct rl_target *t, char *buf, size_t len);
 

@@ -81,7 +81,6 @@ static bool is_dir(const char *v)
 
 #define T(spelling, tool, kind, takes, applies, ours, ours_value, example, note) \
 	{ spelling, tool, RL_FOREIGN_##kind, takes, applies, ours, ours_value, example, note }
-#define TLS_LATER "client certificates are not supported yet; the server's certificate is checked (--cacert, -k)"
 #define LUA "Lua scripts are not run; use templates ({{randint 1 100}}, {{seq}}...) in the URL, headers and body, or --scenario FILE.json for several requests"
 
 const struct rl_foreign_flag rl_foreign_flags[] = {
@@ -134,8 +133,8 @@ const struct rl_foreign_flag rl_foreign_flags[] = {
 	  "--concurrency: ghz's calls in flight; here they are -c connections x -m streams each"),
 	T("--skipTLS", "ghz", NOOP, 0, NULL, NULL, NULL, NULL, "accepted: plaintext, which http:// is (https:// is TLS)"),
 	T("--cacert", "ghz", OURS, 1, NULL, NULL, NULL, "/dev/null", "the same: trust the CAs in FILE"),
-	T("--cert", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "c.pem", "--cert: " TLS_LATER),
-	T("--key", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "k.pem", "--key: " TLS_LATER),
+	T("--cert", "ghz", OURS, 1, NULL, NULL, NULL, "c.pem", "the same: a client certificate (with --key)"),
+	T("--key", "ghz", OURS, 1, NULL, NULL, NULL, "k.pem", "the same: the client certificate's key"),
 	T("--cname", "ghz", REWRITE, 0, NULL, "--sni", NULL, NULL, "the same: --sni NAME (the name sent and checked)"),
 	T("--import-paths", "ghz", UNSUPPORTED, 1, any_value, NULL, NULL, "protos",
 	  "--import-paths: not supported; give --protoset FILE.pb (protoc --include_imports -o FILE.pb)"),
@@ -154,8 +153,8 @@ const struct rl_foreign_flag rl_foreign_flags[] = {
 	  "-a: basic auth has no flag here; use -H 'Authorization: Basic <base64 of user:pass>'"),
 	T("-x", "hey", UNSUPPORTED, 1, any_value, NULL, NULL, "http://proxy:3128",
 	  "-x: proxies are not supported; ringload connects to the target itself"),
-	T("-disable-keepalive", "hey", UNSUPPORTED, 0, NULL, NULL, NULL, NULL,
-	  "-disable-keepalive: use -H 'Connection: close' (a new connection per request)"),
+	T("-disable-keepalive", "hey", REWRITE, 0, NULL, "--no-keepalive", NULL, NULL,
+	  "the same: a new connection per request (--no-keepalive)"),
 	T("-h2", "hey", REWRITE, 0, NULL, "--h2", NULL, NULL, "the same: HTTP/2 (--h2)"),
 	T("-D", "hey", DIFFERENT, 1, looks_path, NULL, NULL, "body.txt",
 	  "-D is the duration (h2load's habit); for ghz's -D FILE use --data-file FILE, for hey's -D FILE use -b @FILE"),
@@ -170,8 +169,8 @@ const struct rl_foreign_flag rl_foreign_flags[] = {
 	T("-j", "oha", REWRITE, 0, NULL, "-o", "json", NULL, "the same: the JSON result on stdout (-o json)"),
 	T("--json", "oha", DIFFERENT, 1, looks_url, NULL, NULL, "http://127.0.0.1:1/",
 	  "--json FILE writes the JSON result to FILE here; for oha's --json (JSON on stdout) use -o json"),
-	T("--disable-keepalive", "oha", UNSUPPORTED, 0, NULL, NULL, NULL, NULL,
-	  "--disable-keepalive: use -H 'Connection: close' (a new connection per request)"),
+	T("--disable-keepalive", "oha", REWRITE, 0, NULL, "--no-keepalive", NULL, NULL,
+	  "the same: a new connection per request (--no-keepalive)"),
 	/* vegeta attack (Go flags, one dash) */
 	T("-rate", "vegeta", DIFFERENT, 1, any_value, NULL, NULL, "100/s", "-rate: use -R N (requests per second)"),
 	T("-duration", "vegeta", DIFFERENT, 1, any_value, NULL, NULL, "10s", "-duration: use -d DUR"),

@@ -53,11 +53,13 @@ static int preflight(const struct rl_options *o, struct rl_target *targets, size
 {
 	size_t down = 0;
 	for (size_t i = 0; i < ntargets; i++) {
-		int rc = rl_target_probe(&targets[i], o->connect_timeout_ns);
+		char why[200];
+		int rc = rl_target_probe(&targets[i], o->connect_timeout_ns, why, sizeof(why));
 		if (rc) {
 			char where[RL_UNIX_PATH_MAX + 16];
-			fprintf(stderr, "ringload: %s (%s) did not answer the pre-flight connect: %s\n",
-				targets[i].name, rl_target_where(&targets[i], where, sizeof(where)), strerror(-rc));
+			fprintf(stderr, "ringload: %s (%s) did not answer the pre-flight %s: %s\n",
+				targets[i].name, rl_target_where(&targets[i], where, sizeof(where)),
+				why[0] ? "handshake" : "connect", why[0] ? why : strerror(-rc));
 			down++;
 		}
 	}
@@ -93,6 +95,7 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	p->nstages = o->nstages;
 	p->connect_timeout_ns = o->connect_timeout_ns;
 	p->pacing_quantum_ns = o->pacing_quantum_ns;
+	p->tls_resume = o->tls_resume;
 	if (o->progress && !o->quiet && isatty(STDERR_FILENO)) {
 		p->progress = rl_report_progress;
 		p->progress_arg = stderr;

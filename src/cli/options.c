@@ -28,6 +28,8 @@ enum {
 	 * --rps, --insecure (and -z for -d, h2load's -D) */
 	OPT_CALL, OPT_DATA_FILE, OPT_METADATA, OPT_RPS, OPT_INSECURE,
 	OPT_UNIX_SOCKET, OPT_H2_RETRIES, OPT_PACING_QUANTUM, OPT_CACERT, OPT_SNI,
+	OPT_CERT, OPT_KEY, OPT_ALPN, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_CIPHERSUITES, OPT_CURVES,
+	OPT_TLS_RESUME, OPT_NO_KEEPALIVE,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +79,16 @@ static const struct option long_opts[] = {
 	{ "no-verify", no_argument, NULL, 'k' },
 	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "sni", required_argument, NULL, OPT_SNI },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "alpn", required_argument, NULL, OPT_ALPN },
+	{ "tls-min", required_argument, NULL, OPT_TLS_MIN },
+	{ "tls-max", required_argument, NULL, OPT_TLS_MAX },
+	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
+	{ "ciphersuites", required_argument, NULL, OPT_CIPHERSUITES },
+	{ "curves", required_argument, NULL, OPT_CURVES },
+	{ "tls-resume", required_argument, NULL, OPT_TLS_RESUME },
+	{ "no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -117,6 +129,13 @@ void rl_options_usage(FILE *f)
 "  -k, --no-verify          https://: skip the certificate check (wrk and h2load never check)\n"
 "      --cacert FILE        https://: trust the CAs in FILE instead of the system store\n"
 "      --sni NAME           https://: send and check NAME instead of the URL's host\n"
+"      --cert FILE --key FILE  https://: a client certificate and its key (PEM)\n"
+"      --alpn LIST          https://: the protocols offered (default: the protocol's own)\n"
+"      --tls-min V, --tls-max V  https://: TLS versions, 1.2 or 1.3\n"
+"      --ciphers L, --ciphersuites L, --curves L  https://: OpenSSL's lists\n"
+"      --tls-resume F       https://: share of new connections that offer a session\n"
+"                           (0 to 1, default 1): full handshakes are 1 - F\n"
+"      --no-keepalive       a new connection for every request (hey's habit)\n"
 "      --unix-socket PATH   connect to this Unix socket (curl's flag): the URL gives the\n"
 "                           Host and path; or write the URL http://unix:/PATH.sock:/URI\n"
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
@@ -342,6 +361,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	o->h2_window = o->h2_conn_window = 1073741823; /* h2load's default: 2^30 - 1 */
 	o->max_msg = 4u << 20;
 	o->h2_retries = 1;
+	o->tls_resume = 1;
 	o->pacing_quantum_ns = DEFAULT_PACING_QUANTUM_NS;
 	o->connect_timeout_ns = 5ULL * 1000000000;
 	o->method = NULL;
@@ -437,6 +457,29 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case 'k': o->tls_no_verify = true; break;
 		case OPT_CACERT: o->cacert = optarg; break;
 		case OPT_SNI: o->sni = optarg; break;
+		case OPT_CERT: o->cert = optarg; break;
+		case OPT_KEY: o->key = optarg; break;
+		case OPT_ALPN: o->alpn = optarg; break;
+		case OPT_CIPHERS: o->ciphers = optarg; break;
+		case OPT_CIPHERSUITES: o->ciphersuites = optarg; break;
+		case OPT_CURVES: o->curves = optarg; break;
+		case OPT_NO_KEEPALIVE: o->no_keepalive = true; break;
+		case OPT_TLS_MIN:
+		case OPT_TLS_MAX: {
+			int v = !strcmp(optarg, "1.2") ? 0x0303 : !strcmp(optarg, "1.3") ? 0x0304 : 0;
+			if (!v)
+				rc = fail(err, errlen, "%s: '%s' (1.2 or 1.3)", c == OPT_TLS_MIN ? "--tls-min" : "--tls-max", optarg);
+			*(c == OPT_TLS_MIN ? &o->tls_min : &o->tls_max) = v;
+			break;
+		}
+		case OPT_TLS_RESUME: {
+			char *end;
+			errno = 0;
+			o->tls_resume = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->tls_resume >= 0 && o->tls_resume <= 1))
+				rc = fail(err, errlen, "--tls-resume: '%s' (a fraction from 0 to 1)", optarg);
+			break;
+		}
 		case OPT_PACING_QUANTUM:
 			if (rl_parse_duration_ns(optarg, &o->pacing_quantum_ns) || o->pacing_quantum_ns > 100000000ULL)
 				rc = fail(err, errlen, "--pacing-quantum: invalid duration '%s' (0 to 100ms)", optarg);
@@ -602,4 +645,13 @@ void rl_options_request_spec(const struct rl_options *o, struct rl_request_spec 
 	spec->tls_no_verify = o->tls_no_verify;
 	spec->cacert = o->cacert;
 	spec->sni = o->sni;
+	spec->cert = o->cert;
+	spec->key = o->key;
+	spec->alpn = o->alpn;
+	spec->tls_min = o->tls_min;
+	spec->tls_max = o->tls_max;
+	spec->ciphers = o->ciphers;
+	spec->ciphersuites = o->ciphersuites;
+	spec->curves = o->curves;
+	spec->no_keepalive = o->no_keepalive;
 }

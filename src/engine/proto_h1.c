@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto.h"
 
@@ -55,9 +56,18 @@ static void h1_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err, co
 
 static int h1_target_init(struct rl_target *t, const struct rl_request_spec *s, char *err, size_t errlen)
 {
+	/* --no-keepalive says so to the server too, unless a Connection header is given */
+	struct rl_h1_header headers[RL_MAX_HEADERS + 1];
+	size_t nheaders = s->nheaders;
+	bool has_connection = false;
+	memcpy(headers, s->headers, nheaders * sizeof(headers[0]));
+	for (size_t i = 0; i < nheaders; i++)
+		has_connection |= headers[i].name_len == 10 && !strncasecmp(headers[i].name, "connection", 10);
+	if (s->no_keepalive && !has_connection)
+		headers[nheaders++] = (struct rl_h1_header){ "Connection", 10, "close", 5 };
 	struct rl_h1_request r = {
 		.method = s->method, .authority = t->u.authority, .target = t->u.target,
-		.headers = s->headers, .nheaders = s->nheaders,
+		.headers = headers, .nheaders = nheaders,
 		.body = s->body, .body_len = s->body_len, .has_body = s->has_body,
 	};
 	bool dynamic = rl_tpl_present(t->u.target, strlen(t->u.target)) ||
@@ -198,7 +208,8 @@ static bool h1_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *da
 		data += used;
 		len -= used;
 		if (rc == RL_H1_DONE) {
-			bool keep_alive = c->parser.keep_alive;
+			/* --no-keepalive: the client closes after each response, whatever the server said */
+			bool keep_alive = c->parser.keep_alive && !rl_conn_target(w, c)->no_keepalive;
 			complete_head(w, c);
 			if (!keep_alive) {
 				h1_drain(w, c, RL_ERR_COUNT, NULL);

@@ -486,6 +486,7 @@ static int h2_open(struct rl_worker *w, struct rl_conn *c)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, callbacks_init);
 	c->goaway = false;
+	c->h2_last = false;
 	c->h2_cached_id = 0;
 	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, NULL, &w->h2_pool.mem))
 		return -1;
@@ -533,7 +534,7 @@ static const nghttp2_nv *render_stream(struct rl_worker *w, struct rl_conn *c,
 static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 {
 	c->refill = false; /* whatever slots closed before now are looked at here */
-	if (c->state != C_OPEN || c->goaway || !c->h2)
+	if (c->state != C_OPEN || c->goaway || c->h2_last || !c->h2)
 		return;
 	const struct rl_target *t = rl_conn_target(w, c);
 	const struct rl_h2_messages *msgs = messages_of(c);
@@ -571,13 +572,17 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 		r->active = true;
 		c->inflight++;
 		added = true;
+		if (t->no_keepalive) {
+			c->h2_last = true; /* one request per connection: it closes when that is done */
+			break;
+		}
 	}
 	if (added) {
 		rl_conn_mark_dirty(w, c);
 		if (!rl_timer_armed(&c->timer))
 			arm_timer(w, c);
 	}
-	if (c->inflight < streams && !c->goaway)
+	if (c->inflight < streams && !c->goaway && !c->h2_last)
 		rl_conn_make_ready(w, c);
 }
 
@@ -632,7 +637,7 @@ static bool h2_produce(struct rl_worker *w, struct rl_conn *c)
 		 * next requests */
 		rl_conn_fill(w, c);
 	}
-	if (c->goaway && !c->inflight && c->out_sent == c->out_len && !c->send_busy) {
+	if ((c->goaway || c->h2_last) && !c->inflight && c->out_sent == c->out_len && !c->send_busy) {
 		rl_conn_close(w, c); /* everything the server accepted is done: reconnect */
 		return false;
 	}
@@ -641,8 +646,8 @@ static bool h2_produce(struct rl_worker *w, struct rl_conn *c)
 
 static void h2_sent(struct rl_worker *w, struct rl_conn *c, uint32_t sent)
 {
-	if (c->h2 && (nghttp2_session_want_write(c->h2) || c->goaway))
-		rl_conn_mark_dirty(w, c); /* frames that did not fit, or a GOAWAY'd connection to retire */
+	if (c->h2 && (nghttp2_session_want_write(c->h2) || c->goaway || c->h2_last))
+		rl_conn_mark_dirty(w, c); /* frames that did not fit, or a connection to retire */
 }
 
 static bool h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len)

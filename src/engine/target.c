@@ -189,6 +189,7 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_request
 	if (unix_path ? unix_address(t, unix_path, err, errlen) : resolve(t, err, errlen))
 		return -1;
 	t->head = !strcmp(spec->method, "HEAD");
+	t->no_keepalive = spec->no_keepalive;
 	t->proto = spec->proto;
 	if (t->u.tls && rl_tls_target_init(t, spec, err, errlen))
 		return -1;
@@ -228,8 +229,10 @@ void rl_target_free(struct rl_target *t)
 	t->h2_body = NULL;
 }
 
-int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns)
+int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns, char *why, size_t whylen)
 {
+	if (whylen)
+		why[0] = 0;
 	int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -252,6 +255,8 @@ int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns)
 			}
 		}
 	}
+	if (!rc && t->u.tls)
+		rc = rl_tls_probe(t, fd, timeout_ns, why, whylen);
 	close(fd);
 	return rc;
 }

@@ -6,6 +6,8 @@
  * response is not an error: the response was whole (the TCP close is what ends it). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,37 @@
 #define TLS_PLAIN_SIZE  16384          /* one record's plaintext, read at a time */
 #define TLS_RECORD_ROOM (16384 + 512)  /* one record's ciphertext, with its overhead */
 #define TLS_OUT_EXTRA   (64 * 1024)    /* beyond the plaintext buffer: handshake messages */
+#define PROBE_ALERT_WAIT_US 150000     /* pre-flight, TLS 1.3: how long a refusal may take */
 
 static bool is_ip_literal(const char *name)
 {
 	unsigned char buf[16];
 	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/* A flag's value OpenSSL refused: the message names the flag and OpenSSL's reason. */
+static int refused(const char *flag, const char *value, char *err, size_t errlen)
+{
+	unsigned long e = ERR_get_error();
+	snprintf(err, errlen, "%s '%s': %s", flag, value, e ? ERR_reason_error_string(e) : "not accepted by OpenSSL");
+	ERR_clear_error();
+	return -1;
+}
+
+/* "h2,http/1.1" as ALPN's wire format: each name after its length byte. */
+static int alpn_wire(const char *list, unsigned char *out, size_t cap, size_t *len)
+{
+	*len = 0;
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		if (!n || n > 255 || *len + 1 + n > cap)
+			return -1;
+		out[(*len)++] = (unsigned char)n;
+		memcpy(out + *len, p, n);
+		*len += n;
+		p += n + (p[n] == ',');
+	}
+	return *len ? 0 : -1;
 }
 
 int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, char *err, size_t errlen)
@@ -35,7 +63,28 @@ int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, 
 		return -1;
 	}
 	t->tls_ctx = ctx;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_min_proto_version(ctx, spec->tls_min ? spec->tls_min : TLS1_2_VERSION);
+	if (spec->tls_max)
+		SSL_CTX_set_max_proto_version(ctx, spec->tls_max);
+	if (spec->tls_min && spec->tls_max && spec->tls_min > spec->tls_max) {
+		snprintf(err, errlen, "--tls-min is above --tls-max");
+		return -1;
+	}
+	if (spec->ciphers && !SSL_CTX_set_cipher_list(ctx, spec->ciphers))
+		return refused("--ciphers", spec->ciphers, err, errlen);
+	if (spec->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, spec->ciphersuites))
+		return refused("--ciphersuites", spec->ciphersuites, err, errlen);
+	if (spec->curves && !SSL_CTX_set1_groups_list(ctx, spec->curves))
+		return refused("--curves", spec->curves, err, errlen);
+	if (!spec->cert != !spec->key) {
+		snprintf(err, errlen, "--cert and --key go together");
+		return -1;
+	}
+	if (spec->cert && SSL_CTX_use_certificate_chain_file(ctx, spec->cert) != 1)
+		return refused("--cert", spec->cert, err, errlen);
+	if (spec->key && (SSL_CTX_use_PrivateKey_file(ctx, spec->key, SSL_FILETYPE_PEM) != 1 ||
+			  SSL_CTX_check_private_key(ctx) != 1))
+		return refused("--key", spec->key, err, errlen);
 	/* idle connections hold no read or write buffers */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -50,11 +99,17 @@ int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, 
 			return -1;
 		}
 	}
-	/* HTTP/2 needs the server to choose h2 (RFC 9113 3.2); HTTP/1.1 offers http/1.1 */
-	static const unsigned char h2[] = "\x02h2", h1[] = "\x08http/1.1";
+	/* HTTP/2 needs the server to choose h2 (RFC 9113 3.2); HTTP/1.1 offers http/1.1.
+	 * --alpn changes what is offered, not what the protocol can speak. */
 	bool want_h2 = spec->proto != RL_PROTO_H1;
 	t->alpn = want_h2 ? "h2" : "http/1.1";
-	SSL_CTX_set_alpn_protos(ctx, want_h2 ? h2 : h1, want_h2 ? sizeof(h2) - 1 : sizeof(h1) - 1);
+	unsigned char wire[256];
+	size_t wlen;
+	if (alpn_wire(spec->alpn ? spec->alpn : t->alpn, wire, sizeof(wire), &wlen)) {
+		snprintf(err, errlen, "--alpn '%s': expected names like h2,http/1.1", spec->alpn);
+		return -1;
+	}
+	SSL_CTX_set_alpn_protos(ctx, wire, (unsigned)wlen);
 	return 0;
 }
 
@@ -75,7 +130,8 @@ int rl_tls_worker_setup(struct rl_worker *w)
 	w->tls_mem = calloc(w->nconns, sizeof(*w->tls_mem));
 	w->tls_out_mem = malloc((size_t)w->nconns * w->tls_out_cap);
 	w->tls_plain = malloc(TLS_PLAIN_SIZE);
-	if (!w->tls_mem || !w->tls_out_mem || !w->tls_plain)
+	w->tls_sessions = calloc(w->sh->ntargets, sizeof(*w->tls_sessions));
+	if (!w->tls_mem || !w->tls_out_mem || !w->tls_plain || !w->tls_sessions)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		w->conns[i].tls = &w->tls_mem[i];
@@ -86,10 +142,11 @@ int rl_tls_worker_setup(struct rl_worker *w)
 
 void rl_tls_worker_free(struct rl_worker *w)
 {
-	for (uint32_t i = 0; w->tls_mem && i < w->nconns; i++) {
+	for (uint32_t i = 0; w->tls_mem && i < w->nconns; i++)
 		SSL_free(w->tls_mem[i].ssl);
-		SSL_SESSION_free(w->tls_mem[i].session);
-	}
+	for (size_t t = 0; w->tls_sessions && t < w->sh->ntargets; t++)
+		SSL_SESSION_free(w->tls_sessions[t]);
+	free(w->tls_sessions);
 	free(w->tls_mem);
 	free(w->tls_out_mem);
 	free(w->tls_plain);
@@ -102,6 +159,33 @@ static const char *tls_reason(char *buf, size_t len)
 	snprintf(buf, len, "%s", e ? ERR_reason_error_string(e) : "the server closed or broke the handshake");
 	ERR_clear_error();
 	return buf;
+}
+
+/* The name a session sends (SNI) and checks the certificate against. */
+static void name_session(SSL *ssl, const struct rl_target *t)
+{
+	if (!is_ip_literal(t->tls_name)) /* SNI carries names, never addresses (RFC 6066 3) */
+		SSL_set_tlsext_host_name(ssl, t->tls_name);
+	if (SSL_CTX_get_verify_mode(t->tls_ctx) & SSL_VERIFY_PEER) {
+		if (is_ip_literal(t->tls_name))
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->tls_name);
+		else
+			SSL_set1_host(ssl, t->tls_name);
+	}
+}
+
+/* The ALPN outcome against what the protocol needs: NULL when it can speak, else why. */
+static const char *alpn_mismatch(SSL *ssl, const struct rl_target *t, char *why, size_t len)
+{
+	const unsigned char *alpn;
+	unsigned alen;
+	SSL_get0_alpn_selected(ssl, &alpn, &alen);
+	bool h1 = !strcmp(t->alpn, "http/1.1");
+	if (!(alen || !h1) || (alen == strlen(t->alpn) && !memcmp(alpn, t->alpn, alen)))
+		return NULL;
+	snprintf(why, len, "server chose %.*s; %s needs %s", alen ? (int)alen : 4,
+		 alen ? (const char *)alpn : "none", h1 ? "HTTP/1.1" : "--h2", t->alpn);
+	return why;
 }
 
 /* What OpenSSL wrote (records, handshake messages) into the ciphertext buffer. */
@@ -139,15 +223,8 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 		}
 		return -1;
 	}
-	const struct rl_target *t = rl_conn_target(w, c);
-	const unsigned char *alpn;
-	unsigned alen;
-	SSL_get0_alpn_selected(st->ssl, &alpn, &alen);
-	bool h1 = !strcmp(t->alpn, "http/1.1");
-	if ((alen || !h1) && (alen != strlen(t->alpn) || memcmp(alpn, t->alpn, alen))) {
-		char why[128];
-		snprintf(why, sizeof(why), "server chose %.*s; %s needs %s", alen ? (int)alen : 4,
-			 alen ? (const char *)alpn : "none", h1 ? "HTTP/1.1" : "--h2", t->alpn);
+	char why[128];
+	if (alpn_mismatch(st->ssl, rl_conn_target(w, c), why, sizeof(why))) {
 		rl_conn_setup_failed(w, c, RL_ERR_TLS_ALPN, why);
 		return -1;
 	}
@@ -160,6 +237,47 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 	st->ready = true;
 	rl_conn_ready(w, c);
 	return 0;
+}
+
+int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *why, size_t whylen)
+{
+	struct timeval tv = { (time_t)(timeout_ns / 1000000000), (suseconds_t)(timeout_ns % 1000000000 / 1000) };
+	int flags = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	SSL *ssl = SSL_new(t->tls_ctx);
+	if (!ssl || !SSL_set_fd(ssl, fd)) {
+		SSL_free(ssl);
+		snprintf(why, whylen, "out of memory for a TLS session");
+		return -ENOMEM;
+	}
+	name_session(ssl, t);
+	int rc = 0;
+	if (SSL_connect(ssl) != 1) {
+		long verify = SSL_get_verify_result(ssl);
+		if (verify != X509_V_OK)
+			snprintf(why, whylen, "TLS certificate: %s", X509_verify_cert_error_string(verify));
+		else
+			snprintf(why, whylen, "TLS handshake: %s", tls_reason((char[160]){ 0 }, 160));
+		rc = -EPROTO;
+	} else if (alpn_mismatch(ssl, t, why, whylen)) {
+		rc = -EPROTO;
+	} else if (SSL_version(ssl) == TLS1_3_VERSION) {
+		/* TLS 1.3 ends the client's handshake before the server has checked the client:
+		 * a server that refuses us (a client certificate required) alerts just after */
+		struct timeval brief = { 0, PROBE_ALERT_WAIT_US };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &brief, sizeof(brief));
+		char byte;
+		if (SSL_peek(ssl, &byte, 1) <= 0 && SSL_get_error(ssl, 0) == SSL_ERROR_SSL) {
+			snprintf(why, whylen, "TLS handshake: %s", tls_reason((char[160]){ 0 }, 160));
+			rc = -EPROTO;
+		}
+	}
+	SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	SSL_free(ssl);
+	ERR_clear_error();
+	return rc;
 }
 
 static int tls_connected(struct rl_worker *w, struct rl_conn *c)
@@ -176,18 +294,20 @@ static int tls_connected(struct rl_worker *w, struct rl_conn *c)
 	}
 	SSL_set_bio(st->ssl, rbio, wbio);
 	SSL_set_connect_state(st->ssl);
-	if (!is_ip_literal(t->tls_name)) /* SNI carries names, never addresses (RFC 6066 3) */
-		SSL_set_tlsext_host_name(st->ssl, t->tls_name);
-	if (SSL_CTX_get_verify_mode(t->tls_ctx) & SSL_VERIFY_PEER) {
-		if (is_ip_literal(t->tls_name))
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(st->ssl), t->tls_name);
-		else
-			SSL_set1_host(st->ssl, t->tls_name);
+	name_session(st->ssl, t);
+	/* a new connection offers the session its thread got last, --tls-resume of the
+	 * time (an even spread: the fraction accumulates) */
+	SSL_SESSION *sess = w->tls_sessions[c->target];
+	if (sess) {
+		w->tls_resume_acc += w->sh->plan->tls_resume;
+		if (w->tls_resume_acc >= 1) {
+			w->tls_resume_acc -= 1;
+			SSL_set_session(st->ssl, sess);
+		}
 	}
-	if (st->session)
-		SSL_set_session(st->ssl, st->session); /* a reconnect offers the last session */
 	st->start_ns = w->now_ns;
 	st->ready = false;
+	st->got_plain = false;
 	st->out_len = st->out_sent = 0;
 	int rc = handshake(w, c);
 	return rc == 0 ? 0 : rc < 0 ? -1 : 1;
@@ -205,6 +325,7 @@ static bool tls_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *dat
 	for (;;) {
 		int n = SSL_read(st->ssl, w->tls_plain, TLS_PLAIN_SIZE);
 		if (n > 0) {
+			st->got_plain = true;
 			if (!c->proto->consume(w, c, w->tls_plain, (size_t)n))
 				return false; /* the protocol closed the connection: its SSL is gone */
 			continue;
@@ -212,8 +333,10 @@ static bool tls_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *dat
 		int e = SSL_get_error(st->ssl, n);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_ZERO_RETURN)
 			break; /* more to come; or close_notify, and the TCP close follows */
+		/* an alert before any plaintext ends a handshake the server did not accept (TLS
+		 * 1.3 checks the client after the client is done: a certificate required) */
 		char why[160];
-		rl_conn_fail(w, c, RL_ERR_TLS_PROTOCOL, tls_reason(why, sizeof(why)));
+		rl_conn_fail(w, c, st->got_plain ? RL_ERR_TLS_PROTOCOL : RL_ERR_TLS_HANDSHAKE, tls_reason(why, sizeof(why)));
 		return false;
 	}
 	if (BIO_ctrl_pending(SSL_get_wbio(st->ssl)))
@@ -261,8 +384,9 @@ static void tls_sent(struct rl_worker *w, struct rl_conn *c, uint32_t res)
 		st->out_len = 0;
 	}
 	st->out_sent = 0;
-	if (c->out_len > c->out_sent)
-		rl_conn_mark_dirty(w, c); /* plaintext queued while this send was out */
+	/* plaintext queued while this send was out, or a protocol waiting for the send to
+	 * finish (a connection to retire): the next turn looks */
+	rl_conn_mark_dirty(w, c);
 }
 
 static void tls_free(struct rl_worker *w, struct rl_conn *c)
@@ -273,9 +397,10 @@ static void tls_free(struct rl_worker *w, struct rl_conn *c)
 	if (st->ready) {
 		/* TLS 1.3 sends its tickets after the handshake: the latest is taken now */
 		SSL_SESSION *s = SSL_get1_session(st->ssl);
+		SSL_SESSION **kept = &w->tls_sessions[c->target];
 		if (s && SSL_SESSION_is_resumable(s)) {
-			SSL_SESSION_free(st->session);
-			st->session = s;
+			SSL_SESSION_free(*kept);
+			*kept = s;
 		} else {
 			SSL_SESSION_free(s);
 		}

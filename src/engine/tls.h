@@ -11,11 +11,11 @@
 
 struct rl_tls_conn {
 	SSL *ssl;
-	SSL_SESSION *session; /* the last session this slot got: offered on reconnect */
 	uint8_t *out;         /* ciphertext to send: [out_sent, out_len) */
 	uint32_t out_len, out_sent;
 	uint64_t start_ns;    /* TCP connected: the handshake's start */
 	bool ready;           /* the handshake finished: plaintext flows */
+	bool got_plain;       /* plaintext came: a later alert is not the handshake's */
 };
 
 /* https://: the target's SSL_CTX (verification, ALPN for its protocol, SNI name). */
@@ -24,6 +24,9 @@ void rl_tls_target_free(struct rl_target *t);
 /* A worker's TLS memory: a state and a ciphertext buffer per connection, when any
  * target is https:// (0, or a negative errno). */
 int rl_tls_worker_setup(struct rl_worker *w);
+/* The pre-flight's handshake on a connected blocking socket, within timeout_ns: 0, or
+ * -EPROTO with why (the certificate's fault, the ALPN the server chose). */
+int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *why, size_t whylen);
 void rl_tls_worker_free(struct rl_worker *w);
 
 #endif

@@ -108,6 +108,7 @@ struct rl_conn {
 	int32_t h2_cached_id;      /* the stream whose request stream_req found last (0: none) ... */
 	struct rl_req *h2_cached;  /* ... and its request: a response's callbacks ask 4-8 times */
 	bool goaway;         /* no new streams: finish, then reconnect */
+	bool h2_last;        /* --no-keepalive: this connection's one stream is out */
 	bool refill;         /* a stream closed: its slot can take the next request */
 	uint8_t *scratch;    /* each request slot's scratch (proto->slot_scratch), in turn */
 	uint64_t connect_start_ns;
@@ -223,6 +224,8 @@ struct rl_worker {
 	uint8_t *tls_out_mem;         /* ... with its ciphertext out buffer */
 	uint32_t tls_out_cap;
 	uint8_t *tls_plain;           /* SSL_read's plaintext, handed to the protocol */
+	struct ssl_session_st **tls_sessions; /* per target: the last resumable session */
+	double tls_resume_acc;        /* --tls-resume: offers so far, as a running fraction */
 	size_t slot_scratch;          /* bytes per slot: the most any target's protocol needs */
 	bool stopping;
 	bool measuring;               /* past the warm-up: statistics are the results */

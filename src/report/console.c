@@ -188,4 +188,9 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	fprintf(f, "Client I/O    %.3f io_uring_enter, %.3f sends, %.3f receives per request\n",
 		rl_report_per_request(res, res->io.enters), rl_report_per_request(res, res->io.sends),
 		rl_report_per_request(res, res->io.recvs));
+	uint64_t handshakes = res->total.handshakes_full + res->total.handshakes_resumed;
+	if (handshakes * 10 >= res->total.requests && handshakes) /* a run of many handshakes */
+		fprintf(f, "Client TLS    %.2f us CPU per handshake (%llu full, %llu resumed)\n",
+			(res->cpu_user_s + res->cpu_sys_s) * 1e6 / (double)handshakes,
+			(unsigned long long)res->total.handshakes_full, (unsigned long long)res->total.handshakes_resumed);
 }

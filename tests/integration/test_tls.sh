@@ -12,9 +12,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj "/CN=localhost" 2>/dev/null
 printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext.cnf
 openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf 2>/dev/null
-check "certificates_made" test -s srv.pem
+# a client certificate from the same CA, for mTLS
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout cli.key -out cli.csr -subj "/CN=ringload client" 2>/dev/null
+openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem -days 2 2>/dev/null
+check "certificates_made" test -s srv.pem -a -s cli.pem
 
-P13=$(free_port) P12=$(free_port) P1=$(free_port)
+P13=$(free_port) P12=$(free_port) P1=$(free_port) PM=$(free_port)
 mkdir -p nginx
 cat > nginx/nginx.conf <<CONF
 worker_processes 1;
@@ -32,11 +35,13 @@ http {
   server { listen 127.0.0.1:$P13 ssl http2; ssl_protocols TLSv1.3; location / { return 200 "hello over tls 1.3\n"; } }
   server { listen 127.0.0.1:$P12 ssl http2; ssl_protocols TLSv1.2; location / { return 200 "hello over tls 1.2\n"; } }
   server { listen 127.0.0.1:$P1 ssl; ssl_protocols TLSv1.2 TLSv1.3; location / { return 200 "http/1.1 only\n"; } }
+  server { listen 127.0.0.1:$PM ssl; ssl_client_certificate $TEST_TMP/ca.pem; ssl_verify_client on;
+           location / { return 200 "hello \$ssl_client_s_dn\n"; } }
 }
 CONF
 NGINX_PID="$TEST_TMP/nginx/nginx.pid"
 nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" 2>> nginx/error.log
-wait_port "$P13" && wait_port "$P12" && wait_port "$P1"
+wait_port "$P13" && wait_port "$P12" && wait_port "$P1" && wait_port "$PM"
 
 # exact NAME N LOG-WORDS ARGS...: ringload counts N successes, nginx logs N lines with LOG-WORDS
 exact() {
@@ -72,6 +77,37 @@ log_lines access.log > /dev/null
 check "resumption_counts_equal_nginx (resumed $(jget resume.json 'd["total"]["handshakes_resumed"]'), nginx $(grep -c ' r$' access.log))" \
 	test "$(jget resume.json '(d["total"]["successful"], d["total"]["handshakes_full"], d["total"]["handshakes_resumed"])')" = "(400, 1, $(grep -c ' r$' access.log))"
 
+# --no-keepalive (hey's habit): a new connection per request; --tls-resume sets the share
+# of them that offer the thread's last session (one thread, one connection at a time)
+resume_run() { # FRACTION
+	: > access.log
+	"$RINGLOAD" -q -o json -n 400 -c 1 -t 1 --cacert ca.pem --no-keepalive --tls-resume "$1" "https://127.0.0.1:$P13/" > "resume$1.json"
+	log_lines access.log > /dev/null
+}
+resume_run 0
+check "tls_resume_0_resumes_none (nginx reused $(grep -c ' r$' access.log))" test "$(jget resume0.json \
+	'(d["total"]["successful"], d["total"]["handshakes_full"], d["total"]["handshakes_resumed"])'),$(grep -c ' r$' access.log)" = "(400, 400, 0),0"
+resume_run 0.5
+check "tls_resume_half_resumes_half (nginx reused $(grep -c ' r$' access.log))" test "$(jget resume0.5.json \
+	'190 <= d["total"]["handshakes_resumed"] <= 210')$(jget resume0.5.json 'd["total"]["handshakes_resumed"]')" = "True$(grep -c ' r$' access.log)"
+"$RINGLOAD" -q -o json -n 300 -c 2 -t 2 --h2 --cacert ca.pem --no-keepalive "https://127.0.0.1:$P13/" > nokeep_h2.json
+check "no_keepalive_h2_one_stream_per_connection" test "$(jget nokeep_h2.json \
+	'(d["total"]["successful"], d["total"]["connections"]["opened"], d["total"]["handshakes_full"] + d["total"]["handshakes_resumed"])')" = "(300, 300, 300)"
+
+# mTLS: nginx requires a client certificate
+exact mtls_with_client_certificate 500 "GET / HTTP/1.1 200" --cacert ca.pem --cert cli.pem --key cli.key -c 2 "https://127.0.0.1:$PM/"
+# without one, nginx finishes the handshake and answers 400 ("No required SSL certificate
+# was sent"): every request fails, named by that status
+fails_as mtls_without_certificate_fails_named http_400 "HTTP status 400" --cacert ca.pem -n 10 "https://127.0.0.1:$PM/"
+
+# pre-flight does a full handshake: a bad certificate or a server without h2 is exit 4, saying why
+"$RINGLOAD" -n 5 "https://127.0.0.1:$P13/" > /dev/null 2> pre_ca.err
+rc=$?
+check "preflight_unknown_ca_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'pre-flight handshake: TLS certificate: unable to get local issuer certificate' pre_ca.err"
+"$RINGLOAD" -n 5 --h2 --cacert ca.pem "https://127.0.0.1:$P1/" > /dev/null 2> pre_alpn.err
+rc=$?
+check "preflight_no_h2_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'no application protocol\|server chose' pre_alpn.err"
+
 # failures, each named: an unknown CA, a name the certificate does not hold, a server that
 # offers no h2, a handshake that never finishes
 fails_as() { # NAME CATEGORY WORDS ARGS...
@@ -86,9 +122,9 @@ fails_as() { # NAME CATEGORY WORDS ARGS...
 		not_ok "$name" "exit $rc: $(head -c 300 "$name.err") $(cat "$name.json" | head -c 300)" "$(cat "$name.csv" 2>/dev/null)"
 	fi
 }
-fails_as tls_unknown_ca_is_tls_verify tls_verify "unable to get local issuer certificate" -n 20 "https://127.0.0.1:$P13/"
-fails_as tls_wrong_name_is_tls_verify tls_verify "hostname mismatch" --cacert ca.pem --sni wrong.example -n 20 "https://127.0.0.1:$P13/"
-fails_as tls_h2_without_h2_alpn_is_named tls_handshake "no application protocol" --h2 --cacert ca.pem -n 20 "https://127.0.0.1:$P1/"
+fails_as tls_unknown_ca_is_tls_verify tls_verify "unable to get local issuer certificate" --no-preflight -n 20 "https://127.0.0.1:$P13/"
+fails_as tls_wrong_name_is_tls_verify tls_verify "hostname mismatch" --no-preflight --cacert ca.pem --sni wrong.example -n 20 "https://127.0.0.1:$P13/"
+fails_as tls_h2_without_h2_alpn_is_named tls_handshake "no application protocol" --no-preflight --h2 --cacert ca.pem -n 20 "https://127.0.0.1:$P1/"
 # a TCP server that accepts and never answers: the handshake is bounded by --connect-timeout
 python3 -c '
 import socket, sys, time
@@ -101,7 +137,7 @@ while time.time() < end:
 PIDS+=("$!")
 for _ in $(seq 50); do [ -s stall.port ] && break; sleep 0.1; done
 start=$(date +%s%N)
-fails_as tls_stalled_handshake_is_connect_timeout connect_timeout "TLS handshake" -k --connect-timeout 300ms -d 1s "https://127.0.0.1:$(cat stall.port)/"
+fails_as tls_stalled_handshake_is_connect_timeout connect_timeout "TLS handshake" --no-preflight -k --connect-timeout 300ms -d 1s "https://127.0.0.1:$(cat stall.port)/"
 ms=$((($(date +%s%N) - start) / 1000000))
 check "tls_stalled_handshake_run_ends_on_time (${ms} ms)" test "$ms" -lt 4000
 # a server that ignores ALPN (openssl s_server without -alpn): --h2 cannot have h2
@@ -110,7 +146,7 @@ openssl s_server -accept "$SP" -cert srv.pem -key srv.key -www -quiet > /dev/nul
 PIDS+=("$!")
 wait_port "$SP"
 # (s_server serves one connection at a time: -c 1)
-fails_as tls_no_alpn_with_h2_is_tls_alpn tls_alpn "server chose none; --h2 needs h2" --h2 -k -n 10 -c 1 "https://127.0.0.1:$SP/"
+fails_as tls_no_alpn_with_h2_is_tls_alpn tls_alpn "server chose none; --h2 needs h2" --no-preflight --h2 -k -n 10 -c 1 "https://127.0.0.1:$SP/"
 
 # bad input: a --cacert that cannot be read is exit 2, naming it
 "$RINGLOAD" -n 1 --cacert "$TEST_TMP/none.pem" "https://127.0.0.1:$P13/" > /dev/null 2> cacert.err
