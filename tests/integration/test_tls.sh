@@ -96,9 +96,6 @@ check "no_keepalive_h2_one_stream_per_connection" test "$(jget nokeep_h2.json \
 
 # mTLS: nginx requires a client certificate
 exact mtls_with_client_certificate 500 "GET / HTTP/1.1 200" --cacert ca.pem --cert cli.pem --key cli.key -c 2 "https://127.0.0.1:$PM/"
-# without one, nginx finishes the handshake and answers 400 ("No required SSL certificate
-# was sent"): every request fails, named by that status
-fails_as mtls_without_certificate_fails_named http_400 "HTTP status 400" --cacert ca.pem -n 10 "https://127.0.0.1:$PM/"
 
 # pre-flight does a full handshake: a bad certificate or a server without h2 is exit 4, saying why
 "$RINGLOAD" -n 5 "https://127.0.0.1:$P13/" > /dev/null 2> pre_ca.err
@@ -122,6 +119,9 @@ fails_as() { # NAME CATEGORY WORDS ARGS...
 		not_ok "$name" "exit $rc: $(head -c 300 "$name.err") $(cat "$name.json" | head -c 300)" "$(cat "$name.csv" 2>/dev/null)"
 	fi
 }
+# without one, nginx finishes the handshake and answers 400 ("No required SSL certificate
+# was sent"): every request fails, named by that status
+fails_as mtls_without_certificate_fails_named http_400 "HTTP status 400" --cacert ca.pem -n 10 "https://127.0.0.1:$PM/"
 fails_as tls_unknown_ca_is_tls_verify tls_verify "unable to get local issuer certificate" --no-preflight -n 20 "https://127.0.0.1:$P13/"
 fails_as tls_wrong_name_is_tls_verify tls_verify "hostname mismatch" --no-preflight --cacert ca.pem --sni wrong.example -n 20 "https://127.0.0.1:$P13/"
 fails_as tls_h2_without_h2_alpn_is_named tls_handshake "no application protocol" --no-preflight --h2 --cacert ca.pem -n 20 "https://127.0.0.1:$P1/"
