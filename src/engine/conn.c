@@ -31,7 +31,10 @@ void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c)
 	w->pace.ready = c;
 }
 
-void rl_conn_close(struct rl_worker *w, struct rl_conn *c)
+/* Closes the slot's socket: its timer, the protocol's and the transport's state go, what
+ * is armed on the socket is cancelled, and with send_last the bytes still queued (a GOAWAY
+ * saying why) leave in a last send linked before the close. */
+static void close_conn(struct rl_worker *w, struct rl_conn *c, bool send_last)
 {
 	rl_tw_cancel(&w->tw, &c->timer);
 	c->proto->free(w, c);
@@ -39,35 +42,7 @@ void rl_conn_close(struct rl_worker *w, struct rl_conn *c)
 		c->transport->free(w, c);
 	c->handshaking = false;
 	uint32_t old_gen = c->gen++;
-	rl_io_close(w, c, old_gen);
-	if (c->state == C_OPEN)
-		w->open_conns--;
-	c->state = C_CLOSING;
-	c->close_after = false;
-	c->out_len = c->out_sent = 0;
-}
-
-void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
-{
-	c->proto->drain(w, c, err, detail);
-	rl_conn_close(w, c);
-}
-
-void rl_conn_fail_sending(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
-{
-	if (c->transport->free) {
-		/* the last bytes would need records made first: this transport just closes */
-		rl_conn_fail(w, c, err, detail);
-		return;
-	}
-	c->proto->drain(w, c, err, detail);
-	rl_tw_cancel(&w->tw, &c->timer);
-	c->proto->free(w, c);
-	if (c->transport->free)
-		c->transport->free(w, c);
-	c->handshaking = false;
-	uint32_t old_gen = c->gen++;
-	if (!c->send_busy && c->out_len > c->out_sent)
+	if (send_last && !c->send_busy && c->out_len > c->out_sent)
 		rl_io_close_after_send(w, c, old_gen, c->out + c->out_sent, c->out_len - c->out_sent);
 	else
 		rl_io_close(w, c, old_gen);
@@ -76,6 +51,24 @@ void rl_conn_fail_sending(struct rl_worker *w, struct rl_conn *c, enum rl_err er
 	c->state = C_CLOSING;
 	c->close_after = false;
 	c->out_len = c->out_sent = 0;
+}
+
+void rl_conn_close(struct rl_worker *w, struct rl_conn *c)
+{
+	close_conn(w, c, false);
+}
+
+void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
+{
+	c->proto->drain(w, c, err, detail);
+	close_conn(w, c, false);
+}
+
+void rl_conn_fail_sending(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
+{
+	c->proto->drain(w, c, err, detail);
+	/* a transport with state of its own (TLS) would need records made first: it just closes */
+	close_conn(w, c, !c->transport->free);
 }
 
 /* A connect that could not even be submitted: counted like a failed one, then the
