@@ -37,9 +37,11 @@ wait_port() {
 	return 1
 }
 
-# start_nginx PORT [EXTRA_SERVER_DIRECTIVES]: one worker, access log in $TEST_TMP/access.log
-start_nginx() {
-	local port=$1 extra=${2:-}
+# nginx_run LOG_FORMAT HTTP_BODY: nginx with one worker, daemonized, its access log (format
+# LOG_FORMAT) in $TEST_TMP/access.log and everything else under $TEST_TMP/nginx; HTTP_BODY
+# is the rest of the http {} block (server blocks, ssl settings). Sets NGINX_PID.
+nginx_run() {
+	local format=$1 body=$2
 	mkdir -p "$TEST_TMP/nginx"
 	cat > "$TEST_TMP/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -48,24 +50,31 @@ pid $TEST_TMP/nginx/nginx.pid;
 error_log $TEST_TMP/nginx/error.log;
 events { worker_connections 4096; }
 http {
-  log_format rl '\$request \$status \$http_content_length \$http_x_request_id';
+  log_format rl '$format';
   access_log $TEST_TMP/access.log rl;
   client_body_temp_path $TEST_TMP/nginx;
   proxy_temp_path $TEST_TMP/nginx;
   fastcgi_temp_path $TEST_TMP/nginx;
   uwsgi_temp_path $TEST_TMP/nginx;
   scgi_temp_path $TEST_TMP/nginx;
-  server {
-    listen 127.0.0.1:$port;
-    $extra
-    location / { return 200 "hello from nginx\n"; }
-    location /missing { return 404; }
-  }
+$body
 }
 CONF
 	NGINX_PID="$TEST_TMP/nginx/nginx.pid"
 	nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" \
-		2>>"$TEST_TMP/nginx/error.log" && wait_port "$port"
+		2>>"$TEST_TMP/nginx/error.log"
+}
+
+# start_nginx PORT [EXTRA_SERVER_DIRECTIVES]: nginx answering "hello from nginx" on
+# 127.0.0.1:PORT (and 404 on /missing)
+start_nginx() {
+	local port=$1 extra=${2:-}
+	nginx_run '$request $status $http_content_length $http_x_request_id' "  server {
+    listen 127.0.0.1:$port;
+    $extra
+    location / { return 200 \"hello from nginx\\n\"; }
+    location /missing { return 404; }
+  }" && wait_port "$port"
 }
 
 # nginx writes its access log as requests finish: wait until it stops growing.

@@ -18,29 +18,13 @@ openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.
 check "certificates_made" test -s srv.pem -a -s cli.pem
 
 P13=$(free_port) P12=$(free_port) P1=$(free_port) PM=$(free_port)
-mkdir -p nginx
-cat > nginx/nginx.conf <<CONF
-worker_processes 1;
-daemon on;
-pid $TEST_TMP/nginx/nginx.pid;
-error_log $TEST_TMP/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  log_format rl '\$server_port \$request \$status \$ssl_protocol \$ssl_session_reused';
-  access_log $TEST_TMP/access.log rl;
-  client_body_temp_path $TEST_TMP/nginx; proxy_temp_path $TEST_TMP/nginx; fastcgi_temp_path $TEST_TMP/nginx;
-  uwsgi_temp_path $TEST_TMP/nginx; scgi_temp_path $TEST_TMP/nginx;
-  ssl_certificate $TEST_TMP/srv.pem; ssl_certificate_key $TEST_TMP/srv.key;
+nginx_run '$server_port $request $status $ssl_protocol $ssl_session_reused' "  ssl_certificate $TEST_TMP/srv.pem; ssl_certificate_key $TEST_TMP/srv.key;
   ssl_session_cache shared:SSL:1m;
-  server { listen 127.0.0.1:$P13 ssl http2; ssl_protocols TLSv1.3; location / { return 200 "hello over tls 1.3\n"; } }
-  server { listen 127.0.0.1:$P12 ssl http2; ssl_protocols TLSv1.2; location / { return 200 "hello over tls 1.2\n"; } }
-  server { listen 127.0.0.1:$P1 ssl; ssl_protocols TLSv1.2 TLSv1.3; location / { return 200 "http/1.1 only\n"; } }
+  server { listen 127.0.0.1:$P13 ssl http2; ssl_protocols TLSv1.3; location / { return 200 \"hello over tls 1.3\\n\"; } }
+  server { listen 127.0.0.1:$P12 ssl http2; ssl_protocols TLSv1.2; location / { return 200 \"hello over tls 1.2\\n\"; } }
+  server { listen 127.0.0.1:$P1 ssl; ssl_protocols TLSv1.2 TLSv1.3; location / { return 200 \"http/1.1 only\\n\"; } }
   server { listen 127.0.0.1:$PM ssl; ssl_client_certificate $TEST_TMP/ca.pem; ssl_verify_client on;
-           location / { return 200 "hello \$ssl_client_s_dn\n"; } }
-}
-CONF
-NGINX_PID="$TEST_TMP/nginx/nginx.pid"
-nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" 2>> nginx/error.log
+           location / { return 200 \"hello client\\n\"; } }"
 wait_port "$P13" && wait_port "$P12" && wait_port "$P1" && wait_port "$PM"
 
 # exact NAME N LOG-WORDS ARGS...: ringload counts N successes, nginx logs N lines with LOG-WORDS

@@ -60,28 +60,9 @@ rc=$?
 check "serve_too_long_path_exit_2 (rc $rc)" test "$rc" = 2
 
 # nginx on two Unix sockets: HTTP/1.1 and h2c, counted in its own access log
-mkdir -p "$TEST_TMP/nginx"
 H1="$TEST_TMP/nginx-h1.sock" H2="$TEST_TMP/nginx-h2.sock"
-cat > "$TEST_TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $TEST_TMP/nginx/nginx.pid;
-error_log $TEST_TMP/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  log_format rl '\$request \$status';
-  access_log $TEST_TMP/access.log rl;
-  client_body_temp_path $TEST_TMP/nginx;
-  proxy_temp_path $TEST_TMP/nginx;
-  fastcgi_temp_path $TEST_TMP/nginx;
-  uwsgi_temp_path $TEST_TMP/nginx;
-  scgi_temp_path $TEST_TMP/nginx;
-  server { listen unix:$H1; location / { return 200 "hello over a unix socket\n"; } }
-  server { listen unix:$H2 http2; location / { return 200 "hello over h2c on a unix socket\n"; } }
-}
-CONF
-NGINX_PID="$TEST_TMP/nginx/nginx.pid"
-nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" 2>> "$TEST_TMP/nginx/error.log"
+nginx_run '$request $status' "  server { listen unix:$H1; location / { return 200 \"hello over a unix socket\\n\"; } }
+  server { listen unix:$H2 http2; location / { return 200 \"hello over h2c on a unix socket\\n\"; } }"
 for _ in $(seq 100); do [ -S "$H1" ] && [ -S "$H2" ] && break; sleep 0.05; done
 
 nginx_exact() { # NAME N PROTO-LINE ARGS...
