@@ -189,14 +189,12 @@ const struct rl_foreign_flag rl_foreign_flags[] = {
 };
 const size_t rl_foreign_nflags = sizeof(rl_foreign_flags) / sizeof(rl_foreign_flags[0]);
 
-/* h2load's -p / --npn-list values */
+/* h2load's -p / --npn-list values: its plaintext protocols */
 static const char *proto_flag(const char *v)
 {
-	if (!strcmp(v, "h2c") || !strcmp(v, "h2c-14") || !strcmp(v, "h2"))
-		return !strcmp(v, "h2") ? NULL : "--h2";
-	if (!strcmp(v, "http/1.1"))
-		return "--h1";
-	return NULL;
+	if (!strcmp(v, "h2c") || !strcmp(v, "h2c-14"))
+		return "--h2";
+	return !strcmp(v, "http/1.1") ? "--h1" : NULL;
 }
 
 /* ghz's -O values */
@@ -307,7 +305,7 @@ int rl_foreign_rewrite(int argc, char **argv, char ***out_argv, int *out_argc, c
 		case RL_FOREIGN_PROTO: {
 			const char *flag = value ? proto_flag(value) : NULL;
 			if (!flag) {
-				snprintf(err, errlen, "%s '%s': h2c (--h2) and http/1.1 (--h1) are supported; TLS is not yet",
+				snprintf(err, errlen, "%s '%s': h2c (--h2) and http/1.1 (--h1) are supported; for TLS give an https:// URL",
 					 s, value ? value : "");
 				free(out);
 				return -1;

@@ -166,13 +166,24 @@ void rl_acct_fail(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r
 	request_ended(w, c, false);
 }
 
+/* A failure counted under its own counter (a reset's code, a GOAWAY's, a gRPC status)
+ * rather than an error category. */
+static void fail_counted(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, uint64_t *counter)
+{
+	count_failed(w, rl_conn_stats(w, c));
+	(*counter)++;
+	record_end(w, rl_conn_stats(w, c), r, r->sent_ns, false);
+	request_ended(w, c, false);
+}
+
+static uint32_t h2_code_index(uint32_t code)
+{
+	return code < RL_H2_ERROR_CODES ? code : RL_H2_ERROR_CODES - 1;
+}
+
 void rl_acct_reset(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, uint32_t code)
 {
-	struct rl_stats *st = rl_conn_stats(w, c);
-	count_failed(w, st);
-	st->stream_reset[code < RL_H2_ERROR_CODES ? code : RL_H2_ERROR_CODES - 1]++;
-	record_end(w, st, r, r->sent_ns, false);
-	request_ended(w, c, false);
+	fail_counted(w, c, r, &rl_conn_stats(w, c)->stream_reset[h2_code_index(code)]);
 }
 
 void rl_acct_refused(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, bool by_goaway,
@@ -184,23 +195,15 @@ void rl_acct_refused(struct rl_worker *w, struct rl_conn *c, const struct rl_req
 		st->retried++;
 		return;
 	}
-	if (!by_goaway) {
+	if (by_goaway)
+		fail_counted(w, c, r, &st->goaway_failed[h2_code_index(code)]);
+	else
 		rl_acct_fail(w, c, r, RL_ERR_STREAM_REFUSED, "RST_STREAM REFUSED_STREAM from the server, on every try");
-		return;
-	}
-	count_failed(w, st);
-	st->goaway_failed[code < RL_H2_ERROR_CODES ? code : RL_H2_ERROR_CODES - 1]++;
-	record_end(w, st, r, r->sent_ns, false);
-	request_ended(w, c, false);
 }
 
 void rl_acct_grpc_local(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r, int grpc_status)
 {
-	struct rl_stats *st = rl_conn_stats(w, c);
-	count_failed(w, st);
-	st->grpc_status[grpc_status]++;
-	record_end(w, st, r, r->sent_ns, false);
-	request_ended(w, c, false);
+	fail_counted(w, c, r, &rl_conn_stats(w, c)->grpc_status[grpc_status]);
 }
 
 void rl_acct_drain(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,

@@ -67,8 +67,8 @@ void rl_conn_fail(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const
 void rl_conn_fail_sending(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
 {
 	c->proto->drain(w, c, err, detail);
-	/* a transport with state of its own (TLS) would need records made first: it just closes */
-	close_conn(w, c, !c->transport->free);
+	/* a transport that is not plaintext (TLS) would need records made first: it just closes */
+	close_conn(w, c, c->transport->plaintext);
 }
 
 /* A connect that could not even be submitted: counted like a failed one, then the

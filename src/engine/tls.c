@@ -161,6 +161,19 @@ static const char *tls_reason(char *buf, size_t len)
 	return buf;
 }
 
+/* Why a handshake failed: the certificate (tls_verify), else OpenSSL's reason. */
+static enum rl_err handshake_failure(SSL *ssl, char *why, size_t len)
+{
+	long verify = SSL_get_verify_result(ssl);
+	if (verify == X509_V_OK) {
+		tls_reason(why, len);
+		return RL_ERR_TLS_HANDSHAKE;
+	}
+	snprintf(why, len, "certificate: %s", X509_verify_cert_error_string(verify));
+	ERR_clear_error();
+	return RL_ERR_TLS_VERIFY;
+}
+
 /* The name a session sends (SNI) and checks the certificate against. */
 static void name_session(SSL *ssl, const struct rl_target *t)
 {
@@ -213,14 +226,8 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 			return 1;
 		}
 		char why[160];
-		long verify = SSL_get_verify_result(st->ssl);
-		if (verify != X509_V_OK) {
-			snprintf(why, sizeof(why), "certificate: %s", X509_verify_cert_error_string(verify));
-			ERR_clear_error();
-			rl_conn_setup_failed(w, c, RL_ERR_TLS_VERIFY, why);
-		} else {
-			rl_conn_setup_failed(w, c, RL_ERR_TLS_HANDSHAKE, tls_reason(why, sizeof(why)));
-		}
+		enum rl_err err = handshake_failure(st->ssl, why, sizeof(why));
+		rl_conn_setup_failed(w, c, err, why);
 		return -1;
 	}
 	char why[128];
@@ -254,12 +261,10 @@ int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *w
 	}
 	name_session(ssl, t);
 	int rc = 0;
+	char reason[160];
 	if (SSL_connect(ssl) != 1) {
-		long verify = SSL_get_verify_result(ssl);
-		if (verify != X509_V_OK)
-			snprintf(why, whylen, "TLS certificate: %s", X509_verify_cert_error_string(verify));
-		else
-			snprintf(why, whylen, "TLS handshake: %s", tls_reason((char[160]){ 0 }, 160));
+		enum rl_err err = handshake_failure(ssl, reason, sizeof(reason));
+		snprintf(why, whylen, "TLS %s%s", err == RL_ERR_TLS_HANDSHAKE ? "handshake: " : "", reason);
 		rc = -EPROTO;
 	} else if (alpn_mismatch(ssl, t, why, whylen)) {
 		rc = -EPROTO;
@@ -270,7 +275,7 @@ int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *w
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &brief, sizeof(brief));
 		char byte;
 		if (SSL_peek(ssl, &byte, 1) <= 0 && SSL_get_error(ssl, 0) == SSL_ERROR_SSL) {
-			snprintf(why, whylen, "TLS handshake: %s", tls_reason((char[160]){ 0 }, 160));
+			snprintf(why, whylen, "TLS handshake: %s", tls_reason(reason, sizeof(reason)));
 			rc = -EPROTO;
 		}
 	}
@@ -309,8 +314,7 @@ static int tls_connected(struct rl_worker *w, struct rl_conn *c)
 	st->ready = false;
 	st->got_plain = false;
 	st->out_len = st->out_sent = 0;
-	int rc = handshake(w, c);
-	return rc == 0 ? 0 : rc < 0 ? -1 : 1;
+	return handshake(w, c); /* 1 while it waits for the server: what on_connected returns */
 }
 
 static bool tls_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *data, size_t len)
@@ -351,9 +355,9 @@ static void tls_flush(struct rl_worker *w, struct rl_conn *c)
 	if (!st->ssl || c->send_busy)
 		return;
 	if (st->ready && c->out_len > c->out_sent) {
-		uint32_t done = 0, todo = c->out_len - c->out_sent;
-		while (done < todo && w->tls_out_cap - st->out_len >= TLS_RECORD_ROOM) {
-			int chunk = todo - done > TLS_PLAIN_SIZE ? TLS_PLAIN_SIZE : (int)(todo - done);
+		uint32_t done = 0, queued = c->out_len - c->out_sent;
+		while (done < queued && w->tls_out_cap - st->out_len >= TLS_RECORD_ROOM) {
+			int chunk = queued - done > TLS_PLAIN_SIZE ? TLS_PLAIN_SIZE : (int)(queued - done);
 			int n = SSL_write(st->ssl, c->out + c->out_sent + done, chunk);
 			if (n <= 0)
 				break;

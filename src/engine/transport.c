@@ -66,8 +66,8 @@ void rl_conn_sent_plain(struct rl_worker *w, struct rl_conn *c, uint32_t res)
 #define PLAIN_OPS .on_connected = plain_connected, .on_bytes = plain_bytes, .flush = plain_flush, \
 	.on_sent = rl_conn_sent_plain
 
-const struct rl_transport rl_transport_tcp = { .name = "tcp", .socket = tcp_socket, PLAIN_OPS };
-const struct rl_transport rl_transport_unix = { .name = "unix", .socket = unix_socket, PLAIN_OPS };
+const struct rl_transport rl_transport_tcp = { .name = "tcp", .plaintext = true, .socket = tcp_socket, PLAIN_OPS };
+const struct rl_transport rl_transport_unix = { .name = "unix", .plaintext = true, .socket = unix_socket, PLAIN_OPS };
 
 const struct rl_transport *rl_transport_of(const struct rl_target *t)
 {

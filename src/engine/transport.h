@@ -9,6 +9,7 @@
 
 struct rl_transport {
 	const char *name;
+	bool plaintext;     /* c->out goes on the wire as it is (a last send can follow a close) */
 	/* A new socket for the target, its options set: an fd, or a negative errno. */
 	int (*socket)(const struct rl_target *t);
 	/* Connected: the transport's own setup. 0: plaintext can flow now; 1: a handshake
