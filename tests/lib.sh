@@ -116,7 +116,7 @@ start_serve() {
 	SERVE_PID=$!
 	PIDS+=("$SERVE_PID")
 	for _ in $(seq 100); do
-		SERVE_PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TEST_TMP/serve.out" 2>/dev/null | cut -d: -f3)
+		SERVE_PORT=$(grep -o 'https\?://127.0.0.1:[0-9]*' "$TEST_TMP/serve.out" 2>/dev/null | cut -d: -f3)
 		[ -n "$SERVE_PORT" ] && return 0
 		sleep 0.05
 	done

@@ -162,6 +162,7 @@ static void options_ghz_spellings(void **s)
 					     "--rps", "250", "-z", "2s", "127.0.0.1:50051")), 0);
 	unlink(path);
 	assert_int_equal(o.proto, RL_PROTO_GRPC);
+	assert_string_equal(o.urls[0], "http://127.0.0.1:50051/"); /* --insecure: plaintext */
 	assert_string_equal(o.grpc_method, "api.performance.UserService/GetUser");
 	assert_string_equal(o.data, "{\"user_id\": 7}");
 	assert_int_equal(o.nheaders, 2);
@@ -245,6 +246,10 @@ static void options_other_tools_flags_mean_what_they_say(void **s)
 	assert_int_equal(o.duration_ns, 2000000000ULL);
 	assert_int_equal(o.streams, 4);
 	assert_true(o.quiet);
+	rl_options_free(&o);
+	/* without --insecure, as ghz: TLS */
+	assert_int_equal(parse(&o, err, ARGS("--call", "pkg.Svc.Method", "--data", "{}", "localhost:50051")), 0);
+	assert_string_equal(o.urls[0], "https://localhost:50051/");
 	rl_options_free(&o);
 	/* ghz's most copied line, with -d as its data */
 	assert_int_equal(parse(&o, err, ARGS("--call", "pkg.Svc.Method", "-d", "{\"user_id\":1}", "--insecure",

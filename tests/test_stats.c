@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -53,11 +54,47 @@ static void metrics_derive_rates_and_efficiency(void **s)
 	free(st);
 }
 
+static void collect(void *ctx, const char *name, uint64_t n)
+{
+	char *out = ctx;
+	char row[96];
+	snprintf(row, sizeof(row), "%s=%llu;", name, (unsigned long long)n);
+	strcat(out, row);
+}
+
+/* A fatal alert is one failure category per description, named as RFC 8446 names it,
+ * counted once in the error sum; the names read back. */
+static void stats_tls_alerts_by_description(void **s)
+{
+	struct rl_stats *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	rl_stats_init(a);
+	rl_stats_init(b);
+	a->requests = a->failed = 3;
+	a->errors[RL_ERR_TLS_ALERT] = 3, a->tls_alert[116] = 2, a->tls_alert[40] = 1;
+	b->requests = b->failed = 1;
+	b->errors[RL_ERR_TLS_ALERT] = 1, b->tls_alert[116] = 1;
+	snprintf(b->agreed.version, sizeof(b->agreed.version), "TLSv1.3");
+	rl_stats_merge(a, b);
+	assert_int_equal(rl_stats_error_sum(a), a->failed);
+	assert_string_equal(a->agreed.version, "TLSv1.3");
+	char out[256] = "";
+	rl_stats_each_error(a, collect, out);
+	assert_string_equal(out, "tls_alert:handshake_failure=1;tls_alert:certificate_required=3;");
+	char buf[16];
+	for (unsigned code = 0; code < RL_TLS_ALERTS; code++)
+		assert_int_equal(rl_tls_alert_parse(rl_tls_alert_name(code, buf, sizeof(buf))), code);
+	assert_string_equal(rl_tls_alert_name(7, buf, sizeof(buf)), "alert_7");
+	assert_int_equal(rl_tls_alert_parse("no_such_alert"), -1);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stats_merge_sums_every_counter),
 		cmocka_unit_test(metrics_derive_rates_and_efficiency),
+		cmocka_unit_test(stats_tls_alerts_by_description),
 	};
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
 }

@@ -21,8 +21,12 @@ enum rl_err {
 	RL_ERR_TLS_VERIFY,          /* the server's certificate did not verify */
 	RL_ERR_TLS_ALPN,            /* the server chose another protocol than the one asked for */
 	RL_ERR_TLS_PROTOCOL,        /* a broken TLS record after the handshake */
+	RL_ERR_TLS_ALERT,           /* a fatal alert from the server: shown per description,
+				     * tls_alert:<RFC 8446 name> (struct rl_stats tls_alert) */
 	RL_ERR_COUNT
 };
+
+#define RL_TLS_ALERTS 128 /* alert descriptions counted one by one (RFC 8446 6: 0..120) */
 
 extern const char *const rl_err_names[RL_ERR_COUNT];
 /* What each category means, for --failures when no detail was recorded. */
@@ -32,5 +36,9 @@ extern const char *const rl_err_descriptions[RL_ERR_COUNT];
 enum rl_err rl_err_from_connect_errno(int neg_errno);
 /* Maps a negative errno from a send or receive completion to its category. */
 enum rl_err rl_err_from_io_errno(int neg_errno);
+/* An alert description's RFC 8446 name ("certificate_required"), or "alert_<n>". */
+const char *rl_tls_alert_name(unsigned code, char *buf, unsigned long len);
+/* The code of a name rl_tls_alert_name gives, or -1. */
+int rl_tls_alert_parse(const char *name);
 
 #endif

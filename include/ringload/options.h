@@ -52,6 +52,7 @@ struct rl_options {
 	bool threads_given;
 	const char *unix_socket;   /* --unix-socket PATH (curl's): every target connects there */
 	bool tls_no_verify;        /* -k, --no-verify */
+	bool insecure;             /* ghz's --insecure: a bare HOST:PORT gRPC target is plaintext */
 	const char *cacert, *sni;  /* --cacert FILE, --sni NAME */
 	const char *cert, *key, *alpn; /* --cert FILE --key FILE, --alpn LIST */
 	int tls_min, tls_max;      /* --tls-min, --tls-max */

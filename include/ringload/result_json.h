@@ -15,6 +15,8 @@
 json_t *rl_result_load(const char *verb, const char *path, char *err, size_t errlen);
 double rl_json_num(json_t *o, const char *key);
 uint64_t rl_json_u64(json_t *o, const char *key);
+/* A string field, or "" when missing or not a string. */
+const char *rl_json_str(json_t *o, const char *key);
 /* One histogram object ({"counts", "count", "min", "max", "sum", "sum_sq"}) into h:
  * 0, or -1 if it is missing or its counts do not decode to its count. */
 int rl_hist_from_json(json_t *j, struct rl_hist *h);

@@ -29,11 +29,16 @@ struct rl_stats {
 	uint64_t reconnects;      /* connections replaced after a close or an error */
 	uint64_t unsolicited;     /* connections closed for bytes nobody asked for */
 	uint64_t unfinished;      /* in flight when the run ended: not in requests */
+	uint64_t tls_alert[RL_TLS_ALERTS]; /* errors[RL_ERR_TLS_ALERT] by description; codes
+					    * past the table count under the last */
+	struct rl_tls_agreed {    /* https://: what the first finished handshake agreed */
+		char version[16], cipher[64], alpn[24];
+	} agreed;
+	uint64_t handshakes_full, handshakes_resumed;
 	/* latency: every ended request, at the moment it ended (successes, failures,
 	 * timeouts at the time the client gave up); latency_ok: successes only */
 	struct rl_hist latency, latency_ok, connect, ttfb, download;
 	struct rl_hist tls;       /* TCP connected -> TLS handshake finished, per connection */
-	uint64_t handshakes_full, handshakes_resumed;
 	/* open loop (-R) only: latency from the actual send (what a closed-loop tool would
 	 * report) and the client queue (intended start -> handed to the kernel) */
 	struct rl_hist latency_uncorrected, queue;
@@ -46,7 +51,8 @@ uint64_t rl_stats_error_sum(const struct rl_stats *s);
 
 /* The named counts every report shows, so they are spelled one way everywhere:
  * statuses ("200", or gRPC names "OK", "NOT_FOUND"), and failures (the error table,
- * http_<code>, grpc_<NAME>, stream_reset:<RFC 9113 name>, goaway:<RFC 9113 name>). Zero
+ * http_<code>, grpc_<NAME>, stream_reset:<RFC 9113 name>, goaway:<RFC 9113 name>,
+ * tls_alert:<RFC 8446 name>). Zero
  * counts are skipped. */
 typedef void (*rl_count_fn)(void *ctx, const char *name, uint64_t n);
 void rl_stats_each_status(const struct rl_stats *s, rl_count_fn fn, void *ctx);

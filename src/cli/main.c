@@ -61,6 +61,8 @@ static int preflight(const struct rl_options *o, struct rl_target *targets, size
 				targets[i].name, rl_target_where(&targets[i], where, sizeof(where)),
 				why[0] ? "handshake" : "connect", why[0] ? why : strerror(-rc));
 			down++;
+		} else if (why[0]) {
+			fprintf(stderr, "ringload: %s: pre-flight: %s\n", targets[i].name, why);
 		}
 	}
 	if (down == ntargets) {

@@ -60,6 +60,12 @@ static int add_stats(struct rl_stats *s, json_t *o)
 				s->stream_reset[c] += (uint64_t)json_integer_value(v);
 				known = true;
 			}
+		int alert = strncmp(key, "tls_alert:", 10) ? -1 : rl_tls_alert_parse(key + 10);
+		if (alert >= 0 && !known) {
+			s->tls_alert[alert] += (uint64_t)json_integer_value(v);
+			s->errors[RL_ERR_TLS_ALERT] += (uint64_t)json_integer_value(v);
+			known = true;
+		}
 		for (uint32_t c = 0; c < RL_H2_ERROR_CODES && !known && !strncmp(key, "goaway:", 7); c++)
 			if (!strcmp(key + 7, nghttp2_http2_strerror(c))) {
 				s->goaway_failed[c] += (uint64_t)json_integer_value(v);
@@ -80,6 +86,12 @@ static int add_stats(struct rl_stats *s, json_t *o)
 	json_t *tls = json_object_get(o, "tls_histogram");
 	if (tls && add_hist(&s->tls, tls))
 		return -1;
+	json_t *agreed = json_object_get(o, "tls");
+	if (agreed && !s->agreed.version[0]) {
+		snprintf(s->agreed.version, sizeof(s->agreed.version), "%s", rl_json_str(agreed, "version"));
+		snprintf(s->agreed.cipher, sizeof(s->agreed.cipher), "%s", rl_json_str(agreed, "cipher"));
+		snprintf(s->agreed.alpn, sizeof(s->agreed.alpn), "%s", rl_json_str(agreed, "alpn"));
+	}
 	s->handshakes_full += rl_json_u64(o, "handshakes_full");
 	s->handshakes_resumed += rl_json_u64(o, "handshakes_resumed");
 	for (int i = 0; i < 5; i++)

@@ -170,10 +170,11 @@ void rl_options_usage(FILE *f)
 "  h2load: -D DUR (-d; bare seconds), -w N / --window-bits N (stream window 2^N-1),\n"
 "          -W N / --connection-window-bits N (connection window 2^N-1)\n"
 "  ghz:    --call pkg.Service.Method (--grpc), -z DUR (-d), --data-file FILE (--data\n"
-"          @FILE), --metadata '{\"k\":\"v\"}' (-H k: v), --rps N (-R), --insecure\n"
-"          (plaintext, as http:// is), and HOST:PORT as the target of a gRPC call\n"
+"          @FILE), --metadata '{\"k\":\"v\"}' (-H k: v), --rps N (-R), and HOST:PORT\n"
+"          as the target of a gRPC call: TLS (https://HOST:PORT/), or with --insecure\n"
+"          plaintext (http://HOST:PORT/)\n"
 "\n"
-"Other verbs: ringload serve [--port N] [--bind ADDR] [--unix PATH] [--threads N]\n"
+"Other verbs: ringload serve [--port N] [--bind ADDR] [--unix PATH] [--threads N] [--tls]\n"
 "             ringload compare [-o console|json|csv] A.json B.json [...]\n"
 "             ringload merge -o OUT.json IN.json [...]\n"
 "             ringload report IN.json -o OUT.html\n"
@@ -504,7 +505,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			break;
 		case OPT_GRPC: rc = parse_method(o, "--grpc", optarg, false, err, errlen); break;
 		case OPT_CALL: rc = parse_method(o, "--call", optarg, true, err, errlen); break;
-		case OPT_INSECURE: break; /* ghz: plaintext, which http:// is */
+		case OPT_INSECURE: o->insecure = true; break; /* ghz: plaintext */
 		case OPT_TIMEOUT: rc = parse_dur("--timeout", optarg, &o->timeout_ns, err, errlen); break;
 		case OPT_CONNECT_TIMEOUT:
 			rc = parse_dur("--connect-timeout", optarg, &o->connect_timeout_ns, err, errlen);
@@ -547,12 +548,13 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		o->urls[o->nurls++] = argv[i];
 	}
 	if (o->proto == RL_PROTO_GRPC) {
-		/* ghz takes HOST:PORT: the call goes to http://HOST:PORT/ */
+		/* ghz takes HOST:PORT: the call goes over TLS, as ghz's does, unless --insecure */
 		for (size_t i = 0; i < o->nurls; i++) {
 			if (strstr(o->urls[i], "://") || !strchr(o->urls[i], ':'))
 				continue;
 			char *url = NULL;
-			if (asprintf(&url, "http://%s%s", o->urls[i], strchr(o->urls[i], '/') ? "" : "/") < 0 ||
+			if (asprintf(&url, "%s://%s%s", o->insecure ? "http" : "https", o->urls[i],
+				     strchr(o->urls[i], '/') ? "" : "/") < 0 ||
 			    !keep(o, url))
 				return fail(err, errlen, "out of memory");
 			o->urls[i] = url;

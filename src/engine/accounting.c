@@ -160,6 +160,8 @@ void rl_acct_fail(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r
 {
 	struct rl_stats *st = rl_conn_stats(w, c);
 	count_failed(w, st);
+	if (err == RL_ERR_TLS_ALERT)
+		st->tls_alert[w->tls_alert < RL_TLS_ALERTS ? w->tls_alert : RL_TLS_ALERTS - 1]++;
 	if (!st->errors[err]++ && detail) /* the category's first: keep its detail */
 		snprintf(st->first_error[err], sizeof(st->first_error[err]), "%s", detail);
 	record_end(w, st, r, r->sent_ns, false);

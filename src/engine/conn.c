@@ -216,6 +216,8 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
 		return;
 	}
 	if (res == 0) {
+		if (c->transport->on_eof && c->transport->on_eof(w, c))
+			return; /* the transport counted it (a close inside a TLS record) */
 		c->proto->on_eof(w, c);
 		rl_conn_close(w, c);
 		return;

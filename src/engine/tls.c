@@ -1,7 +1,8 @@
 /* The TLS transport: see tls.h. A connection's handshake runs from its connect
  * completion; until it finishes the protocol is not opened. Every failure is counted
  * under its own category with OpenSSL's reason: tls_verify (the certificate), tls_alpn
- * (the server chose another protocol), tls_handshake (an alert, a bad message),
+ * (the server chose another protocol), tls_alert:<name> (a fatal alert from the server,
+ * during the handshake or later), tls_handshake (a bad or missing handshake message),
  * tls_protocol (a broken record later). A close without close_notify after a whole
  * response is not an error: the response was whole (the TCP close is what ends it). */
 #include <arpa/inet.h>
@@ -37,6 +38,25 @@ static int refused(const char *flag, const char *value, char *err, size_t errlen
 	snprintf(err, errlen, "%s '%s': %s", flag, value, e ? ERR_reason_error_string(e) : "not accepted by OpenSSL");
 	ERR_clear_error();
 	return -1;
+}
+
+/* A fatal alert the server sent, kept on the connection's state (its app data) so the
+ * failure is counted under the alert's own name. */
+static void alert_seen(const SSL *ssl, int where, int ret)
+{
+	struct rl_tls_conn *st = SSL_get_app_data(ssl);
+	if ((where & SSL_CB_READ_ALERT) && st && (ret >> 8) == SSL3_AL_FATAL)
+		st->alert = ret & 0xff;
+}
+
+/* Called only when the server asks for a certificate and none was given (--cert): the
+ * handshake goes on without one; the pre-flight says so. */
+static int cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+	struct rl_tls_conn *st = SSL_get_app_data(ssl);
+	if (st)
+		st->cert_asked = true;
+	return 0;
 }
 
 /* "h2,http/1.1" as ALPN's wire format: each name after its length byte. */
@@ -85,6 +105,8 @@ int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, 
 	if (spec->key && (SSL_CTX_use_PrivateKey_file(ctx, spec->key, SSL_FILETYPE_PEM) != 1 ||
 			  SSL_CTX_check_private_key(ctx) != 1))
 		return refused("--key", spec->key, err, errlen);
+	SSL_CTX_set_info_callback(ctx, alert_seen);
+	SSL_CTX_set_client_cert_cb(ctx, cert_asked);
 	/* idle connections hold no read or write buffers */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -161,13 +183,42 @@ static const char *tls_reason(char *buf, size_t len)
 	return buf;
 }
 
-/* Why a handshake failed: the certificate (tls_verify), else OpenSSL's reason. */
+/* A record the TLS record layer could not read (plaintext where a record belongs, a
+ * wrong length, a bad MAC): tls_protocol, wherever it comes. */
+static bool record_fault(void)
+{
+	switch (ERR_GET_REASON(ERR_peek_last_error())) {
+	case SSL_R_WRONG_VERSION_NUMBER: case SSL_R_PACKET_LENGTH_TOO_LONG: case SSL_R_HTTP_REQUEST:
+	case SSL_R_HTTPS_PROXY_REQUEST: case SSL_R_RECORD_LENGTH_MISMATCH: case SSL_R_RECORD_TOO_SMALL:
+	case SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC: case SSL_R_UNEXPECTED_RECORD:
+	case SSL_R_ENCRYPTED_LENGTH_TOO_LONG: case SSL_R_BAD_RECORD_TYPE: case SSL_R_DATA_LENGTH_TOO_LONG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A failure under an alert's name: "alert certificate_required from the server". */
+static enum rl_err alert_failure(int alert, char *why, size_t len)
+{
+	char code[16];
+	snprintf(why, len, "alert %s from the server", rl_tls_alert_name((unsigned)alert, code, sizeof(code)));
+	ERR_clear_error();
+	return RL_ERR_TLS_ALERT;
+}
+
+/* Why a handshake failed: the certificate (tls_verify), an alert the server sent, else
+ * OpenSSL's reason. */
 static enum rl_err handshake_failure(SSL *ssl, char *why, size_t len)
 {
 	long verify = SSL_get_verify_result(ssl);
+	const struct rl_tls_conn *st = SSL_get_app_data(ssl);
+	if (verify == X509_V_OK && st && st->alert >= 0)
+		return alert_failure(st->alert, why, len);
 	if (verify == X509_V_OK) {
+		bool record = record_fault();
 		tls_reason(why, len);
-		return RL_ERR_TLS_HANDSHAKE;
+		return record ? RL_ERR_TLS_PROTOCOL : RL_ERR_TLS_HANDSHAKE;
 	}
 	snprintf(why, len, "certificate: %s", X509_verify_cert_error_string(verify));
 	ERR_clear_error();
@@ -227,6 +278,7 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 		}
 		char why[160];
 		enum rl_err err = handshake_failure(st->ssl, why, sizeof(why));
+		w->tls_alert = (unsigned)st->alert;
 		rl_conn_setup_failed(w, c, err, why);
 		return -1;
 	}
@@ -237,6 +289,14 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 	}
 	struct rl_stats *s = rl_conn_stats(w, c);
 	rl_hist_record_ns(&s->tls, w->now_ns - st->start_ns);
+	if (!s->agreed.version[0]) {
+		const unsigned char *alpn;
+		unsigned alen;
+		SSL_get0_alpn_selected(st->ssl, &alpn, &alen);
+		snprintf(s->agreed.version, sizeof(s->agreed.version), "%s", SSL_get_version(st->ssl));
+		snprintf(s->agreed.cipher, sizeof(s->agreed.cipher), "%s", SSL_get_cipher_name(st->ssl));
+		snprintf(s->agreed.alpn, sizeof(s->agreed.alpn), "%.*s", (int)alen, (const char *)alpn);
+	}
 	if (SSL_session_reused(st->ssl))
 		s->handshakes_resumed++;
 	else
@@ -259,6 +319,8 @@ int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *w
 		snprintf(why, whylen, "out of memory for a TLS session");
 		return -ENOMEM;
 	}
+	struct rl_tls_conn probe_state = { .alert = -1 };
+	SSL_set_app_data(ssl, &probe_state);
 	name_session(ssl, t);
 	int rc = 0;
 	char reason[160];
@@ -275,10 +337,14 @@ int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *w
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &brief, sizeof(brief));
 		char byte;
 		if (SSL_peek(ssl, &byte, 1) <= 0 && SSL_get_error(ssl, 0) == SSL_ERROR_SSL) {
-			snprintf(why, whylen, "TLS handshake: %s", tls_reason(reason, sizeof(reason)));
+			handshake_failure(ssl, reason, sizeof(reason));
+			snprintf(why, whylen, "TLS handshake: %s", reason);
 			rc = -EPROTO;
 		}
 	}
+	if (!rc && probe_state.cert_asked)
+		snprintf(why, whylen, "the server asked for a client certificate and none was given (--cert, --key): "
+			 "a server that requires one refuses every request");
 	SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	SSL_free(ssl);
 	ERR_clear_error();
@@ -299,6 +365,9 @@ static int tls_connected(struct rl_worker *w, struct rl_conn *c)
 	}
 	SSL_set_bio(st->ssl, rbio, wbio);
 	SSL_set_connect_state(st->ssl);
+	SSL_set_app_data(st->ssl, st);
+	st->alert = -1;
+	st->cert_asked = false;
 	name_session(st->ssl, t);
 	/* a new connection offers the session its thread got last, --tls-resume of the
 	 * time (an even spread: the fraction accumulates) */
@@ -340,7 +409,13 @@ static bool tls_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *dat
 		/* an alert before any plaintext ends a handshake the server did not accept (TLS
 		 * 1.3 checks the client after the client is done: a certificate required) */
 		char why[160];
-		rl_conn_fail(w, c, st->got_plain ? RL_ERR_TLS_PROTOCOL : RL_ERR_TLS_HANDSHAKE, tls_reason(why, sizeof(why)));
+		enum rl_err err = st->got_plain || record_fault() ? RL_ERR_TLS_PROTOCOL : RL_ERR_TLS_HANDSHAKE;
+		if (st->alert >= 0)
+			err = alert_failure(st->alert, why, sizeof(why));
+		else
+			tls_reason(why, sizeof(why));
+		w->tls_alert = (unsigned)st->alert;
+		rl_conn_fail(w, c, err, why);
 		return false;
 	}
 	if (BIO_ctrl_pending(SSL_get_wbio(st->ssl)))
@@ -393,6 +468,24 @@ static void tls_sent(struct rl_worker *w, struct rl_conn *c, uint32_t res)
 	rl_conn_mark_dirty(w, c);
 }
 
+/* The server's TCP close: in the middle of a record, or of the handshake, it is TLS's to
+ * count (true); after whole records, the protocol decides whether its response was whole. */
+static bool tls_eof(struct rl_worker *w, struct rl_conn *c)
+{
+	struct rl_tls_conn *st = c->tls;
+	if (!st->ssl)
+		return false;
+	if (SSL_has_pending(st->ssl) || BIO_ctrl_pending(SSL_get_rbio(st->ssl))) {
+		rl_conn_fail(w, c, RL_ERR_TLS_PROTOCOL, "the server closed in the middle of a TLS record");
+		return true;
+	}
+	if (!st->ready) {
+		rl_conn_setup_failed(w, c, RL_ERR_TLS_HANDSHAKE, "the server closed during the TLS handshake");
+		return true;
+	}
+	return false;
+}
+
 static void tls_free(struct rl_worker *w, struct rl_conn *c)
 {
 	struct rl_tls_conn *st = c->tls;
@@ -426,5 +519,6 @@ const struct rl_transport rl_transport_tls = {
 	.on_bytes = tls_bytes,
 	.flush = tls_flush,
 	.on_sent = tls_sent,
+	.on_eof = tls_eof,
 	.free = tls_free,
 };

@@ -16,6 +16,8 @@ struct rl_tls_conn {
 	uint64_t start_ns;    /* TCP connected: the handshake's start */
 	bool ready;           /* the handshake finished: plaintext flows */
 	bool got_plain;       /* plaintext came: a later alert is not the handshake's */
+	int alert;            /* the fatal alert the server sent, or -1 */
+	bool cert_asked;      /* the server asked for a client certificate and we had none */
 };
 
 /* https://: the target's SSL_CTX (verification, ALPN for its protocol, SNI name). */
@@ -25,7 +27,8 @@ void rl_tls_target_free(struct rl_target *t);
  * target is https:// (0, or a negative errno). */
 int rl_tls_worker_setup(struct rl_worker *w);
 /* The pre-flight's handshake on a connected blocking socket, within timeout_ns: 0, or
- * -EPROTO with why (the certificate's fault, the ALPN the server chose). */
+ * -EPROTO with why (the certificate's fault, the ALPN the server chose, its alert). 0
+ * with why set is a warning: the server asked for a client certificate, none was given. */
 int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *why, size_t whylen);
 void rl_tls_worker_free(struct rl_worker *w);
 

@@ -22,6 +22,9 @@ struct rl_transport {
 	void (*flush)(struct rl_worker *w, struct rl_conn *c);
 	/* The kernel took res bytes of the last send. */
 	void (*on_sent)(struct rl_worker *w, struct rl_conn *c, uint32_t res);
+	/* The server closed (NULL: nothing to say). true: the transport counted it and closed
+	 * the connection (TLS: a close inside a record or the handshake). */
+	bool (*on_eof)(struct rl_worker *w, struct rl_conn *c);
 	/* The connection closes: free the transport's state (NULL: none). */
 	void (*free)(struct rl_worker *w, struct rl_conn *c);
 };

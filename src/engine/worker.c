@@ -439,7 +439,9 @@ static uint64_t wait_budget(struct rl_worker *w, uint64_t now)
 static void start_measuring(struct rl_worker *w)
 {
 	for (size_t t = 0; t < w->sh->ntargets; t++) {
+		struct rl_tls_agreed agreed = w->stats[t].agreed; /* the handshake was in the warm-up */
 		rl_stats_init(&w->stats[t]);
+		w->stats[t].agreed = agreed;
 		rl_hist_reset(&w->live[t].hist);
 		rl_hist_reset(&w->live[t].hist_ok);
 	}

@@ -226,6 +226,7 @@ struct rl_worker {
 	uint8_t *tls_plain;           /* SSL_read's plaintext, handed to the protocol */
 	struct ssl_session_st **tls_sessions; /* per target: the last resumable session */
 	double tls_resume_acc;        /* --tls-resume: offers so far, as a running fraction */
+	unsigned tls_alert;           /* the alert a RL_ERR_TLS_ALERT failure counts under */
 	size_t slot_scratch;          /* bytes per slot: the most any target's protocol needs */
 	bool stopping;
 	bool measuring;               /* past the warm-up: statistics are the results */

@@ -86,6 +86,10 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 	if (s->unsolicited)
 		fprintf(f, ", %llu closed for unsolicited bytes", (unsigned long long)s->unsolicited);
 	fputc('\n', f);
+	if (s->agreed.version[0])
+		fprintf(f, "  TLS session   %s %s%s%s, %llu full and %llu resumed handshakes\n", s->agreed.version,
+			s->agreed.cipher, s->agreed.alpn[0] ? ", ALPN " : "", s->agreed.alpn,
+			(unsigned long long)s->handshakes_full, (unsigned long long)s->handshakes_resumed);
 }
 
 void rl_report_console(FILE *f, const struct rl_report *r)

@@ -153,6 +153,8 @@ static void failure_row(void *ctx, const char *name, uint64_t n)
 		snprintf(msg, sizeof(msg), "gRPC status %s", name + 5);
 	else if (!strncmp(name, "stream_reset:", 13))
 		snprintf(msg, sizeof(msg), "RST_STREAM %s from the server", name + 13);
+	else if (!strncmp(name, "tls_alert:", 10))
+		snprintf(msg, sizeof(msg), "%s", fc->st->first_error[RL_ERR_TLS_ALERT]);
 	else if (!strncmp(name, "goaway:", 7))
 		snprintf(msg, sizeof(msg), "GOAWAY %s from the server refused it, on every try (--h2-retries)", name + 7);
 	fprintf(fc->f, "%s,", name);

@@ -98,6 +98,15 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 		rl_jw_u64(w, "handshakes_full", s->handshakes_full);
 		rl_jw_u64(w, "handshakes_resumed", s->handshakes_resumed);
 	}
+	if (s->agreed.version[0]) {
+		rl_jw_obj(w, "tls");
+		rl_jw_str(w, "version", s->agreed.version);
+		rl_jw_str(w, "cipher", s->agreed.cipher);
+		rl_jw_str(w, "alpn", s->agreed.alpn);
+		rl_jw_u64(w, "handshakes_full", s->handshakes_full);
+		rl_jw_u64(w, "handshakes_resumed", s->handshakes_resumed);
+		rl_jw_end_obj(w);
+	}
 	summary(w, "ttfb_ms", &m.ttfb);
 	summary(w, "download_ms", &m.download);
 	if (open_loop) {

@@ -38,6 +38,12 @@ uint64_t rl_json_u64(json_t *o, const char *key)
 	return json_is_real(v) && json_real_value(v) > 0 ? (uint64_t)llround(json_real_value(v)) : 0;
 }
 
+const char *rl_json_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
 int rl_hist_from_json(json_t *j, struct rl_hist *h)
 {
 	json_t *counts = json_object_get(j, "counts");

@@ -34,8 +34,8 @@ int srv_out_reserve(struct srv_conn *c, size_t n)
 {
 	if (c->out_len + n <= c->out_cap)
 		return 0;
-	if (c->send_busy && c->out_sent < c->out_len)
-		return -1; /* the kernel may be reading out: no realloc under it */
+	if (c->send_busy && c->out_sent < c->out_len && !c->ssl)
+		return -1; /* the kernel may be reading out: no realloc under it (TLS sends tls_out) */
 	size_t cap = c->out_cap ? c->out_cap : SRV_OUT_MIN;
 	while (cap < c->out_len + n)
 		cap *= 2;
@@ -55,10 +55,22 @@ void srv_out_put(struct srv_conn *c, const void *p, size_t n)
 
 void srv_send(struct srv_conn *c)
 {
-	if (!c->open || c->send_busy || c->out_sent == c->out_len)
+	if (!c->open || c->send_busy)
+		return;
+	const uint8_t *p = c->out + c->out_sent;
+	size_t n = c->out_len - c->out_sent;
+	if (c->ssl) {
+		if (srv_tls_seal(c)) {
+			c->tls_failed = true; /* closed when the front end is back in dispatch */
+			return;
+		}
+		p = c->tls_out + c->tls_out_sent;
+		n = c->tls_out_len - c->tls_out_sent;
+	}
+	if (!n)
 		return;
 	struct io_uring_sqe *sqe = srv_sqe(c->t);
-	io_uring_prep_send(sqe, c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, c->fd, p, n, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, RL_UD(S_SEND, c->slot, c->gen));
 	c->send_busy = true;
 }
@@ -75,10 +87,20 @@ void srv_arm_timer(struct srv_conn *c, uint64_t ns)
 
 static void arm_recv(struct srv_conn *c)
 {
-	if (!c->open || c->recv_armed || c->peer_eof || c->in_len == SRV_IN_CAP)
+	if (!c->open || c->recv_armed || c->peer_eof)
 		return;
-	struct io_uring_sqe *sqe = srv_sqe(c->t);
-	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, SRV_IN_CAP - c->in_len, 0);
+	struct io_uring_sqe *sqe;
+	if (c->ssl) {
+		if (!srv_tls_may_recv(c))
+			return; /* the front end has not taken what came: it calls again */
+		sqe = srv_sqe(c->t);
+		io_uring_prep_recv(sqe, c->fd, c->tls_in, SRV_TLS_IN_CAP, 0);
+	} else {
+		if (c->in_len == SRV_IN_CAP)
+			return;
+		sqe = srv_sqe(c->t);
+		io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, SRV_IN_CAP - c->in_len, 0);
+	}
 	io_uring_sqe_set_data64(sqe, RL_UD(S_RECV, c->slot, c->gen));
 	c->recv_armed = true;
 }
@@ -103,6 +125,7 @@ void srv_close(struct srv_conn *c)
 	if (c->h1 != H1_IDLE && c->h1 != H1_READ_BODY)
 		rl_serve_count_end(t->ctr, RL_SERVE_H1, srv_now_ns() - c->started_ns);
 	srv_h2_free(c);
+	srv_tls_free(c);
 	sqe = srv_sqe(t);
 	io_uring_prep_close(sqe, c->fd);
 	io_uring_sqe_set_data64(sqe, RL_UD(S_CLOSE, c->slot, c->gen));
@@ -126,6 +149,39 @@ static void on_data(struct srv_conn *c)
 		srv_h2_on_data(c);
 	else
 		srv_h1_on_data(c);
+}
+
+/* The client is done sending (FIN, or close_notify): answer what was asked (h1_conn.c
+ * closes when done). */
+static void on_peer_eof(struct srv_conn *c)
+{
+	c->peer_eof = true;
+	if (c->h2 || (c->h1 == H1_IDLE && !c->send_busy))
+		srv_close(c);
+}
+
+/* --tls: plaintext out of the session into in, for the front end, while it takes it;
+ * then the handshake's or the front end's records go out. */
+static void tls_read(struct srv_conn *c)
+{
+	bool got;
+	while (c->open && !c->peer_eof) {
+		if (srv_tls_unseal(c, &got)) {
+			srv_close(c);
+			return;
+		}
+		if (c->peer_eof) {
+			if (got)
+				on_data(c);
+			if (c->open)
+				on_peer_eof(c);
+			return;
+		}
+		if (!got)
+			break;
+		on_data(c);
+	}
+	srv_send(c);
 }
 
 static struct srv_conn *conn_new(struct srv_thread *t, int fd)
@@ -156,6 +212,14 @@ static struct srv_conn *conn_new(struct srv_thread *t, int fd)
 	c->h1 = H1_IDLE;
 	c->session = NULL;
 	c->streams = NULL;
+	c->tls_plain_out = c->tls_failed = false;
+	if (srv_tls_enabled() && srv_tls_start(c)) {
+		c->open = false;
+		c->gen++;
+		c->next_free = t->free;
+		t->free = c;
+		return NULL;
+	}
 	return c;
 }
 
@@ -205,15 +269,18 @@ static void dispatch(struct srv_thread *t, const struct io_uring_cqe *cqe)
 	switch (op) {
 	case S_RECV:
 		c->recv_armed = false;
-		if (cqe->res > 0) {
+		if (cqe->res > 0 && c->ssl) {
+			if (srv_tls_take(c, (size_t)cqe->res))
+				srv_close(c);
+			else
+				tls_read(c);
+			arm_recv(c);
+		} else if (cqe->res > 0) {
 			c->in_len += (size_t)cqe->res;
 			on_data(c);
 			arm_recv(c);
 		} else if (cqe->res == 0) {
-			/* half-close: answer what was asked (h1_conn.c closes when done) */
-			c->peer_eof = true;
-			if (c->h2 || (c->h1 == H1_IDLE && !c->send_busy))
-				srv_close(c);
+			on_peer_eof(c);
 		} else {
 			srv_close(c);
 		}
@@ -224,16 +291,31 @@ static void dispatch(struct srv_thread *t, const struct io_uring_cqe *cqe)
 			srv_close(c);
 			return;
 		}
-		c->out_sent += (size_t)cqe->res;
-		if (c->out_sent < c->out_len) {
-			srv_send(c);
-			return;
+		if (c->ssl) {
+			c->tls_out_sent += (size_t)cqe->res;
+			bool plain = false;
+			if (c->tls_out_sent == c->tls_out_len) {
+				c->tls_out_len = c->tls_out_sent = 0;
+				plain = c->tls_plain_out;
+				c->tls_plain_out = false;
+			}
+			srv_send(c); /* the rest, and what was queued meanwhile */
+			if (c->send_busy || !plain)
+				break;
+		} else {
+			c->out_sent += (size_t)cqe->res;
+			if (c->out_sent < c->out_len) {
+				srv_send(c);
+				return;
+			}
 		}
 		c->out_len = c->out_sent = 0;
 		if (c->h2)
 			srv_h2_on_sent(c);
 		else
 			srv_h1_on_sent(c);
+		if (c->ssl)
+			tls_read(c); /* requests that waited behind this response */
 		arm_recv(c);
 		break;
 	case S_TIMER:
@@ -248,6 +330,8 @@ static void dispatch(struct srv_thread *t, const struct io_uring_cqe *cqe)
 	default:
 		break;
 	}
+	if (c->open && c->tls_failed)
+		srv_close(c);
 }
 
 /* A Unix stream socket at path; a stale socket file left there is replaced. Every loop
@@ -340,8 +424,11 @@ static void *thread_main(void *arg)
 		struct srv_conn *c = t->slots[i];
 		if (c->open) {
 			srv_h2_free(c);
+			srv_tls_free(c);
 			close(c->fd);
 		}
+		free(c->tls_in);
+		free(c->tls_out);
 		free(c->out);
 		free(c);
 	}
@@ -356,6 +443,9 @@ static const struct option serve_opts[] = {
 	{ "bind", required_argument, NULL, 'B' },
 	{ "unix", required_argument, NULL, 'U' },
 	{ "threads", required_argument, NULL, 't' },
+	{ "tls", no_argument, NULL, 'T' },
+	{ "cert", required_argument, NULL, 'C' },
+	{ "key", required_argument, NULL, 'K' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -363,13 +453,18 @@ static const struct option serve_opts[] = {
 
 static void serve_usage(FILE *f)
 {
-	fputs("usage: ringload serve [--port N] [--bind ADDR] [--unix PATH] [--threads N] [-v]\n"
+	fputs("usage: ringload serve [--port N] [--bind ADDR] [--unix PATH] [--threads N]\n"
+	      "                      [--tls [--cert FILE --key FILE]] [-v]\n"
 	      "\n"
 	      "The built-in target server: HTTP/1.1, h2c (prior knowledge) and gRPC on one port.\n"
 	      "  -p, --port N      port (default 8080; 0 picks a free one and prints it)\n"
 	      "  -B, --bind ADDR   address (default 127.0.0.1)\n"
 	      "  -U, --unix PATH   listen on a Unix stream socket at PATH instead of TCP\n"
 	      "  -t, --threads N   event loops, one io_uring each (default 1)\n"
+	      "      --tls         HTTPS instead: h2 or HTTP/1.1 by ALPN, gRPC over it; without\n"
+	      "                    --cert/--key, a fresh self-signed ECDSA P-256 certificate for\n"
+	      "                    localhost, 127.0.0.1 and ::1 (its SHA-256 fingerprint printed)\n"
+	      "      --cert FILE   certificate chain (PEM) for --tls; --key FILE its private key\n"
 	      "  -v, --verbose     log every request\n"
 	      "Paths: /  /api/users/{id}  /health  /stats\n"
 	      "Knobs (query, or x-<knob> gRPC metadata): size=BYTES status=CODE ttfb=DUR\n"
@@ -409,6 +504,9 @@ int rl_serve_parse(int argc, char **argv, struct srv_options *o, char *err, size
 			o->threads = (unsigned)v;
 			break;
 		case 'v': o->verbose++; break;
+		case 'T': o->tls = true; break;
+		case 'C': o->cert_path = optarg; break;
+		case 'K': o->key_path = optarg; break;
 		case 'h': return 1;
 		case ':':
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
@@ -420,6 +518,14 @@ int rl_serve_parse(int argc, char **argv, struct srv_options *o, char *err, size
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!o->cert_path != !o->key_path) {
+		snprintf(err, errlen, "--%s: needs --%s too", o->cert_path ? "cert" : "key", o->cert_path ? "key" : "cert");
+		return -1;
+	}
+	if (o->cert_path && !o->tls) {
+		snprintf(err, errlen, "--cert/--key: only with --tls");
 		return -1;
 	}
 	return 0;
@@ -435,6 +541,11 @@ int rl_serve_main(int argc, char **argv)
 		return 0;
 	}
 	if (rc) {
+		fprintf(stderr, "ringload serve: %s\n", err);
+		return 2;
+	}
+	char fingerprint[3 * 64];
+	if (o.tls && srv_tls_init(&o, fingerprint, sizeof(fingerprint), err, sizeof(err))) {
 		fprintf(stderr, "ringload serve: %s\n", err);
 		return 2;
 	}
@@ -490,6 +601,7 @@ int rl_serve_main(int argc, char **argv)
 		}
 		free(threads);
 		free(tids);
+		srv_tls_exit();
 		return code;
 	}
 	sigset_t sigs;
@@ -499,12 +611,17 @@ int rl_serve_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	bool v6 = strchr(o.bind, ':') != NULL;
+	const char *scheme = o.tls ? "https" : "http";
+	const char *protos = o.tls ? "HTTP/1.1 and h2 by ALPN, gRPC" : "HTTP/1.1, h2c, gRPC";
 	if (o.unix_path)
-		printf("ringload serve: listening on http://unix:%s:/ (HTTP/1.1, h2c, gRPC), %u thread%s\n",
-		       o.unix_path, o.threads, o.threads == 1 ? "" : "s");
+		printf("ringload serve: listening on %s://unix:%s:/ (%s), %u thread%s\n", scheme, o.unix_path,
+		       protos, o.threads, o.threads == 1 ? "" : "s");
 	else
-		printf("ringload serve: listening on http://%s%s%s:%u/ (HTTP/1.1, h2c, gRPC), %u thread%s\n",
-		       v6 ? "[" : "", o.bind, v6 ? "]" : "", port, o.threads, o.threads == 1 ? "" : "s");
+		printf("ringload serve: listening on %s://%s%s%s:%u/ (%s), %u thread%s\n", scheme, v6 ? "[" : "",
+		       o.bind, v6 ? "]" : "", port, protos, o.threads, o.threads == 1 ? "" : "s");
+	if (o.tls)
+		printf("ringload serve: certificate %s, SHA-256 fingerprint %s\n",
+		       o.cert_path ? o.cert_path : "self-signed (in memory)", fingerprint);
 	if (o.verbose)
 		printf("ringload serve: io_uring completions: %s\n",
 		       threads[0].defer_taskrun ? "DEFER_TASKRUN (in the loop's thread, when it waits)"
@@ -523,5 +640,6 @@ int rl_serve_main(int argc, char **argv)
 		unlink(o.unix_path);
 	free(threads);
 	free(tids);
+	srv_tls_exit();
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #define SRV_IN_CAP  32768  /* request header block + what pipelines behind it */
 #define SRV_OUT_MIN 65536
+#define SRV_TLS_IN_CAP 16709 /* one TLS record, header and expansion included */
 
 /* user_data of connection operations: op (8 bits) | slot (24) | generation (32).
  * h2 stream timers carry the stream's address instead: its top byte is 0. */
@@ -44,6 +45,12 @@ struct srv_conn {
 	nghttp2_session *session;
 	struct srv_stream *streams;
 	struct srv_conn *next_free;
+	/* --tls: the session; ciphertext in (one receive) and out (one send) */
+	struct ssl_st *ssl;
+	uint8_t *tls_in, *tls_out;
+	size_t tls_out_len, tls_out_sent, tls_out_cap;
+	bool tls_plain_out; /* the send in flight carries plaintext (the front end waits) */
+	bool tls_failed;    /* a record could not be made: closed once the front end returns */
 };
 
 struct srv_options {
@@ -51,6 +58,8 @@ struct srv_options {
 	const char *unix_path;  /* --unix PATH: listen there instead of on TCP */
 	unsigned port, threads;
 	int verbose;
+	bool tls;                         /* --tls: HTTPS, h2 or http/1.1 by ALPN */
+	const char *cert_path, *key_path; /* --cert/--key; without, a fresh self-signed one */
 };
 
 struct srv_thread {
@@ -81,6 +90,17 @@ int srv_out_reserve(struct srv_conn *c, size_t n); /* room for n more bytes in o
 void srv_out_put(struct srv_conn *c, const void *p, size_t n);
 void srv_arm_timer(struct srv_conn *c, uint64_t ns);
 void srv_close(struct srv_conn *c);
+
+/* tls_conn.c: the ciphertext side of a --tls connection */
+int srv_tls_init(const struct srv_options *o, char *fingerprint, size_t fplen, char *err, size_t errlen);
+void srv_tls_exit(void);
+bool srv_tls_enabled(void);
+int srv_tls_start(struct srv_conn *c);             /* at accept */
+void srv_tls_free(struct srv_conn *c);
+bool srv_tls_may_recv(const struct srv_conn *c);   /* under the ciphertext backlog */
+int srv_tls_take(struct srv_conn *c, size_t n);    /* n received bytes of tls_in */
+int srv_tls_unseal(struct srv_conn *c, bool *got); /* plaintext into in, while it fits */
+int srv_tls_seal(struct srv_conn *c);              /* out into records in tls_out */
 
 /* h1_conn.c */
 void srv_h1_on_data(struct srv_conn *c);

@@ -41,6 +41,10 @@ void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
 		dst->stream_reset[i] += src->stream_reset[i];
 		dst->goaway_failed[i] += src->goaway_failed[i];
 	}
+	for (int i = 0; i < RL_TLS_ALERTS; i++)
+		dst->tls_alert[i] += src->tls_alert[i];
+	if (!dst->agreed.version[0])
+		dst->agreed = src->agreed;
 	dst->goaways += src->goaways;
 	dst->retried += src->retried;
 	dst->conns_opened += src->conns_opened;
@@ -91,8 +95,15 @@ void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx)
 {
 	char name[64];
 	for (int i = 0; i < RL_ERR_COUNT; i++)
-		if (s->errors[i])
+		if (s->errors[i] && i != RL_ERR_TLS_ALERT)
 			fn(ctx, rl_err_names[i], s->errors[i]);
+	for (unsigned i = 0; i < RL_TLS_ALERTS; i++) {
+		if (s->tls_alert[i]) {
+			char code[16];
+			snprintf(name, sizeof(name), "tls_alert:%s", rl_tls_alert_name(i, code, sizeof(code)));
+			fn(ctx, name, s->tls_alert[i]);
+		}
+	}
 	for (int i = 400; i < RL_STATUS_MAX; i++) {
 		if (s->status[i]) {
 			snprintf(name, sizeof(name), "http_%d", i);

@@ -87,7 +87,7 @@ rc=$?
 check "preflight_unknown_ca_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'pre-flight handshake: TLS certificate: unable to get local issuer certificate' pre_ca.err"
 "$RINGLOAD" -n 5 --h2 --cacert ca.pem "https://127.0.0.1:$P1/" > /dev/null 2> pre_alpn.err
 rc=$?
-check "preflight_no_h2_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'no application protocol\|server chose' pre_alpn.err"
+check "preflight_no_h2_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'alert no_application_protocol from the server' pre_alpn.err"
 
 # failures, each named: an unknown CA, a name the certificate does not hold, a server that
 # offers no h2, a handshake that never finishes
@@ -106,9 +106,11 @@ fails_as() { # NAME CATEGORY WORDS ARGS...
 # without one, nginx finishes the handshake and answers 400 ("No required SSL certificate
 # was sent"): every request fails, named by that status
 fails_as mtls_without_certificate_fails_named http_400 "HTTP status 400" --cacert ca.pem -n 10 "https://127.0.0.1:$PM/"
+# ... and the pre-flight said why before the run: the server asked for a certificate
+check "mtls_without_certificate_preflight_says_why" grep -q "pre-flight: the server asked for a client certificate and none was given" mtls_without_certificate_fails_named.err
 fails_as tls_unknown_ca_is_tls_verify tls_verify "unable to get local issuer certificate" --no-preflight -n 20 "https://127.0.0.1:$P13/"
 fails_as tls_wrong_name_is_tls_verify tls_verify "hostname mismatch" --no-preflight --cacert ca.pem --sni wrong.example -n 20 "https://127.0.0.1:$P13/"
-fails_as tls_h2_without_h2_alpn_is_named tls_handshake "no application protocol" --no-preflight --h2 --cacert ca.pem -n 20 "https://127.0.0.1:$P1/"
+fails_as tls_h2_without_h2_alpn_is_named tls_alert:no_application_protocol "alert no_application_protocol from the server" --no-preflight --h2 --cacert ca.pem -n 20 "https://127.0.0.1:$P1/"
 # a TCP server that accepts and never answers: the handshake is bounded by --connect-timeout
 python3 -c '
 import socket, sys, time
