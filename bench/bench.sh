@@ -5,19 +5,23 @@
 # and system, getrusage through /usr/bin/time), medians of alternating runs. Speed is
 # shown here, never asserted in a test.
 #   bench/bench.sh [BINARY]    env: DURATION (3s), REPS (3), CONNS ("10 50 200"),
-#                              ROWS ("http1 h2c h2c/rs grpc open servers": which rows to run)
+#                              ROWS (which rows to run: "http1 h2c h2c/rs grpc https h2tls
+#                              grpctls newconn tlsmem open servers")
 set -eu
 cd "$(dirname "$0")/.."
 RINGLOAD=${1:-build/ringload}
 DURATION=${DURATION:-3s}
 REPS=${REPS:-3}
 CONNS=${CONNS:-"10 50 200"}
-ROWS=${ROWS:-"http1 h2c h2c/rs grpc open servers"}
+ALL_ROWS="http1 h2c h2c/rs grpc https h2tls grpctls newconn/full newconn/resumed tlsmem open servers"
+ROWS=${ROWS:-$ALL_ROWS}
+ROWS=" $ROWS "
+ROWS=${ROWS/ newconn / newconn\/full newconn\/resumed }
 SECS=${DURATION%s}
 for row in $ROWS; do
-	case $row in
-	http1 | h2c | h2c/rs | grpc | open | servers) ;;
-	*) echo "bench.sh: unknown row '$row' in ROWS (rows: http1 h2c h2c/rs grpc open servers)" >&2; exit 2 ;;
+	case " $ALL_ROWS newconn " in
+	*" $row "*) ;;
+	*) echo "bench.sh: unknown row '$row' in ROWS (rows: $ALL_ROWS)" >&2; exit 2 ;;
 	esac
 done
 NCPU=$(nproc)
@@ -93,22 +97,42 @@ compare() {
 		"$label" ringload "$c" "$br" "$bu" "$bs" "$bc" "$other" "$(awk -v a="$bc" -v b="$ac" 'BEGIN { print a / b }')"
 }
 
+# a certificate for nginx's TLS ports (ECDSA P-256; every client here skips the check,
+# as wrk and h2load always do)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/srv.key" -out "$TMP/srv.pem" \
+	-days 2 -subj "/CN=localhost" 2> /dev/null
+TLS_CONF=" ssl; ssl_certificate $TMP/srv.pem; ssl_certificate_key $TMP/srv.key; ssl_session_tickets on"
 H1_PORT=$(free_port)
 H2_PORT=$(free_port)
+H1S_PORT=$(free_port)
+H2S_PORT=$(free_port)
 start_nginx h1 "$H1_PORT" ""
 start_nginx h2 "$H2_PORT" " http2"
+start_nginx h1s "$H1S_PORT" "$TLS_CONF"
+start_nginx h2s "$H2S_PORT" " http2$TLS_CONF"
+serve_port() { # LOG SCHEME
+	local port=""
+	for _ in $(seq 100); do
+		port=$(grep -o "$2://127.0.0.1:[0-9]*" "$1" | cut -d: -f3 || true)
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	echo "$port"
+}
 taskset -c "$SERVER_CPU" "$RINGLOAD" serve --port 0 > "$TMP/serve.log" 2>&1 &
 SERVE_PID=$!
-for _ in $(seq 100); do
-	SPORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/serve.log" | cut -d: -f3 || true)
-	[ -n "$SPORT" ] && break
-	sleep 0.05
-done
+taskset -c "$SERVER_CPU" "$RINGLOAD" serve --tls --port 0 > "$TMP/serve-tls.log" 2>&1 &
+SERVE_PID="$SERVE_PID $!"
+SPORT=$(serve_port "$TMP/serve.log" http)
+STLS_PORT=$(serve_port "$TMP/serve-tls.log" https)
 printf '\x00\x00\x00\x00\x02\x08\x2a' > "$TMP/getuser.bin" # GetUserRequest{user_id: 42}, framed
 
 echo "client: 1 thread on CPU $CLIENT_CPU; server: 1 worker on CPU $SERVER_CPU; median of $REPS alternating runs of $DURATION"
 echo "http1, h2c: GET against nginx (17-byte body); h2c/rs: GET / against ringload serve (26 bytes);"
-echo "grpc: GetUser against ringload serve"
+echo "grpc: GetUser against ringload serve; https, h2tls: the same as http1, h2c over TLS 1.3 (nginx);"
+echo "grpctls: grpc against serve --tls; newconn: a new connection and handshake per request"
+echo "(Connection: close) against nginx over TLS, ringload's handshakes all full (--tls-resume 0)"
+echo "or resumed (tickets); wrk's resume (SSL_clear keeps the session)"
 printf "%-8s %-9s %6s %12s %12s %12s %12s\n" proto client conns "req/s" "user us/req" "sys us/req" "cpu us/req"
 for c in $CONNS; do
 	compare http1 "$c" wrk "-t1 -c$c -d$DURATION http://127.0.0.1:$H1_PORT/" \
@@ -122,6 +146,42 @@ for c in 10 50; do
 	compare grpc "$c" h2load "-t1 -c$c -m10 -D$SECS --warm-up-time=0 -d $TMP/getuser.bin -H content-type:application/grpc -H te:trailers http://127.0.0.1:$SPORT/api.performance.UserService/GetUser" \
 		"--grpc api.performance.UserService/GetUser --data {\"user_id\":42} -t1 -c$c -m10 -d$DURATION http://127.0.0.1:$SPORT/"
 done
+for c in 10 50; do
+	compare https "$c" wrk "-t1 -c$c -d$DURATION https://127.0.0.1:$H1S_PORT/" \
+		"-k -t1 -c$c -d$DURATION https://127.0.0.1:$H1S_PORT/"
+	compare h2tls "$c" h2load "-t1 -c$c -m10 -D$SECS --warm-up-time=0 https://127.0.0.1:$H2S_PORT/" \
+		"--h2 -k -t1 -c$c -m10 -d$DURATION https://127.0.0.1:$H2S_PORT/"
+	compare grpctls "$c" h2load "-t1 -c$c -m10 -D$SECS --warm-up-time=0 -d $TMP/getuser.bin -H content-type:application/grpc -H te:trailers https://127.0.0.1:$STLS_PORT/api.performance.UserService/GetUser" \
+		"--grpc api.performance.UserService/GetUser --data {\"user_id\":42} -k -t1 -c$c -m10 -d$DURATION https://127.0.0.1:$STLS_PORT/"
+done
+# (wrk's -H needs "Connection: close" with its space, which these word-split argument
+# strings cannot carry: a one-line script sets the header instead)
+printf 'wrk.headers["Connection"] = "close"\n' > "$TMP/close.lua"
+compare newconn/full 10 wrk "-t1 -c10 -d$DURATION -s $TMP/close.lua https://127.0.0.1:$H1S_PORT/" \
+	"-k --tls-resume 0 -t1 -c10 -d$DURATION -H Connection:close https://127.0.0.1:$H1S_PORT/"
+compare newconn/resumed 10 wrk "-t1 -c10 -d$DURATION -s $TMP/close.lua https://127.0.0.1:$H1S_PORT/" \
+	"-k -t1 -c10 -d$DURATION -H Connection:close https://127.0.0.1:$H1S_PORT/"
+
+# memory per open TLS connection: -c 10000 on one thread against serve --tls, beside -c 100;
+# resident memory sampled once every connection is open and busy (steady), and the peak
+# (every handshake at once, before what they freed went back)
+tls_rss() { # CONNS: "steady_kb peak_kb requests opened"
+	"$RINGLOAD" -k -q -o json -t1 -c"$1" -d16s --connect-timeout 15s --no-preflight \
+		"https://127.0.0.1:$STLS_PORT/" > "$TMP/mem.json" &
+	local pid=$! steady
+	sleep 13
+	steady=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+	wait "$pid"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); t=d["total"]
+print(sys.argv[2], d["client"]["max_rss_kb"], t["requests"], t["connections"]["opened"])' "$TMP/mem.json" "$steady"
+}
+if want_row tlsmem; then
+	read -r s1 p1 _ _ < <(tls_rss 100)
+	read -r s2 p2 n2 o2 < <(tls_rss 10000)
+	echo
+	echo "TLS memory: -c 10000 against serve --tls, one thread ($o2 connections open, $n2 requests in 16 s):"
+	awk -v s1="$s1" -v p1="$p1" -v s2="$s2" -v p2="$p2" 'BEGIN { printf "  %.1f KiB per open TLS connection (steady), %.1f KiB at the peak (every handshake at once)\n", (s2 - s1) / 9900, (p2 - p1) / 9900 }'
+fi
 
 # the open loop's own cost: -R at three rates against serve, beside the closed loop at
 # full speed; CPU per request and io_uring_enter (wake-ups) per request

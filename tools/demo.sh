@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# make demo: start `ringload serve` on a free loopback port, load-test it, print the
-# reports, stop the server. Everything stays on 127.0.0.1.
+# make demo: start `ringload serve` (plaintext, and a second one with --tls) on free
+# loopback ports, load-test them, print the reports, stop the servers. Everything stays
+# on 127.0.0.1.
 set -eu
 RINGLOAD=${1:-build/ringload}
 LOG=$(mktemp /tmp/ringload-demo.XXXXXX)
+TLS_LOG=$(mktemp /tmp/ringload-demo-tls.XXXXXX)
 "$RINGLOAD" serve --port 0 > "$LOG" 2>&1 &
 SERVE=$!
-trap 'kill "$SERVE" 2>/dev/null; wait "$SERVE" 2>/dev/null; rm -f "$LOG"' EXIT
-PORT=""
-for _ in $(seq 100); do
-	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$LOG" | cut -d: -f3 || true)
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
-[ -n "$PORT" ] || { echo "demo: ringload serve did not start: $(cat "$LOG")" >&2; exit 1; }
-BASE="http://127.0.0.1:$PORT"
+"$RINGLOAD" serve --tls --port 0 > "$TLS_LOG" 2>&1 &
+SERVE_TLS=$!
+trap 'kill "$SERVE" "$SERVE_TLS" 2>/dev/null; wait "$SERVE" "$SERVE_TLS" 2>/dev/null; rm -f "$LOG" "$TLS_LOG"' EXIT
+port_of() { # LOG SCHEME: the port a server printed
+	local port=""
+	for _ in $(seq 100); do
+		port=$(grep -o "$2://127.0.0.1:[0-9]*" "$1" | cut -d: -f3 || true)
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	[ -n "$port" ] || { echo "demo: ringload serve did not start: $(cat "$1")" >&2; exit 1; }
+	echo "$port"
+}
+BASE="http://127.0.0.1:$(port_of "$LOG" http)"
+TLS_BASE="https://127.0.0.1:$(port_of "$TLS_LOG" https)"
 echo "demo: $(head -1 "$LOG")"
+echo "demo: $(head -2 "$TLS_LOG" | tr '\n' ' ')"
 echo
 echo "== 1. HTTP/1.1, GET /api/users/42: 50 connections for 3 s (wrk's flags: -c -t -d)"
 "$RINGLOAD" -c 50 -d 3s "$BASE/api/users/42"
@@ -30,6 +39,10 @@ echo "== 4. The phases apart: the server waits 5 ms before its headers (ttfb) an
 echo "==    before a 64 KiB body (download); 20 connections for 3 s"
 HTML=$(dirname "$RINGLOAD")/demo-report.html
 "$RINGLOAD" -c 20 -d 3s --html "$HTML" "$BASE/?ttfb=5ms&body_delay=2ms&size=65536"
+echo
+echo "== 5. HTTPS: h2 by ALPN over TLS 1.3 against serve --tls (its self-signed certificate:"
+echo "==    -k skips the check), 10 connections x 10 streams; the handshake is its own phase"
+"$RINGLOAD" -k --h2 -c 10 -m 10 -d 3s "$TLS_BASE/api/users/42"
 echo
 echo "demo: the HTML report of run 4 (charts, percentile spectrum, phases): $HTML"
 echo "demo: the server's own view: $(curl -s "$BASE/stats" 2>/dev/null || echo "(curl not installed)")"

@@ -5,7 +5,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config liburing-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libprotobuf-dev libssl-dev"
-TEST_PKGS="libcmocka-dev wrk openssl nginx-light curl python3 python3-grpcio python3-protobuf protobuf-compiler nghttp2-client nghttp2-server chromium clang libclang-rt-14-dev valgrind iproute2"
+TEST_PKGS="libcmocka-dev wrk openssl nginx-light h2o curl python3 python3-grpcio python3-protobuf protobuf-compiler nghttp2-client nghttp2-server chromium clang libclang-rt-14-dev valgrind iproute2"
 BENCH_PKGS="wrk nghttp2-client util-linux time"
 
 case "${1:-all}" in

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,7 @@ int rl_tls_worker_setup(struct rl_worker *w)
 	w->tls_sessions = calloc(w->sh->ntargets, sizeof(*w->tls_sessions));
 	if (!w->tls_mem || !w->tls_out_mem || !w->tls_plain || !w->tls_sessions)
 		return -ENOMEM;
+	w->tls_ramp_left = w->nconns;
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		w->conns[i].tls = &w->tls_mem[i];
 		w->tls_mem[i].out = &w->tls_out_mem[(size_t)i * w->tls_out_cap];
@@ -256,12 +258,24 @@ static const char *alpn_mismatch(SSL *ssl, const struct rl_target *t, char *why,
 static void pump_out(struct rl_worker *w, struct rl_tls_conn *st)
 {
 	BIO *wbio = SSL_get_wbio(st->ssl);
-	while (BIO_ctrl_pending(wbio) && st->out_len < w->tls_out_cap) {
-		int n = BIO_read(wbio, st->out + st->out_len, (int)(w->tls_out_cap - st->out_len));
-		if (n <= 0)
-			break;
+	size_t pending = BIO_ctrl_pending(wbio), room = w->tls_out_cap - st->out_len;
+	if (!pending || !room)
+		return;
+	int n = BIO_read(wbio, st->out + st->out_len, (int)(pending < room ? pending : room));
+	if (n > 0)
 		st->out_len += (uint32_t)n;
-	}
+}
+
+/* Every slot's first handshake has ended: the peak of thousands of handshakes at once
+ * (OpenSSL's 16 KiB message and record buffers each) is over, and what they freed is
+ * handed back to the kernel, once, so an open connection costs what it holds. */
+static void first_handshake_over(struct rl_worker *w, struct rl_tls_conn *st)
+{
+	if (st->first_over)
+		return;
+	st->first_over = true;
+	if (--w->tls_ramp_left == 0)
+		malloc_trim(0);
 }
 
 /* Drives the handshake: 0 done (the protocol is opened), 1 waiting for the server, -1
@@ -279,6 +293,7 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 		char why[160];
 		enum rl_err err = handshake_failure(st->ssl, why, sizeof(why));
 		w->tls_alert = (unsigned)st->alert;
+		first_handshake_over(w, st);
 		rl_conn_setup_failed(w, c, err, why);
 		return -1;
 	}
@@ -302,6 +317,7 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 	else
 		s->handshakes_full++;
 	st->ready = true;
+	first_handshake_over(w, st);
 	rl_conn_ready(w, c);
 	return 0;
 }
@@ -401,6 +417,10 @@ static bool tls_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *dat
 			st->got_plain = true;
 			if (!c->proto->consume(w, c, w->tls_plain, (size_t)n))
 				return false; /* the protocol closed the connection: its SSL is gone */
+			/* all read: no record left to open, so no SSL_read to fail with WANT_READ
+			 * (OpenSSL's error path costs as much as a small record) */
+			if (!SSL_pending(st->ssl) && !BIO_ctrl_pending(SSL_get_rbio(st->ssl)))
+				break;
 			continue;
 		}
 		int e = SSL_get_error(st->ssl, n);

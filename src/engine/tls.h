@@ -18,6 +18,7 @@ struct rl_tls_conn {
 	bool got_plain;       /* plaintext came: a later alert is not the handshake's */
 	int alert;            /* the fatal alert the server sent, or -1 */
 	bool cert_asked;      /* the server asked for a client certificate and we had none */
+	bool first_over;      /* this slot's first handshake ended (the ramp's count) */
 };
 
 /* https://: the target's SSL_CTX (verification, ALPN for its protocol, SNI name). */

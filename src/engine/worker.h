@@ -227,6 +227,7 @@ struct rl_worker {
 	struct ssl_session_st **tls_sessions; /* per target: the last resumable session */
 	double tls_resume_acc;        /* --tls-resume: offers so far, as a running fraction */
 	unsigned tls_alert;           /* the alert a RL_ERR_TLS_ALERT failure counts under */
+	uint32_t tls_ramp_left;       /* slots whose first handshake has not ended yet */
 	size_t slot_scratch;          /* bytes per slot: the most any target's protocol needs */
 	bool stopping;
 	bool measuring;               /* past the warm-up: statistics are the results */

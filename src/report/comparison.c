@@ -12,6 +12,7 @@ struct metric_row {
 	int higher_is_better;
 	double (*get)(const struct rl_metrics *m);
 	const char *fmt;
+	int https_only; /* shown when some run made TLS handshakes */
 };
 
 static double success(const struct rl_metrics *m) { return m->success_rate; }
@@ -22,28 +23,37 @@ static double lat_p95(const struct rl_metrics *m) { return m->latency.p95; }
 static double lat_p99(const struct rl_metrics *m) { return m->latency.p99; }
 static double lat_ok_p99(const struct rl_metrics *m) { return m->latency_ok.p99; }
 static double ttfb_p50(const struct rl_metrics *m) { return m->ttfb.p50; }
+static double tls_p50(const struct rl_metrics *m) { return m->tls.p50; }
+static double tls_p99(const struct rl_metrics *m) { return m->tls.p99; }
 static double payload(const struct rl_metrics *m) { return m->avg_payload_bytes; }
 static double efficiency(const struct rl_metrics *m) { return m->network_efficiency_bytes_per_ms; }
 
 static const struct metric_row rows[] = {
-	{ "success rate %", 1, success, "%.2f" },
-	{ "throughput req/s", 1, rps, "%.1f" },
-	{ "latency mean ms", 0, lat_mean, "%.3f" },
-	{ "latency p50 ms", 0, lat_p50, "%.3f" },
-	{ "latency p95 ms", 0, lat_p95, "%.3f" },
-	{ "latency p99 ms", 0, lat_p99, "%.3f" },
-	{ "latency ok p99 ms", 0, lat_ok_p99, "%.3f" },
-	{ "ttfb p50 ms", 0, ttfb_p50, "%.3f" },
-	{ "avg payload B", 0, payload, "%.1f" },
-	{ "efficiency B/ms", 1, efficiency, "%.2f" },
+	{ "success rate %", 1, success, "%.2f", 0 },
+	{ "throughput req/s", 1, rps, "%.1f", 0 },
+	{ "latency mean ms", 0, lat_mean, "%.3f", 0 },
+	{ "latency p50 ms", 0, lat_p50, "%.3f", 0 },
+	{ "latency p95 ms", 0, lat_p95, "%.3f", 0 },
+	{ "latency p99 ms", 0, lat_p99, "%.3f", 0 },
+	{ "latency ok p99 ms", 0, lat_ok_p99, "%.3f", 0 },
+	{ "ttfb p50 ms", 0, ttfb_p50, "%.3f", 0 },
+	{ "tls p50 ms", 0, tls_p50, "%.3f", 1 },
+	{ "tls p99 ms", 0, tls_p99, "%.3f", 1 },
+	{ "avg payload B", 0, payload, "%.1f", 0 },
+	{ "efficiency B/ms", 1, efficiency, "%.2f", 0 },
 };
 
 size_t rl_compare_rows(const struct rl_metrics *m, size_t n, struct rl_cmp_row *out)
 {
-	size_t nrows = sizeof(rows) / sizeof(rows[0]);
-	for (size_t r = 0; r < nrows; r++) {
+	size_t nrows = 0;
+	bool tls = false;
+	for (size_t i = 0; i < n; i++)
+		tls |= m[i].tls.count > 0;
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		const struct metric_row *row = &rows[r];
-		struct rl_cmp_row *o = &out[r];
+		if (row->https_only && !tls)
+			continue;
+		struct rl_cmp_row *o = &out[nrows++];
 		o->label = row->label;
 		o->fmt = row->fmt;
 		o->higher_is_better = row->higher_is_better;

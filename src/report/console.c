@@ -103,9 +103,13 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	bool mixed = false;
 	for (size_t i = 1; i < res->ntargets; i++)
 		mixed |= r->targets[i].proto != r->targets[0].proto;
-	fprintf(f, "ringload %s: %s, %s, %u connection%s on %u thread%s", RINGLOAD_VERSION,
-		mixed ? "mixed protocols" : rl_report_protocol_name(r->targets[0].proto), rate, o->connections, o->connections == 1 ? "" : "s",
-		o->threads, o->threads == 1 ? "" : "s");
+	bool tls = r->targets[0].u.tls;
+	const char *proto = rl_report_protocol_name(r->targets[0].proto);
+	if (tls && r->targets[0].proto == RL_PROTO_H2)
+		proto = "h2"; /* HTTP/2 over TLS (ALPN), not cleartext h2c */
+	fprintf(f, "ringload %s: %s%s, %s, %u connection%s on %u thread%s", RINGLOAD_VERSION,
+		mixed ? "mixed protocols" : proto, !mixed && tls ? " over TLS" : "", rate, o->connections,
+		o->connections == 1 ? "" : "s", o->threads, o->threads == 1 ? "" : "s");
 	if (o->proto == RL_PROTO_H1 && o->pipeline > 1)
 		fprintf(f, ", pipeline %u", o->pipeline);
 	if (r->targets[0].proto != RL_PROTO_H1 || mixed)

@@ -189,11 +189,12 @@ static void spectrum_charts(FILE *f, json_t *root)
 	series_free(&b);
 
 	json_t *total = json_object_get(root, "total");
-	static const char *const keys[] = { "connect_histogram", "ttfb_histogram", "download_histogram", "histogram",
-					    "latency_ok_histogram" };
-	static const char *const labels[] = { "connect", "ttfb", "download", "latency", "latency (ok only)" };
-	for (int i = 0; i < 5; i++)
-		spectrum_series(&b, json_object_get(total, keys[i]), labels[i]);
+	static const char *const keys[] = { "connect_histogram", "tls_histogram", "ttfb_histogram", "download_histogram",
+					    "histogram", "latency_ok_histogram" };
+	static const char *const labels[] = { "connect", "tls", "ttfb", "download", "latency", "latency (ok only)" };
+	for (int i = 0; i < 6; i++)
+		if (json_object_get(total, keys[i])) /* tls: https:// runs only */
+			spectrum_series(&b, json_object_get(total, keys[i]), labels[i]);
 	rl_svg_line(f, &(struct rl_svg_line_chart){ .title = "Connect, first byte and download by percentile (all targets)",
 						      .x_label = "percentile (log scale)", .y_label = "ms",
 						      .series = b.s, .nseries = b.n, .x_percentile = true });
@@ -202,21 +203,31 @@ static void spectrum_charts(FILE *f, json_t *root)
 
 /* ---- tables ---- */
 
-static const char *const phase_keys[] = { "connect_ms", "ttfb_ms", "download_ms", "latency_ms", "latency_ok_ms" };
-static const char *const phase_names[] = { "connect", "ttfb", "download", "latency", "latency (ok only)" };
-
 static void phases(FILE *f, json_t *root)
 {
 	json_t *total = json_object_get(root, "total");
+	/* the handshake is a phase of its own on https:// runs */
+	bool tls = json_object_get(total, "tls_ms") != NULL;
+	const char *phase_keys[6], *phase_names[6];
+	int nphases = 0, nbars;
+	phase_keys[nphases] = "connect_ms", phase_names[nphases++] = "connect";
+	if (tls)
+		phase_keys[nphases] = "tls_ms", phase_names[nphases++] = "tls";
+	phase_keys[nphases] = "ttfb_ms", phase_names[nphases++] = "ttfb";
+	phase_keys[nphases] = "download_ms", phase_names[nphases++] = "download";
+	nbars = nphases;
+	phase_keys[nphases] = "latency_ms", phase_names[nphases++] = "latency";
+	phase_keys[nphases] = "latency_ok_ms", phase_names[nphases++] = "latency (ok only)";
 	static const char *const groups[] = { "p50", "p90", "p99", "p99.9" };
 	static const char *const qkeys[] = { "p50", "p90", "p99", "p999" };
-	double v[4 * 3];
+	double v[4 * 4];
 	for (int g = 0; g < 4; g++)
-		for (int p = 0; p < 3; p++)
-			v[g * 3 + p] = rl_json_num(json_object_get(total, phase_keys[p]), qkeys[g]);
-	rl_svg_bars(f, &(struct rl_svg_bar_chart){ .title = "Connect, first byte and download (all targets)",
+		for (int p = 0; p < nbars; p++)
+			v[g * nbars + p] = rl_json_num(json_object_get(total, phase_keys[p]), qkeys[g]);
+	rl_svg_bars(f, &(struct rl_svg_bar_chart){ .title = tls ? "Connect, TLS handshake, first byte and download (all targets)"
+								: "Connect, first byte and download (all targets)",
 						     .y_label = "ms", .groups = groups, .ngroups = 4,
-						     .names = phase_names, .nnames = 3, .values = v });
+						     .names = phase_names, .nnames = (size_t)nbars, .values = v });
 	json_t *sc[MAX_SCOPES];
 	const char *names[MAX_SCOPES];
 	size_t n = scopes(root, sc, names, MAX_SCOPES);
@@ -228,7 +239,7 @@ static void phases(FILE *f, json_t *root)
 	fputs("</tr>\n", f);
 	static const char *const sk[] = { "min", "mean", "stddev", "p50", "p90", "p95", "p99", "p999", "max" };
 	for (size_t i = 0; i < n; i++)
-		for (int p = 0; p < 5; p++) {
+		for (int p = 0; p < nphases; p++) {
 			json_t *s = json_object_get(sc[i], phase_keys[p]);
 			fputs("<tr><td>", f);
 			text(f, names[i]);
@@ -239,6 +250,7 @@ static void phases(FILE *f, json_t *root)
 			fputs("</tr>\n", f);
 		}
 	fputs("</table><p class=\"note\">Milliseconds. connect counts the requests that opened a "
+	      "connection; tls (https://) runs from TCP connected to the handshake's end, once per "
 	      "connection; ttfb runs from the request fully written to the first response byte, "
 	      "download from there to the last byte.</p>\n", f);
 }

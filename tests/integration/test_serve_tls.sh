@@ -54,6 +54,14 @@ head -c 300000 /dev/zero > body.bin
 "$RINGLOAD" -q -o json -k -c 2 -t 1 -n 200 -b @body.bin -X POST "$BASE/?size=1000000" > big.json
 check "serve_tls_megabyte_bodies" test "$(jget big.json '(d["total"]["successful"], d["total"]["bytes_received"] > 200 * 1000000)')" = "(200, True)"
 
+# the handshake is a phase in the HTML report and in compare
+"$RINGLOAD" report serve_tls_h1_exact.json -o tls.html 2> report.err
+check "html_report_has_tls_phase" bash -c "grep -q 'Connect, TLS handshake, first byte and download' tls.html && grep -q '<td>tls</td>' tls.html"
+"$RINGLOAD" compare serve_tls_h1_exact.json nokeep.json > cmp.txt 2>&1
+check "compare_has_tls_rows" bash -c "grep -q 'tls p50 ms' cmp.txt && grep -q 'tls p99 ms' cmp.txt"
+"$RINGLOAD" -q -o csv -k -n 100 "$BASE/" > tls.csv 2> /dev/null
+check "csv_has_tls_phase" grep -q '^total.tls_ms.p99,' tls.csv
+
 # other clients
 check "curl_h2_over_serve_tls" test "$(curl -sk --http2 -o /dev/null -w '%{http_code} %{http_version}' "$BASE/")" = "200 2"
 check "curl_h1_over_serve_tls" test "$(curl -sk --http1.1 -o /dev/null -w '%{http_code} %{http_version}' "$BASE/?size=70000")" = "200 1.1"
@@ -81,3 +89,4 @@ bad() { # NAME WORDS ARGS...
 bad serve_tls_key_without_cert "needs --cert" --tls --key srv.key
 bad serve_tls_cert_unreadable "none.pem" --tls --cert none.pem --key srv.key
 bad serve_tls_key_not_matching "\-\-key ca.key" --tls --cert srv.pem --key ca.key
+

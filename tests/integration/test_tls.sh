@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HTTPS: HTTP/1.1 and HTTP/2 (by ALPN) over TLS 1.2 and 1.3 against nginx with
-# certificates made here by the openssl CLI, exact counts in nginx's own log; the
+# HTTPS: HTTP/1.1 and HTTP/2 (by ALPN) over TLS 1.2 and 1.3 against nginx, h2o and
+# nghttpd with certificates made here by the openssl CLI, exact counts in each server's
+# own log; the
 # handshake as its own phase; sessions resumed on reconnect (nginx's $ssl_session_reused
 # agrees); verification on by default, --cacert, -k, --sni; each failure named.
 . "$(dirname "$0")/../lib.sh"
@@ -148,6 +149,47 @@ wait_port "$NPORT"
 "$RINGLOAD" -q -o json --h2 --cacert ca.pem -c 2 -m 8 -t 2 -n 4000 "https://127.0.0.1:$NPORT/index.html" > ng.json
 served=$(grep -c 'recv (stream_id=[0-9]*) :path: /index.html' nghttpd.log)
 check "nghttpd_tls_exact (nghttpd saw $served)" test "$served,$(jget ng.json '(d["total"]["requests"], d["total"]["successful"])')" = "4000,(4000, 4000)"
+
+# h2o over TLS (h2 and http/1.1 by ALPN on one port): every request in its own log
+HPORT=$(free_port)
+cat > h2o.conf <<CONF
+user: $(id -un)
+error-log: $TEST_TMP/h2o.err
+listen:
+  host: 127.0.0.1
+  port: $HPORT
+  ssl:
+    certificate-file: $TEST_TMP/srv.pem
+    key-file: $TEST_TMP/srv.key
+    ocsp-update-interval: 0
+hosts:
+  default:
+    paths:
+      "/":
+        file.dir: $TEST_TMP/docroot
+    access-log:
+      path: $TEST_TMP/h2o.log
+      format: "%H %s %U"
+CONF
+h2o -c h2o.conf > h2o.out 2>&1 &
+PIDS+=("$!")
+wait_port "$HPORT"
+h2o_exact() { # NAME N LOG-WORDS ARGS...
+	local name=$1 n=$2 words=$3
+	shift 3
+	: > h2o.log
+	"$RINGLOAD" -q -o json --cacert ca.pem -n "$n" "$@" "https://127.0.0.1:$HPORT/index.html" > "$name.json" 2> "$name.err"
+	local logged got
+	logged=$(log_lines h2o.log)
+	got=$(jget "$name.json" '(d["total"]["requests"], d["total"]["successful"], d["targets"][0]["tls"]["alpn"])')
+	if [ "$logged" = "$n" ] && [ "$(grep -c "$words" h2o.log)" = "$n" ] && [[ $got == "($n, $n, "* ]]; then
+		ok "$name"
+	else
+		not_ok "$name" "ringload $got, h2o logged $logged ($(sort h2o.log | uniq -c | head -3 | tr '\n' ';'))" "$(head -c 300 "$name.err") $(tail -3 h2o.err)"
+	fi
+}
+h2o_exact h2o_tls_h2_exact 4000 "HTTP/2 200 /index.html" --h2 -c 2 -m 8 -t 2
+h2o_exact h2o_tls_h1_exact 2000 "HTTP/1.1 200 /index.html" -c 4 -t 2
 
 # gRPC over TLS: a python3-grpcio server with TLS credentials counts what we counted
 protoc --proto_path="$HERE/../../proto" --python_out="$TEST_TMP" user_service.proto
