@@ -251,6 +251,10 @@ static void options_other_tools_flags_mean_what_they_say(void **s)
 	assert_int_equal(parse(&o, err, ARGS("--call", "pkg.Svc.Method", "--data", "{}", "localhost:50051")), 0);
 	assert_string_equal(o.urls[0], "https://localhost:50051/");
 	rl_options_free(&o);
+	/* ... but a Unix socket stays plaintext */
+	assert_int_equal(parse(&o, err, ARGS("--call", "pkg.Svc.Method", "--data", "{}", "unix:/tmp/g.sock")), 0);
+	assert_string_equal(o.urls[0], "http://unix:/tmp/g.sock");
+	rl_options_free(&o);
 	/* ghz's most copied line, with -d as its data */
 	assert_int_equal(parse(&o, err, ARGS("--call", "pkg.Svc.Method", "-d", "{\"user_id\":1}", "--insecure",
 					     "127.0.0.1:50051")), RL_OPTIONS_BAD);

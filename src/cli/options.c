@@ -553,7 +553,9 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			if (strstr(o->urls[i], "://") || !strchr(o->urls[i], ':'))
 				continue;
 			char *url = NULL;
-			if (asprintf(&url, "%s://%s%s", o->insecure ? "http" : "https", o->urls[i],
+			/* (unix:/PATH stays plaintext: TLS over a local socket protects nothing) */
+			bool tls = !o->insecure && strncmp(o->urls[i], "unix:", 5);
+			if (asprintf(&url, "%s://%s%s", tls ? "https" : "http", o->urls[i],
 				     strchr(o->urls[i], '/') ? "" : "/") < 0 ||
 			    !keep(o, url))
 				return fail(err, errlen, "out of memory");
