@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "ringload/template.h"
 
@@ -154,6 +156,60 @@ static void tpl_randint_full_int64_range(void **state)
 	rl_tpl_free(&t);
 }
 
+/* {{line FILE}} picks a random non-empty line, {{line-seq FILE}} takes them in turn
+ * (strided per worker as {{seq}}); line ends (LF, CR LF) and blank lines are dropped. */
+static void tpl_line_from_a_file(void **s)
+{
+	char path[] = "/tmp/rl-tpl-lines-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "a\r\nbb\n\nccc", 10), 10);
+	close(fd);
+	char src[128], err[256] = "", out[64];
+	snprintf(src, sizeof(src), "q={{line-seq %s}}&r={{line %s}}", path, path);
+	struct rl_tpl t;
+	assert_int_equal(rl_tpl_compile(src, strlen(src), &t, err, sizeof(err)), 0);
+	assert_true(t.dynamic);
+	assert_int_equal(t.max_len, 2 + 3 + 3 + 3); /* "q=", the longest line, "&r=", the longest line */
+	struct rl_tpl_state st;
+	rl_tpl_state_init(&st, 7, 0, 1);
+	static const char *const want[] = { "a", "bb", "ccc", "a" };
+	int seen[3] = { 0 };
+	for (int i = 0; i < 400; i++) {
+		size_t n = rl_tpl_render(&t, &st, out);
+		out[n] = 0;
+		char seq[8], rnd[8];
+		assert_int_equal(sscanf(out, "q=%7[^&]&r=%7s", seq, rnd), 2);
+		if (i < 4)
+			assert_string_equal(seq, want[i]);
+		assert_true(!strcmp(rnd, "a") || !strcmp(rnd, "bb") || !strcmp(rnd, "ccc"));
+		seen[strlen(rnd) - 1]++;
+	}
+	assert_true(seen[0] > 50 && seen[1] > 50 && seen[2] > 50);
+	rl_tpl_free(&t);
+	/* worker 1 of 2 starts at the second line and steps by two */
+	rl_tpl_state_init(&st, 7, 1, 2);
+	assert_int_equal(rl_tpl_compile(src, strlen(src), &t, err, sizeof(err)), 0);
+	size_t n = rl_tpl_render(&t, &st, out);
+	assert_memory_equal(out, "q=bb&", 5);
+	n = rl_tpl_render(&t, &st, out);
+	assert_memory_equal(out, "q=a&", 4);
+	(void)n;
+	rl_tpl_free(&t);
+	/* no lines, no file: a one-line error naming the file */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "\n\r\n", 3), 3);
+	close(fd);
+	assert_int_equal(rl_tpl_compile(src, strlen(src), &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "the file has no lines"));
+	unlink(path);
+	assert_int_equal(rl_tpl_compile(src, strlen(src), &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "No such file or directory"));
+	assert_int_equal(rl_tpl_compile("{{line}}", 8, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, "template at byte 0: expected {{line FILE}}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +220,7 @@ int main(void)
 		cmocka_unit_test(tpl_randstr_has_its_length),
 		cmocka_unit_test(tpl_errors_name_the_position),
 		cmocka_unit_test(tpl_randint_full_int64_range),
+		cmocka_unit_test(tpl_line_from_a_file),
 	};
 	return cmocka_run_group_tests_name("template", tests, NULL, NULL);
 }

@@ -16,7 +16,8 @@
 struct rl_metrics {
 	uint64_t requests, successful, failed, timeouts;
 	double success_rate;          /* percent */
-	double throughput_rps, transfer_bytes_per_s;
+	double throughput_rps, transfer_bytes_per_s; /* every request; every byte received */
+	double throughput_ok_rps, payload_bytes_per_s; /* successes; their response bodies */
 	double avg_payload_bytes, network_efficiency_bytes_per_ms;
 	struct rl_hist_summary latency, latency_ok, connect, tls, ttfb, download;
 	struct rl_hist_summary latency_uncorrected, queue; /* open loop only */
@@ -44,19 +45,21 @@ void rl_report_console(FILE *f, const struct rl_report *r);
 /* The live progress line: an rl_progress_fn, its argument the FILE to draw on. */
 void rl_report_progress(const struct rl_progress_view *v, void *file);
 void rl_report_progress_clear(FILE *f);
-/* The seed's comparison: per metric each run's value, the winner (-1: a tie) and by how
- * much it beats the runner-up, in percent of the runner-up. */
+/* The seed's comparison: per metric each run's value, the winner (-1: a tie, a
+ * difference under tie_pct percent) and by how much it beats the runner-up: in percent of
+ * the runner-up, and as a factor (2.0: twice as good, whichever way is better). */
 #define RL_CMP_MAX_ROWS 16
 #define RL_CMP_MAX_RUNS 64
 struct rl_cmp_row {
 	const char *label, *fmt;
 	int higher_is_better, winner;
 	double values[RL_CMP_MAX_RUNS];
-	double diff_pct;
+	double diff_pct, factor;
 };
-size_t rl_compare_rows(const struct rl_metrics *m, size_t n, struct rl_cmp_row *out);
-/* metric, one column per target, winner, difference % (over the runner-up) */
-void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n);
+#define RL_CMP_TIE_PCT 1.0 /* compare's --tie default */
+size_t rl_compare_rows(const struct rl_metrics *m, size_t n, double tie_pct, struct rl_cmp_row *out);
+/* metric, one column per target, winner, difference % (over the runner-up) and factor */
+void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n, double tie_pct);
 int rl_report_json(FILE *f, const struct rl_report *r);
 int rl_report_csv(FILE *f, const struct rl_report *r);
 /* --history: one row per second per target (and the total), as Locust's stats_history */

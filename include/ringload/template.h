@@ -1,7 +1,8 @@
-/* Request templates: {{randint A B}}, {{seq}}, {{uuid}}, {{randstr N}} in the URL,
- * headers, body. A template is compiled once into a fixed list of pieces (literals and
- * generators); rendering writes into a caller's buffer of at least max_len bytes and
- * costs no allocation and no parsing. */
+/* Request templates: {{randint A B}}, {{seq}}, {{uuid}}, {{randstr N}}, {{line FILE}}
+ * (a random line of FILE) and {{line-seq FILE}} (its lines in turn) in the URL, headers,
+ * body. A template is compiled once into a fixed list of pieces (literals and
+ * generators; a FILE is read once, then); rendering writes into a caller's buffer of at
+ * least max_len bytes and costs no allocation and no parsing. */
 #ifndef RINGLOAD_TEMPLATE_H
 #define RINGLOAD_TEMPLATE_H
 
@@ -9,13 +10,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum rl_tpl_kind { RL_TPL_LITERAL, RL_TPL_RANDINT, RL_TPL_SEQ, RL_TPL_UUID, RL_TPL_RANDSTR };
+enum rl_tpl_kind { RL_TPL_LITERAL, RL_TPL_RANDINT, RL_TPL_SEQ, RL_TPL_UUID, RL_TPL_RANDSTR, RL_TPL_LINE,
+		   RL_TPL_LINE_SEQ };
+
+/* A file's non-empty lines (without their line ends), in one block. */
+struct rl_tpl_lines {
+	char *data;
+	size_t n;
+	uint32_t *off, *len;
+};
 
 struct rl_tpl_piece {
 	uint8_t kind;
 	const char *lit;   /* RL_TPL_LITERAL: points into the compiled source */
 	size_t len;        /* literal length, or randstr's N */
 	int64_t lo, hi;    /* randint bounds, inclusive */
+	struct rl_tpl_lines *lines; /* line, line-seq: owned by the template */
 };
 
 struct rl_tpl {
@@ -30,6 +40,7 @@ struct rl_tpl {
 struct rl_tpl_state {
 	uint64_t rng;
 	uint64_t seq, seq_step;
+	uint64_t line_seq; /* {{line-seq}}: the same start and step as seq, its own count */
 };
 
 /* Compiles s[0..len); the source must outlive the template. -1 with err naming the

@@ -3,11 +3,78 @@
 #include "ringload/template.h"
 
 #include <errno.h>
+
+#include "common/file.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RANDSTR_MAX 65536
+#define LINES_FILE_MAX (256u << 20) /* {{line FILE}}: read whole, once */
+
+/* FILE's non-empty lines (CR LF or LF), or NULL with err. */
+static struct rl_tpl_lines *read_lines(const char *path, size_t pos, char *err, size_t errlen)
+{
+	char *data;
+	size_t len;
+	int rc = rl_read_file(path, LINES_FILE_MAX, &data, &len);
+	if (rc) {
+		snprintf(err, errlen, "template at byte %zu: {{line %s}}: %s", pos, path,
+			 rc == -EFBIG ? "larger than 256 MiB" : rc == -EINVAL ? "not a regular file" : strerror(-rc));
+		return NULL;
+	}
+	struct rl_tpl_lines *l = calloc(1, sizeof(*l));
+	size_t cap = 1;
+	for (size_t i = 0; i < len; i++)
+		cap += data[i] == '\n';
+	if (l) {
+		l->off = malloc(cap * sizeof(*l->off));
+		l->len = malloc(cap * sizeof(*l->len));
+	}
+	if (!l || !l->off || !l->len) {
+		if (l) {
+			free(l->off);
+			free(l->len);
+		}
+		free(l);
+		free(data);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->data = data;
+	for (size_t i = 0; i < len;) {
+		size_t end = i;
+		while (end < len && data[end] != '\n')
+			end++;
+		size_t n = end - i;
+		if (n && data[i + n - 1] == '\r')
+			n--;
+		if (n) {
+			l->off[l->n] = (uint32_t)i;
+			l->len[l->n++] = (uint32_t)n;
+		}
+		i = end + 1;
+	}
+	if (!l->n) {
+		snprintf(err, errlen, "template at byte %zu: {{line %s}}: the file has no lines", pos, path);
+		free(l->off);
+		free(l->len);
+		free(l->data);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void lines_free(struct rl_tpl_lines *l)
+{
+	if (!l)
+		return;
+	free(l->off);
+	free(l->len);
+	free(l->data);
+	free(l);
+}
 
 bool rl_tpl_present(const char *s, size_t len)
 {
@@ -43,7 +110,7 @@ static int generator(const char *w, size_t len, size_t pos, struct rl_tpl_piece 
 	}
 	memcpy(buf, w, len);
 	buf[len] = 0;
-	char name[32], extra[8];
+	char name[32], extra[8], path[128];
 	long long a, b;
 	memset(p, 0, sizeof(*p));
 	if (sscanf(buf, " %31s", name) != 1) {
@@ -69,8 +136,17 @@ static int generator(const char *w, size_t len, size_t pos, struct rl_tpl_piece 
 		}
 		p->kind = RL_TPL_RANDSTR;
 		p->len = (size_t)a;
+	} else if (!strcmp(name, "line") || !strcmp(name, "line-seq")) {
+		if (sscanf(buf, " %*s %127s %7s", path, extra) != 1) {
+			snprintf(err, errlen, "template at byte %zu: expected {{%s FILE}}", pos, name);
+			return -1;
+		}
+		p->kind = name[4] ? RL_TPL_LINE_SEQ : RL_TPL_LINE;
+		p->lines = read_lines(path, pos, err, errlen);
+		if (!p->lines)
+			return -1;
 	} else {
-		snprintf(err, errlen, "template at byte %zu: unknown or malformed {{%s}} (randint, seq, uuid, randstr)", pos, buf);
+		snprintf(err, errlen, "template at byte %zu: unknown or malformed {{%s}} (randint, seq, uuid, randstr, line, line-seq)", pos, buf);
 		return -1;
 	}
 	return 0;
@@ -104,11 +180,14 @@ int rl_tpl_compile(const char *s, size_t len, struct rl_tpl *t, char *err, size_
 			rl_tpl_free(t);
 			return -1;
 		}
-		struct rl_tpl_piece p;
+		struct rl_tpl_piece p = { 0 };
+		err[0] = 0;
 		if ((i > lit && add(t, (struct rl_tpl_piece){ .kind = RL_TPL_LITERAL, .lit = s + lit, .len = i - lit })) ||
 		    generator(s + i + 2, (size_t)(close - s) - i - 2, i, &p, err, errlen) || add(t, p)) {
 			if (!err[0])
 				snprintf(err, errlen, "out of memory");
+			if (t->n == 0 || t->pieces[t->n - 1].lines != p.lines)
+				lines_free(p.lines); /* not added: not the template's to free */
 			rl_tpl_free(t);
 			return -1;
 		}
@@ -127,6 +206,14 @@ int rl_tpl_compile(const char *s, size_t len, struct rl_tpl *t, char *err, size_
 		case RL_TPL_RANDINT: t->max_len += digits(p->lo) > digits(p->hi) ? digits(p->lo) : digits(p->hi); break;
 		case RL_TPL_SEQ: t->max_len += 20; break;
 		case RL_TPL_UUID: t->max_len += 36; break;
+		case RL_TPL_LINE: case RL_TPL_LINE_SEQ: {
+			size_t longest = 0;
+			for (size_t j = 0; j < p->lines->n; j++)
+				if (p->lines->len[j] > longest)
+					longest = p->lines->len[j];
+			t->max_len += longest;
+			break;
+		}
 		}
 	}
 	return 0;
@@ -134,6 +221,8 @@ int rl_tpl_compile(const char *s, size_t len, struct rl_tpl *t, char *err, size_
 
 void rl_tpl_free(struct rl_tpl *t)
 {
+	for (size_t k = 0; k < t->n; k++)
+		lines_free(t->pieces[k].lines);
 	free(t->pieces);
 	t->pieces = NULL;
 	t->n = 0;
@@ -142,7 +231,7 @@ void rl_tpl_free(struct rl_tpl *t)
 void rl_tpl_state_init(struct rl_tpl_state *st, uint64_t seed, uint64_t first_seq, uint64_t step)
 {
 	st->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
-	st->seq = first_seq;
+	st->seq = st->line_seq = first_seq;
 	st->seq_step = step ? step : 1;
 }
 
@@ -216,6 +305,20 @@ size_t rl_tpl_render(const struct rl_tpl *t, struct rl_tpl_state *st, char *out)
 			for (size_t i = 0; i < p->len; i++)
 				out[o++] = alnum[next_rand(st) % (sizeof(alnum) - 1)];
 			break;
+		case RL_TPL_LINE:
+		case RL_TPL_LINE_SEQ: {
+			const struct rl_tpl_lines *l = p->lines;
+			size_t i;
+			if (p->kind == RL_TPL_LINE) {
+				i = next_rand(st) % l->n;
+			} else {
+				i = st->line_seq % l->n;
+				st->line_seq += st->seq_step;
+			}
+			memcpy(out + o, l->data + l->off[i], l->len[i]);
+			o += l->len[i];
+			break;
+		}
 		}
 	}
 	return o;

@@ -43,7 +43,7 @@ static const struct metric_row rows[] = {
 	{ "efficiency B/ms", 1, efficiency, "%.2f", 0 },
 };
 
-size_t rl_compare_rows(const struct rl_metrics *m, size_t n, struct rl_cmp_row *out)
+size_t rl_compare_rows(const struct rl_metrics *m, size_t n, double tie_pct, struct rl_cmp_row *out)
 {
 	size_t nrows = 0;
 	bool tls = false;
@@ -70,21 +70,19 @@ size_t rl_compare_rows(const struct rl_metrics *m, size_t n, struct rl_cmp_row *
 								  : o->values[i] < o->values[second]))
 				second = i;
 		double w = o->values[best], sv = n > 1 ? o->values[second] : w;
-		if (n < 2 || w == sv) {
-			o->winner = -1;
-			o->diff_pct = 0;
-		} else {
-			o->winner = (int)best;
-			o->diff_pct = sv != 0 ? fabs(w - sv) / fabs(sv) * 100.0 : 100.0;
-		}
+		o->diff_pct = n < 2 || w == sv ? 0 : sv != 0 ? fabs(w - sv) / fabs(sv) * 100.0 : 100.0;
+		/* how many times better: the larger over the smaller, either way round */
+		double hi = fabs(w) > fabs(sv) ? fabs(w) : fabs(sv), lo = fabs(w) > fabs(sv) ? fabs(sv) : fabs(w);
+		o->factor = lo > 0 ? hi / lo : 0;
+		o->winner = n < 2 || w == sv || o->diff_pct < tie_pct ? -1 : (int)best;
 	}
 	return nrows;
 }
 
-void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n)
+void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n, double tie_pct)
 {
 	struct rl_cmp_row out[RL_CMP_MAX_ROWS];
-	size_t nrows = rl_compare_rows(m, n, out);
+	size_t nrows = rl_compare_rows(m, n, tie_pct, out);
 	int width = 14;
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(names[i]) > width && strlen(names[i]) < 40)
@@ -92,7 +90,7 @@ void rl_report_comparison(FILE *f, const char *const *names, const struct rl_met
 	fprintf(f, "\nComparison\n  %-18s", "metric");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, " %*.*s", width, width, names[i]);
-	fprintf(f, " %*s %12s\n", width, "winner", "difference");
+	fprintf(f, " %*s %20s\n", width, "winner", "difference");
 	for (size_t r = 0; r < nrows; r++) {
 		fprintf(f, "  %-18s", out[r].label);
 		for (size_t i = 0; i < n; i++) {
@@ -100,9 +98,14 @@ void rl_report_comparison(FILE *f, const char *const *names, const struct rl_met
 			snprintf(v, sizeof(v), out[r].fmt, out[r].values[i]);
 			fprintf(f, " %*s", width, v);
 		}
-		if (out[r].winner < 0)
-			fprintf(f, " %*s %12s\n", width, "tie", "-");
+		char diff[48];
+		if (out[r].factor > 0)
+			snprintf(diff, sizeof(diff), "%.1f%% (%.2f\u00d7)", out[r].diff_pct, out[r].factor);
 		else
-			fprintf(f, " %*.*s %11.1f%%\n", width, width, names[out[r].winner], out[r].diff_pct);
+			snprintf(diff, sizeof(diff), "%.1f%%", out[r].diff_pct);
+		if (out[r].winner < 0)
+			fprintf(f, " %*s %20s\n", width, "tie", out[r].diff_pct > 0 ? diff : "-");
+		else
+			fprintf(f, " %*.*s %20s\n", width, width, names[out[r].winner], diff);
 	}
 }

@@ -45,7 +45,8 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 	if (s->unfinished)
 		fprintf(f, "  Unfinished    %llu in flight when the run ended (not counted above)\n",
 			(unsigned long long)s->unfinished);
-	fprintf(f, "  Throughput    %.2f req/s over %.3fs\n", m.throughput_rps, duration_s);
+	fprintf(f, "  Throughput    %.2f req/s over %.3fs (%.2f successful/s)\n", m.throughput_rps, duration_s,
+		m.throughput_ok_rps);
 	fprintf(f, "  %-9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "mean", "min", "p50", "p90",
 		"p95", "p99", "p99.9", "max", "stddev");
 	phase_row(f, "Latency", &m.latency);   /* every request that ended, failures included */
@@ -63,9 +64,11 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 	phase_row(f, "Download", &m.download);
 	fprintf(f, "  Payload       %s average per successful response\n",
 		rl_fmt_bytes(a, sizeof(a), m.avg_payload_bytes));
-	fprintf(f, "  Transfer      received %s (%s/s), sent %s\n",
+	char d[32];
+	fprintf(f, "  Transfer      received %s (%s/s; payload %s/s), sent %s\n",
 		rl_fmt_bytes(a, sizeof(a), (double)s->bytes_received),
 		rl_fmt_bytes(b, sizeof(b), m.transfer_bytes_per_s),
+		rl_fmt_bytes(d, sizeof(d), m.payload_bytes_per_s),
 		rl_fmt_bytes(c, sizeof(c), (double)s->bytes_sent));
 	fprintf(f, "  Efficiency    %.2f bytes/ms (average payload / average latency)\n",
 		m.network_efficiency_bytes_per_ms);
@@ -137,7 +140,7 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 			names[i] = r->targets[i].name;
 			rl_metrics_compute(&res->targets[i], res->duration_s, &m[i]);
 		}
-		rl_report_comparison(f, names, m, res->ntargets);
+		rl_report_comparison(f, names, m, res->ntargets, RL_CMP_TIE_PCT);
 	}
 	for (size_t g = 0; g < res->ngroups; g++) {
 		const struct rl_group_def *gd = &r->groups[g];

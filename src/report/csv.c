@@ -35,16 +35,22 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	fprintf(f, "%s.unfinished,%llu\n", scope, (unsigned long long)s->unfinished);
 	fprintf(f, "%s.success_rate,%.3f\n", scope, m.success_rate);
 	fprintf(f, "%s.throughput_rps,%.3f\n", scope, m.throughput_rps);
+	fprintf(f, "%s.throughput_ok_rps,%.3f\n", scope, m.throughput_ok_rps);
 	fprintf(f, "%s.bytes_received,%llu\n", scope, (unsigned long long)s->bytes_received);
 	fprintf(f, "%s.bytes_sent,%llu\n", scope, (unsigned long long)s->bytes_sent);
 	fprintf(f, "%s.avg_payload_bytes,%.3f\n", scope, m.avg_payload_bytes);
 	fprintf(f, "%s.transfer_bytes_per_s,%.3f\n", scope, m.transfer_bytes_per_s);
+	fprintf(f, "%s.payload_bytes,%llu\n", scope, (unsigned long long)s->payload_bytes);
+	fprintf(f, "%s.payload_bytes_per_s,%.3f\n", scope, m.payload_bytes_per_s);
 	fprintf(f, "%s.network_efficiency_bytes_per_ms,%.3f\n", scope, m.network_efficiency_bytes_per_ms);
 	summary(f, scope, "latency_ms", &m.latency);
 	summary(f, scope, "latency_ok_ms", &m.latency_ok);
 	summary(f, scope, "connect_ms", &m.connect);
-	if (m.tls.count)
+	if (m.tls.count) {
 		summary(f, scope, "tls_ms", &m.tls);
+		fprintf(f, "%s.handshakes_full,%llu\n", scope, (unsigned long long)s->handshakes_full);
+		fprintf(f, "%s.handshakes_resumed,%llu\n", scope, (unsigned long long)s->handshakes_resumed);
+	}
 	summary(f, scope, "ttfb_ms", &m.ttfb);
 	summary(f, scope, "download_ms", &m.download);
 	if (open_loop) {
@@ -59,6 +65,7 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	fprintf(f, "%s.reconnects,%llu\n", scope, (unsigned long long)s->reconnects);
 	fprintf(f, "%s.goaways,%llu\n", scope, (unsigned long long)s->goaways);
 	fprintf(f, "%s.retried_requests,%llu\n", scope, (unsigned long long)s->retried);
+	fprintf(f, "%s.closed_unsolicited_bytes,%llu\n", scope, (unsigned long long)s->unsolicited);
 }
 
 int rl_report_csv(FILE *f, const struct rl_report *r)

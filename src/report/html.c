@@ -315,7 +315,7 @@ static void comparison_table(FILE *f, json_t *root)
 	for (size_t i = 0; i < n; i++)
 		rl_metrics_from_json(json_array_get(tg, i), &m[i]);
 	struct rl_cmp_row rows[RL_CMP_MAX_ROWS];
-	size_t nrows = rl_compare_rows(m, n, rows);
+	size_t nrows = rl_compare_rows(m, n, RL_CMP_TIE_PCT, rows);
 	section(f, "comparison", "Comparison");
 	fputs("<table><tr>", f);
 	th(f, "metric");
@@ -336,7 +336,7 @@ static void comparison_table(FILE *f, json_t *root)
 		} else {
 			fputs("<td>", f);
 			text(f, target_name(json_array_get(tg, (size_t)rows[r].winner)));
-			fprintf(f, "</td><td class=\"n\">%.1f%%</td></tr>\n", rows[r].diff_pct);
+			fprintf(f, "</td><td class=\"n\">%.1f%% (%.2f&times;)</td></tr>\n", rows[r].diff_pct, rows[r].factor);
 		}
 	}
 	fputs("</table></section>\n", f);

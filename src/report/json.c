@@ -85,10 +85,12 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	rl_jw_u64(w, "unfinished", s->unfinished);
 	rl_jw_num(w, "success_rate", m.success_rate, 3);
 	rl_jw_num(w, "throughput_rps", m.throughput_rps, 3);
+	rl_jw_num(w, "throughput_ok_rps", m.throughput_ok_rps, 3);
 	rl_jw_u64(w, "bytes_received", s->bytes_received);
 	rl_jw_u64(w, "bytes_sent", s->bytes_sent);
 	rl_jw_num(w, "avg_payload_bytes", m.avg_payload_bytes, 3);
 	rl_jw_num(w, "transfer_bytes_per_s", m.transfer_bytes_per_s, 3);
+	rl_jw_num(w, "payload_bytes_per_s", m.payload_bytes_per_s, 3);
 	rl_jw_num(w, "network_efficiency_bytes_per_ms", m.network_efficiency_bytes_per_ms, 3);
 	summary(w, "latency_ms", &m.latency);
 	summary(w, "latency_ok_ms", &m.latency_ok);

@@ -20,6 +20,8 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	if (duration_s > 0) {
 		m->throughput_rps = (double)s->requests / duration_s;
 		m->transfer_bytes_per_s = (double)s->bytes_received / duration_s;
+		m->throughput_ok_rps = (double)s->successful / duration_s;
+		m->payload_bytes_per_s = (double)s->payload_bytes / duration_s;
 	}
 	m->avg_payload_bytes = s->successful ? (double)s->payload_bytes / (double)s->successful : 0;
 	rl_hist_summarize(&s->latency, &m->latency);

@@ -81,6 +81,8 @@ void rl_metrics_from_json(json_t *o, struct rl_metrics *m)
 	m->timeouts = rl_json_u64(o, "timeouts");
 	m->success_rate = rl_json_num(o, "success_rate");
 	m->throughput_rps = rl_json_num(o, "throughput_rps");
+	m->throughput_ok_rps = rl_json_num(o, "throughput_ok_rps");
+	m->payload_bytes_per_s = rl_json_num(o, "payload_bytes_per_s");
 	m->transfer_bytes_per_s = rl_json_num(o, "transfer_bytes_per_s");
 	m->avg_payload_bytes = rl_json_num(o, "avg_payload_bytes");
 	m->network_efficiency_bytes_per_ms = rl_json_num(o, "network_efficiency_bytes_per_ms");

@@ -122,7 +122,8 @@ static void respond_error(struct srv_conn *c, unsigned status, const char *msg)
 
 static void response_done(struct srv_conn *c)
 {
-	rl_serve_count_end(c->t->ctr, RL_SERVE_H1, srv_now_ns() - c->started_ns);
+	if (!c->plan.uncounted)
+		rl_serve_count_end(c->t->ctr, RL_SERVE_H1, srv_now_ns() - c->started_ns);
 	c->h1 = H1_IDLE;
 	if (!c->keep_alive) {
 		srv_close(c);
@@ -175,7 +176,8 @@ void srv_h1_on_data(struct srv_conn *c)
 			fprintf(stderr, "serve: %.*s %.*s -> %u\n", (int)r.method_len, r.method,
 				(int)r.target_len, r.target, c->plan.status);
 		c->started_ns = srv_now_ns();
-		rl_serve_count_start(c->t->ctr, RL_SERVE_H1);
+		if (!c->plan.uncounted)
+			rl_serve_count_start(c->t->ctr, RL_SERVE_H1);
 		consume(c, (size_t)hl);
 		c->req_body_left = r.content_length;
 		if (r.expect_continue && r.content_length > c->in_len && !srv_out_reserve(c, 25)) {

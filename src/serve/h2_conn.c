@@ -260,13 +260,17 @@ static void request_done(struct srv_stream *st)
 {
 	struct srv_conn *c = st->c;
 	st->started_ns = srv_now_ns();
-	rl_serve_count_start(c->t->ctr, st->grpc ? RL_SERVE_GRPC : RL_SERVE_H2);
 	if (st->grpc) {
 		grpc_plan(st);
 	} else {
 		rl_serve_route(st->method, strlen(st->method), st->path, strlen(st->path), c->t->ctr, &st->plan);
 		st->head_only = !strcmp(st->method, "HEAD");
 	}
+	/* counted from here (a /stats poll is not: it reads the counts, it is not in them) */
+	if (st->grpc || !st->plan.uncounted)
+		rl_serve_count_start(c->t->ctr, st->grpc ? RL_SERVE_GRPC : RL_SERVE_H2);
+	else
+		st->counted = true;
 	if (c->t->opt->verbose)
 		fprintf(stderr, "serve: h2 %s %s -> %u%s%s\n", st->method, st->path,
 			st->grpc ? st->grpc_status : st->plan.status, st->grpc ? " grpc " : "",

@@ -113,12 +113,30 @@ int rl_serve_knob(struct rl_serve_knobs *k, const char *name, size_t nlen, const
 	return 0;
 }
 
+static void stats_reset(struct rl_serve_counters *c)
+{
+	for (int i = 0; i < RL_SERVE_NPROTO; i++) {
+		atomic_store(&c->requests[i], 0);
+		atomic_store(&c->service_ns[i], 0);
+	}
+	atomic_store(&c->max_in_flight, atomic_load(&c->in_flight));
+	atomic_store(&c->recent_next, 0);
+}
+
 static void stats_json(struct rl_serve_counters *c, struct rl_serve_plan *plan)
 {
 	static const char *names[] = { "http1", "h2", "grpc" };
 	uint64_t total = 0, svc = 0;
 	int off = 0;
-	char per[512];
+	char per[256], recent[RL_SERVE_RECENT * 12 + 8];
+	/* the recent service times, oldest first (a concurrent end may move one: a poll
+	 * reads a moment, not a transaction) */
+	uint64_t next = atomic_load(&c->recent_next), first = next > RL_SERVE_RECENT ? next - RL_SERVE_RECENT : 0;
+	int roff = 0;
+	for (uint64_t i = first; i < next; i++)
+		roff += snprintf(recent + roff, sizeof(recent) - (size_t)roff, "%s%.3f", i > first ? "," : "",
+				 (double)atomic_load(&c->recent_us[i % RL_SERVE_RECENT]) / 1000.0);
+	recent[roff] = 0;
 	for (int i = 0; i < RL_SERVE_NPROTO; i++) {
 		uint64_t n = atomic_load(&c->requests[i]), ns = atomic_load(&c->service_ns[i]);
 		total += n;
@@ -129,10 +147,10 @@ static void stats_json(struct rl_serve_counters *c, struct rl_serve_plan *plan)
 	}
 	plan->small_len = (size_t)snprintf(plan->small, sizeof(plan->small),
 		"{\"total_requests\":%llu,\"in_flight\":%llu,\"max_in_flight\":%llu,"
-		"\"mean_service_ms\":%.3f,\"per_protocol\":{%s}}\n",
+		"\"mean_service_ms\":%.3f,\"per_protocol\":{%s},\"recent_service_ms\":[%s]}\n",
 		(unsigned long long)total, (unsigned long long)atomic_load(&c->in_flight),
 		(unsigned long long)atomic_load(&c->max_in_flight),
-		total ? (double)svc / (double)total / 1e6 : 0.0, per);
+		total ? (double)svc / (double)total / 1e6 : 0.0, per, recent);
 	plan->content_type = "application/json";
 }
 
@@ -173,9 +191,19 @@ void rl_serve_route(const char *method, size_t mlen, const char *target, size_t 
 		set_small(plan, 200, "text/plain", root_body);
 	} else if (plen == 7 && !memcmp(target, "/health", 7)) {
 		set_small(plan, 200, "application/json", "{\"status\":\"ok\"}\n");
+		plan->uncounted = true;
 	} else if (plen == 6 && !memcmp(target, "/stats", 6)) {
 		plan->status = 200;
 		stats_json(ctr, plan);
+		plan->uncounted = true;
+	} else if (plen == 12 && !memcmp(target, "/stats/reset", 12)) {
+		if (mlen == 4 && !memcmp(method, "POST", 4)) {
+			stats_reset(ctr);
+			set_small(plan, 200, "application/json", "{\"reset\":true}\n");
+		} else {
+			set_small(plan, 405, "text/plain", "POST /stats/reset starts the counts afresh\n");
+		}
+		plan->uncounted = true;
 	} else if (plen > 11 && !memcmp(target, "/api/users/", 11)) {
 		char idbuf[16];
 		size_t il = plen - 11;
@@ -196,7 +224,8 @@ void rl_serve_route(const char *method, size_t mlen, const char *target, size_t 
 			set_small(plan, 404, "application/json", "{\"error\":\"user not found\"}\n");
 		}
 	} else {
-		set_small(plan, 404, "text/plain", "not found\n");
+		/* any other path answers by its knobs (/search?ttfb=20ms) */
+		set_small(plan, 200, "text/plain", root_body);
 	}
 	if (k.has_status)
 		plan->status = k.status;
@@ -233,4 +262,6 @@ void rl_serve_count_end(struct rl_serve_counters *c, enum rl_serve_proto p, uint
 	atomic_fetch_sub(&c->in_flight, 1);
 	atomic_fetch_add(&c->requests[p], 1);
 	atomic_fetch_add(&c->service_ns[p], service_ns);
+	uint64_t slot = atomic_fetch_add(&c->recent_next, 1);
+	atomic_store(&c->recent_us[slot % RL_SERVE_RECENT], service_ns / 1000);
 }

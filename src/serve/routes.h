@@ -13,14 +13,18 @@
 #define RL_SERVE_MAX_SIZE   (1ULL << 30) /* size= at most 1 GiB */
 #define RL_SERVE_MAX_DELAY  (60ULL * 1000000000)
 #define RL_SERVE_USERS      10000
+#define RL_SERVE_RECENT     32 /* service times /stats lists, the latest last */
 
 enum rl_serve_proto { RL_SERVE_H1, RL_SERVE_H2, RL_SERVE_GRPC, RL_SERVE_NPROTO };
 
-/* Server-wide counters for /stats; every thread adds to the same ones. */
+/* Server-wide counters for /stats; every thread adds to the same ones. /stats and
+ * /health are never counted (a poll must not change what it reads). */
 struct rl_serve_counters {
 	_Atomic uint64_t requests[RL_SERVE_NPROTO];
 	_Atomic uint64_t in_flight, max_in_flight;
 	_Atomic uint64_t service_ns[RL_SERVE_NPROTO];
+	_Atomic uint64_t recent_us[RL_SERVE_RECENT]; /* a ring of the last service times */
+	_Atomic uint64_t recent_next;
 };
 
 struct rl_serve_knobs {
@@ -38,6 +42,7 @@ struct rl_serve_plan {
 	uint64_t size;                   /* body length in bytes */
 	uint64_t ttfb_ns, body_delay_ns;
 	bool chunked, close;
+	bool uncounted;                  /* /stats, /health: not in the counters */
 	size_t small_len;
 	char small[RL_SERVE_SMALL_BODY]; /* the body, when it is not a generated pattern;
 					  * last, so a plan is cleared up to here */
@@ -47,7 +52,9 @@ struct rl_serve_plan {
  * are ignored (they may be the application's own parameters). */
 int rl_serve_knob(struct rl_serve_knobs *k, const char *name, size_t nlen, const char *val,
 		  size_t vlen, char *err, size_t errlen);
-/* Plans the answer to METHOD TARGET (path and query); every method is accepted. */
+/* Plans the answer to METHOD TARGET (path and query): /health, /stats (POST
+ * /stats/reset starts the counts afresh), /api/users/{id}, and any other path the knobs'
+ * answer (a small text body by default). */
 void rl_serve_route(const char *method, size_t mlen, const char *target, size_t tlen,
 		    struct rl_serve_counters *ctr, struct rl_serve_plan *plan);
 /* The JSON user for id (1..10000); returns its length. */

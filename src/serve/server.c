@@ -122,7 +122,7 @@ void srv_close(struct srv_conn *c)
 		io_uring_prep_timeout_remove(sqe, RL_UD(S_TIMER, c->slot, old), 0);
 		io_uring_sqe_set_data64(sqe, RL_UD(S_CANCEL, c->slot, c->gen));
 	}
-	if (c->h1 != H1_IDLE && c->h1 != H1_READ_BODY)
+	if (c->h1 != H1_IDLE && c->h1 != H1_READ_BODY && !c->plan.uncounted)
 		rl_serve_count_end(t->ctr, RL_SERVE_H1, srv_now_ns() - c->started_ns);
 	srv_h2_free(c);
 	srv_tls_free(c);

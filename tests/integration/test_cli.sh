@@ -60,6 +60,18 @@ check "sigint_prints_results_so_far" bash -c "grep -q 'interrupted' '$TEST_TMP/i
 "$RINGLOAD" -q -c 2 -t 1 -n 100 --json "$TEST_TMP/f.json" --csv "$TEST_TMP/f.csv" "$URL"
 check "json_file_written" test "$(jget "$TEST_TMP/f.json" 'd["total"]["requests"]')" = 100
 check "csv_file_written" grep -qx 'total.requests,100' "$TEST_TMP/f.csv"
+check "csv_has_every_json_total" python3 - "$TEST_TMP/f.json" "$TEST_TMP/f.csv" <<'PY'
+import csv, json, sys
+total = json.load(open(sys.argv[1]))["total"]
+rows = {r["metric"]: r["value"] for r in csv.DictReader(open(sys.argv[2]))}
+names = {"opened": "connections_opened"}
+scalars = {k: v for k, v in total.items() if isinstance(v, (int, float))}
+scalars.update({names.get(k, k): v for k, v in total["connections"].items()})
+for k, v in scalars.items():
+    assert "total." + k in rows, ("missing in the CSV", k)
+    assert abs(float(rows["total." + k]) - v) < 1e-3, (k, v, rows["total." + k])
+assert {"payload_bytes", "throughput_ok_rps", "payload_bytes_per_s"} <= set(scalars)
+PY
 check "no_temp_files_left" bash -c "! ls '$TEST_TMP' | grep -q '\.tmp\.'"
 check "quiet_prints_nothing" test -z "$("$RINGLOAD" -q -c 1 -n 5 "$URL")"
 

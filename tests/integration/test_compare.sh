@@ -15,7 +15,18 @@ check "compare_json_winners" test "$(jget cmp.json \
 check "compare_json_difference" test "$(jget cmp.json \
 	'[m for m in d["metrics"] if m["metric"] == "latency p50 ms"][0]["difference_pct"] > 80')" = True
 "$RINGLOAD" compare -o csv fast.json slow.json > cmp.csv
-check "compare_csv" bash -c "head -1 cmp.csv | grep -qx 'metric,\"fast.json\",\"slow.json\",winner,difference_pct' && grep -q '^latency p99 ms,.*,\"fast.json\",' cmp.csv"
+check "compare_csv" bash -c "head -1 cmp.csv | grep -qx 'metric,\"fast.json\",\"slow.json\",winner,difference_pct,factor' && grep -q '^latency p99 ms,.*,\"fast.json\",' cmp.csv"
+# a speed-up also as a factor (7.50x beside 650%); a difference under --tie is a tie
+check "compare_factor" test "$(jget cmp.json \
+	'[round(m["factor"], 6) == round(m["values"][1] / m["values"][0], 6) for m in d["metrics"] if m["metric"] == "latency p50 ms"][0]')" = True
+check "compare_console_factor" grep -Eq '^  latency p50 ms .* fast.json +[0-9.]+% \([0-9.]+×\)' cmp.txt
+"$RINGLOAD" compare -o json fast.json fast.json > same.json
+check "compare_same_run_is_a_tie_everywhere" test "$(jget same.json 'set(m["winner"] for m in d["metrics"])')" = "{None}"
+# (a lower-is-better gap is under 100% of the runner-up; throughput's here is far above)
+"$RINGLOAD" compare -o json --tie 99.99 fast.json slow.json > tie.json
+check "compare_tie_threshold" test "$(jget tie.json \
+	'[m["winner"] for m in d["metrics"] if m["metric"] in ("latency p50 ms", "throughput req/s")]')" = "['fast.json', None]"
+check "compare_tie_bad_exit_2" bash -c "'$RINGLOAD' compare --tie lots fast.json slow.json 2>&1 | grep -q \"tie: 'lots'\"; test \${PIPESTATUS[0]} = 2"
 echo '{"not": "a result"}' > other.json
 check "compare_rejects_other_json_exit_2" bash -c "'$RINGLOAD' compare fast.json other.json 2>&1 | grep -q \"'other.json' is not a ringload JSON result\"; test \${PIPESTATUS[0]} = 2"
 check "compare_needs_two_runs_exit_2" bash -c "'$RINGLOAD' compare fast.json 2>/dev/null; test \$? = 2"

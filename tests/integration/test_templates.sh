@@ -64,3 +64,19 @@ PY
 
 check "malformed_template_exit_2_names_position" bash -c "'$RINGLOAD' '$URL/a/{{randint 9 1}}' 2>&1 | grep -q 'byte'; test \${PIPESTATUS[0]} = 2"
 check "template_in_host_exit_2" bash -c "'$RINGLOAD' 'http://{{uuid}}/' 2>/dev/null; test \$? = 2"
+
+# {{line-seq FILE}}: each line in turn, exactly as often as the others; {{line FILE}}:
+# only lines of the file (nginx logs every path)
+printf '11\r\n22\n\n33\n' > "$TEST_TMP/ids.txt"
+: > "$TEST_TMP/access.log"
+"$RINGLOAD" -q --h2 -c 2 -t 2 -m 4 -n 600 "http://127.0.0.1:$PORT2/api/users/{{line-seq $TEST_TMP/ids.txt}}/{{line $TEST_TMP/ids.txt}}"
+log_lines "$TEST_TMP/access.log" > /dev/null
+check "line_templates_from_a_file" python3 - "$TEST_TMP/access.log" <<'PY'
+import collections, re, sys
+pairs = [re.search(r"GET /api/users/(\d+)/(\d+) HTTP", l).groups() for l in open(sys.argv[1])]
+seq = collections.Counter(a for a, _ in pairs)
+rnd = collections.Counter(b for _, b in pairs)
+assert len(pairs) == 600 and seq == {"11": 200, "22": 200, "33": 200}, seq
+assert set(rnd) == {"11", "22", "33"} and min(rnd.values()) > 100, rnd
+PY
+check "line_template_missing_file_exit_2" bash -c "'$RINGLOAD' '$URL/{{line $TEST_TMP/none.txt}}' 2>&1 | grep -q 'none.txt: No such file'; test \${PIPESTATUS[0]} = 2"
