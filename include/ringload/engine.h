@@ -40,6 +40,8 @@ struct rl_history_row {
 	uint64_t requests, failed;
 	double rps, p50_ms, p90_ms, p99_ms, max_ms; /* over every request that ended ... */
 	double p99_ok_ms;                           /* ... and over the successful ones */
+	uint64_t users;            /* connections open at the row's end (closed loop: users) */
+	double target_rps;         /* the total row, open loop: the offered rate at the row's end */
 };
 
 struct rl_engine_features {

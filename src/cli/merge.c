@@ -126,6 +126,8 @@ static int add_history(struct rl_result *res, size_t col, json_t *rows, uint64_t
 		row->t = (double)k;
 		row->requests += rl_json_u64(r, "requests");
 		row->failed += rl_json_u64(r, "errors");
+		row->users += rl_json_u64(r, "users");            /* shards' connections add up */
+		row->target_rps += rl_json_num(r, "target_rps"); /* and so do their rates */
 		row->rps = (double)row->requests;
 		const char *pk[] = { "p50_ms", "p90_ms", "p99_ms", "max_ms", "p99_ok_ms" };
 		double *pv[] = { &row->p50_ms, &row->p90_ms, &row->p99_ms, &row->max_ms, &row->p99_ok_ms };

@@ -64,7 +64,7 @@ static void *worker_thread(void *p)
 static void live_reset(struct rl_live *cur, size_t nt)
 {
 	for (size_t t = 0; t < nt; t++) {
-		cur[t].requests = cur[t].failed = 0;
+		cur[t].requests = cur[t].failed = cur[t].open = 0;
 		rl_hist_reset(&cur[t].hist);
 		rl_hist_reset(&cur[t].hist_ok);
 	}
@@ -75,6 +75,7 @@ static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt)
 	for (size_t t = 0; t < nt; t++) {
 		cur[t].requests += src[t].requests;
 		cur[t].failed += src[t].failed;
+		cur[t].open += src[t].open;
 		rl_hist_merge(&cur[t].hist, &src[t].hist);
 		rl_hist_merge(&cur[t].hist_ok, &src[t].hist_ok);
 	}
@@ -100,10 +101,23 @@ static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *t
 	}
 }
 
+/* Open loop: the rate offered t_end seconds into the measured run (--stages moves it). */
+static double offered_rate(const struct run_ctx *ctx, double t_end)
+{
+	const struct rl_plan *plan = ctx->sh.plan;
+	if (plan->rate <= 0)
+		return 0;
+	if (!plan->nstages)
+		return plan->rate;
+	size_t stage;
+	uint64_t t = ctx->sh.measure_ns - ctx->sh.start_ns + (uint64_t)(t_end * 1e9);
+	return rl_stage_level(&ctx->sh.stages, t, &stage);
+}
+
 /* One history row per target and one for the total: the difference of two snapshots. */
 /* hs: four scratch histograms (a target's second, the total's, and the same of successes). */
 static int history_row(struct rl_result *res, size_t nt, const struct rl_live *cur,
-		       struct rl_live *prev, double t_end, double dt, struct rl_hist *hs)
+		       struct rl_live *prev, double t_end, double dt, double target_rps, struct rl_hist *hs)
 {
 	struct rl_hist *diff = &hs[0], *total = &hs[1], *diff_ok = &hs[2], *total_ok = &hs[3];
 	if (res->nhistory >= RL_HISTORY_MAX || dt <= 0)
@@ -115,8 +129,9 @@ static int history_row(struct rl_result *res, size_t nt, const struct rl_live *c
 	struct rl_history_row *row = &rows[res->nhistory * (nt + 1)];
 	rl_hist_reset(total);
 	rl_hist_reset(total_ok);
-	uint64_t req = 0, failed = 0;
+	uint64_t req = 0, failed = 0, users = 0;
 	for (size_t t = 0; t <= nt; t++, row++) {
+		row->target_rps = 0;
 		struct rl_hist *h = diff, *h_ok = diff_ok;
 		if (t < nt) {
 			/* the live copies keep failures and successes apart: the row's latency
@@ -128,13 +143,18 @@ static int history_row(struct rl_result *res, size_t nt, const struct rl_live *c
 			rl_hist_merge(total_ok, diff_ok);
 			row->requests = cur[t].requests - prev[t].requests;
 			row->failed = cur[t].failed - prev[t].failed;
+			/* (the last row is read after the workers closed: the second before's) */
+			row->users = cur[t].open ? cur[t].open : prev[t].open;
 			req += row->requests;
 			failed += row->failed;
+			users += row->users;
 		} else {
 			h = total;
 			h_ok = total_ok;
 			row->requests = req;
 			row->failed = failed;
+			row->users = users;
+			row->target_rps = target_rps;
 		}
 		row->t = t_end;
 		row->rps = (double)row->requests / dt;
@@ -324,7 +344,9 @@ static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size
 		 * publish on 200 ms ticks aligned to the start, at least every 5 ms of loop) */
 		if (now >= next_row + HISTORY_SETTLE_NS) {
 			snapshot(ctx, ctx->cur, ctx->tmp);
-			history_row(res, nt, ctx->cur, ctx->prev, ++ctx->rows_done, 1.0, ctx->hs);
+			ctx->rows_done++;
+			history_row(res, nt, ctx->cur, ctx->prev, ctx->rows_done, 1.0,
+				    offered_rate(ctx, (double)ctx->rows_done), ctx->hs);
 			next_row += NS_PER_S;
 		}
 	}
@@ -411,7 +433,7 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 	}
 	double dur = (double)(end - ctx->sh.measure_ns) / 1e9;
 	if (dur > ctx->rows_done)
-		history_row(res, ntargets, ctx->cur, ctx->prev, dur, dur - ctx->rows_done, ctx->hs);
+		history_row(res, ntargets, ctx->cur, ctx->prev, dur, dur - ctx->rows_done, offered_rate(ctx, dur), ctx->hs);
 	res->duration_s = end > ctx->sh.measure_ns ? dur : 0;
 	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ctx->ru0.ru_utime.tv_sec) +
 			  (double)(ru1.ru_utime.tv_usec - ctx->ru0.ru_utime.tv_usec) / 1e6;

@@ -262,12 +262,15 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 void rl_worker_live_counts(struct rl_worker *w)
 {
 	for (size_t t = 0; t < w->sh->ntargets; t++) {
-		w->live[t].requests = w->live[t].failed = 0;
+		w->live[t].requests = w->live[t].failed = w->live[t].open = 0;
 		for (size_t s = 0; s < w->nstage_stats; s++) {
 			w->live[t].requests += w->stage_stats[s * w->sh->ntargets + t].requests;
 			w->live[t].failed += w->stage_stats[s * w->sh->ntargets + t].failed;
 		}
 	}
+	for (uint32_t i = 0; i < w->nconns; i++)
+		if (w->conns[i].state == C_OPEN)
+			w->live[w->conns[i].target].open++;
 }
 
 static void publish_progress(struct rl_worker *w)

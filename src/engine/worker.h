@@ -128,6 +128,7 @@ struct rl_conn {
 /* Per target, cumulative over the (measured) run: what history rows are differences of. */
 struct rl_live {
 	uint64_t requests, failed;
+	uint64_t open;                /* connections open now (not a count to difference) */
 	struct rl_hist hist, hist_ok; /* latency of failed requests; of successful ones */
 };
 

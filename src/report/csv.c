@@ -109,7 +109,7 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 int rl_report_history_csv(FILE *f, const struct rl_report *r)
 {
 	const struct rl_result *res = r->res;
-	fputs("target,t,requests,errors,rps,p50_ms,p90_ms,p99_ms,max_ms,p99_ok_ms\n", f);
+	fputs("target,t,requests,errors,rps,p50_ms,p90_ms,p99_ms,max_ms,p99_ok_ms,users,target_rps\n", f);
 	for (size_t i = 0; i < res->nhistory; i++) {
 		for (size_t t = 0; t <= res->ntargets; t++) {
 			const struct rl_history_row *row = &res->history[i * (res->ntargets + 1) + t];
@@ -120,9 +120,13 @@ int rl_report_history_csv(FILE *f, const struct rl_report *r)
 					fputc('"', f);
 				fputc(*c, f);
 			}
-			fprintf(f, "\",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n", row->t,
+			fprintf(f, "\",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%llu,", row->t,
 				(unsigned long long)row->requests, (unsigned long long)row->failed, row->rps,
-				row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms, row->p99_ok_ms);
+				row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms, row->p99_ok_ms,
+				(unsigned long long)row->users);
+			if (t == res->ntargets && r->opt->rate > 0) /* the offered rate is the run's, not a target's */
+				fprintf(f, "%.3f", row->target_rps);
+			fputc('\n', f);
 		}
 	}
 	return ferror(f) ? -1 : 0;

@@ -133,6 +133,29 @@ static void rate_chart(FILE *f, json_t *root)
 	series_free(&b);
 }
 
+/* The load itself over time: the connections open (users) and, in an open loop, the
+ * offered rate, each second. */
+static void load_time_chart(FILE *f, json_t *root)
+{
+	json_t *total = json_object_get(root, "total");
+	json_t *first = json_array_get(json_object_get(total, "history"), 0);
+	if (!first)
+		return;
+	struct series_buf b = { 0 };
+	history_series(&b, total, "users (connections open)", "users");
+	rl_svg_line(f, &(struct rl_svg_line_chart){ .title = "Users (connections open) per second", .x_label = "elapsed s",
+						      .y_label = "connections", .series = b.s, .nseries = b.n });
+	series_free(&b);
+	if (json_object_get(first, "target_rps")) {
+		history_series(&b, total, "offered rate", "target_rps");
+		history_series(&b, total, "achieved rate", "rps");
+		rl_svg_line(f, &(struct rl_svg_line_chart){ .title = "Offered and achieved rate per second",
+							      .x_label = "elapsed s", .y_label = "req/s", .series = b.s,
+							      .nseries = b.n });
+		series_free(&b);
+	}
+}
+
 static void latency_time_chart(FILE *f, json_t *root)
 {
 	json_t *total = json_object_get(root, "total");
@@ -356,18 +379,36 @@ static void stages_section(FILE *f, json_t *root)
 	struct series_buf b = { 0 };
 	double *x[3], *y[3], *tx, *ty;
 	static const char *const q[] = { "p50", "p90", "p99" };
+	/* a linear ramp is one stage, one point: the curve comes from its seconds (the load
+	 * at each second's end against that second's percentiles) */
+	bool ramp = false;
+	json_array_foreach(stages, i, s)
+		ramp |= !json_is_true(json_object_get(s, "step"));
+	json_t *rows = json_object_get(json_object_get(root, "total"), "history"), *r;
+	size_t npts = ramp ? json_array_size(rows) : n;
 	for (int k = 0; k < 3; k++)
-		series_add(&b, q[k], n, &x[k], &y[k]);
+		series_add(&b, q[k], npts, &x[k], &y[k]);
 	bool ok = b.n == 3;
-	json_array_foreach(stages, i, s) {
-		for (int k = 0; ok && k < 3; k++) {
-			x[k][i] = rl_json_num(s, "level");
-			y[k][i] = rl_json_num(json_object_get(s, "latency_ms"), q[k]);
+	if (ramp) {
+		static const char *const hk[] = { "p50_ms", "p90_ms", "p99_ms" };
+		json_array_foreach(rows, i, r) {
+			for (int k = 0; ok && k < 3; k++) {
+				x[k][i] = rl_json_num(r, rate ? "target_rps" : "users");
+				y[k][i] = rl_json_num(r, hk[k]);
+			}
+		}
+	} else {
+		json_array_foreach(stages, i, s) {
+			for (int k = 0; ok && k < 3; k++) {
+				x[k][i] = rl_json_num(s, "level");
+				y[k][i] = rl_json_num(json_object_get(s, "latency_ms"), q[k]);
+			}
 		}
 	}
-	rl_svg_line(f, &(struct rl_svg_line_chart){ .title = "Response time against load", .x_label = axis,
-						      .y_label = "ms", .series = b.s, .nseries = ok ? 3 : 0,
-						      .markers = true });
+	rl_svg_line(f, &(struct rl_svg_line_chart){ .title = ramp ? "Response time against load (each second of the ramp)"
+								  : "Response time against load",
+						      .x_label = axis, .y_label = "ms", .series = b.s,
+						      .nseries = ok ? 3 : 0, .markers = true });
 	series_free(&b);
 	if (series_add(&b, "throughput", n, &tx, &ty)) {
 		json_array_foreach(stages, i, s) {
@@ -637,6 +678,7 @@ int rl_report_html_from_json(FILE *f, json_t *root)
 	section(f, "over-time", "Over time");
 	fputs("<div class=\"charts\">\n", f);
 	rate_chart(f, root);
+	load_time_chart(f, root);
 	latency_time_chart(f, root);
 	fputs("</div></section>\n", f);
 	section(f, "distribution", "Latency distribution");

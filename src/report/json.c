@@ -54,7 +54,7 @@ static void json_count(void *w, const char *name, uint64_t n)
 	rl_jw_u64(w, name, n);
 }
 
-static void history(struct rl_jw *w, const struct rl_result *res, size_t col)
+static void history(struct rl_jw *w, const struct rl_result *res, size_t col, bool open_loop)
 {
 	rl_jw_arr(w, "history");
 	for (size_t i = 0; i < res->nhistory; i++) {
@@ -69,6 +69,9 @@ static void history(struct rl_jw *w, const struct rl_result *res, size_t col)
 		rl_jw_num(w, "p99_ms", r->p99_ms, 3);
 		rl_jw_num(w, "max_ms", r->max_ms, 3);
 		rl_jw_num(w, "p99_ok_ms", r->p99_ok_ms, 3);
+		rl_jw_u64(w, "users", r->users);
+		if (col == res->ntargets && open_loop) /* the offered rate is the run's, not a target's */
+			rl_jw_num(w, "target_rps", r->target_rps, 3);
 		rl_jw_end_obj(w);
 	}
 	rl_jw_end_arr(w);
@@ -232,13 +235,13 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 		rl_jw_str(&w, "protocol", rl_report_protocol_name(r->targets[i].proto));
 		rl_jw_u64(&w, "weight", r->targets[i].weight);
 		rc |= stats(&w, &res->targets[i], res->duration_s, o->rate > 0);
-		history(&w, res, i);
+		history(&w, res, i, o->rate > 0);
 		rl_jw_end_obj(&w);
 	}
 	rl_jw_end_arr(&w);
 	rl_jw_obj(&w, "total");
 	rc |= stats(&w, &res->total, res->duration_s, o->rate > 0);
-	history(&w, res, res->ntargets);
+	history(&w, res, res->ntargets, o->rate > 0);
 	rl_jw_end_obj(&w);
 
 	if (res->ngroups) {
