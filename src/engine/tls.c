@@ -25,6 +25,7 @@
 #define TLS_RECORD_ROOM (16384 + 512)  /* one record's ciphertext, with its overhead */
 #define TLS_OUT_EXTRA   (64 * 1024)    /* beyond the plaintext buffer: handshake messages */
 #define PROBE_ALERT_WAIT_US 150000     /* pre-flight, TLS 1.3: how long a refusal may take */
+#define TLS_KEEP_BUFFERS_MAX 256       /* connections per thread that keep their buffers */
 
 static bool is_ip_literal(const char *name)
 {
@@ -108,8 +109,6 @@ int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, 
 		return refused("--key", spec->key, err, errlen);
 	SSL_CTX_set_info_callback(ctx, alert_seen);
 	SSL_CTX_set_client_cert_cb(ctx, cert_asked);
-	/* idle connections hold no read or write buffers */
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	snprintf(t->tls_name, sizeof(t->tls_name), "%s", spec->sni ? spec->sni : t->u.host);
 	if (!spec->tls_no_verify) {
@@ -382,6 +381,10 @@ static int tls_connected(struct rl_worker *w, struct rl_conn *c)
 	SSL_set_bio(st->ssl, rbio, wbio);
 	SSL_set_connect_state(st->ssl);
 	SSL_set_app_data(st->ssl, st);
+	/* with many connections, idle ones hold no record buffers (about 34 KiB each); with
+	 * few, keeping them saves a malloc and free of each per record */
+	if (w->nconns > TLS_KEEP_BUFFERS_MAX)
+		SSL_set_mode(st->ssl, SSL_MODE_RELEASE_BUFFERS);
 	st->alert = -1;
 	st->cert_asked = false;
 	name_session(st->ssl, t);
