@@ -40,7 +40,7 @@ tls_hostile() {
 	PIDS+=("$pid")
 	local port=""
 	for _ in $(seq 100); do
-		port=$(awk '/^port/ { print $2 }' "$name.port")
+		port=$(awk '/^port/ { print $2 }' "$name.port" 2> /dev/null)
 		[ -n "$port" ] && break
 		sleep 0.05
 	done
