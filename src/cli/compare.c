@@ -2,6 +2,7 @@
  * (each run's total), as console, JSON or CSV. */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,40 @@ static int load_run(const char *path, struct rl_metrics *m, char *err, size_t er
 		return -1;
 	rl_metrics_from_json(json_object_get(root, "total"), m);
 	json_decref(root);
+	return 0;
+}
+
+/* One result with several targets (a REST-against-gRPC run): its targets, by name. */
+static int load_targets(const char *path, struct rl_metrics **m, char ***names, size_t *n, char *err, size_t errlen)
+{
+	json_t *root = rl_result_load("compare", path, err, errlen);
+	if (!root)
+		return -1;
+	json_t *targets = json_object_get(root, "targets"), *t;
+	size_t count = json_array_size(targets), i;
+	if (count < 2 || count > RL_CMP_MAX_RUNS) {
+		snprintf(err, errlen, "compare: '%s' has %zu target%s; one file compares 2 to %d targets (or give 2 or more files)",
+			 path, count, count == 1 ? "" : "s", RL_CMP_MAX_RUNS);
+		json_decref(root);
+		return -1;
+	}
+	*m = calloc(count, sizeof(**m));
+	*names = calloc(count, sizeof(**names));
+	json_array_foreach(targets, i, t) {
+		if (!*m || !*names)
+			break;
+		rl_metrics_from_json(t, &(*m)[i]);
+		const char *name = json_string_value(json_object_get(t, "name"));
+		if (!name)
+			name = json_string_value(json_object_get(t, "url"));
+		(*names)[i] = strdup(name ? name : "?");
+	}
+	*n = count;
+	json_decref(root);
+	if (!*m || !*names) {
+		snprintf(err, errlen, "compare: out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -72,66 +107,47 @@ int rl_compare_main(int argc, char **argv)
 		return 2;
 	}
 	size_t n = (size_t)(argc - optind);
-	if (n < 2 || n > RL_CMP_MAX_RUNS) {
-		fprintf(stderr, "ringload compare: give 2 to %d result files (ringload -o json or --json)\n",
+	if (n < 1 || n > RL_CMP_MAX_RUNS) {
+		fprintf(stderr, "ringload compare: give 2 to %d result files (ringload -o json or --json), or one with several targets\n",
 			RL_CMP_MAX_RUNS);
 		return 2;
 	}
-	struct rl_metrics *m = calloc(n, sizeof(*m));
-	const char **names = calloc(n, sizeof(*names));
+	struct rl_metrics *m = NULL;
+	char **names = NULL;
 	char err[512];
 	rc = 0;
-	for (size_t i = 0; m && names && i < n; i++) {
-		names[i] = argv[optind + i];
-		if (load_run(names[i], &m[i], err, sizeof(err))) {
+	if (n == 1) {
+		if (load_targets(argv[optind], &m, &names, &n, err, sizeof(err))) {
 			fprintf(stderr, "ringload %s\n", err);
 			rc = 2;
-			break;
 		}
-	}
-	if (!m || !names) {
-		fprintf(stderr, "ringload compare: out of memory\n");
-		rc = 1;
+	} else {
+		m = calloc(n, sizeof(*m));
+		names = calloc(n, sizeof(*names));
+		for (size_t i = 0; m && names && i < n; i++) {
+			names[i] = strdup(argv[optind + i]);
+			if (load_run(names[i], &m[i], err, sizeof(err))) {
+				fprintf(stderr, "ringload %s\n", err);
+				rc = 2;
+				break;
+			}
+		}
+		if (!m || !names) {
+			fprintf(stderr, "ringload compare: out of memory\n");
+			rc = 1;
+		}
 	}
 	if (!rc) {
-		struct rl_cmp_row rows[RL_CMP_MAX_ROWS];
-		size_t nrows = rl_compare_rows(m, n, tie, rows);
-		if (!strcmp(out, "console")) {
-			rl_report_comparison(stdout, names, m, n, tie);
-		} else if (!strcmp(out, "csv")) {
-			printf("metric");
-			for (size_t i = 0; i < n; i++)
-				printf(",\"%s\"", names[i]);
-			printf(",winner,difference_pct,factor\n");
-			for (size_t r = 0; r < nrows; r++) {
-				printf("%s", rows[r].label);
-				for (size_t i = 0; i < n; i++)
-					printf(",%.6g", rows[r].values[i]);
-				printf(",\"%s\",%.3f,%.3f\n", rows[r].winner < 0 ? "tie" : names[rows[r].winner], rows[r].diff_pct,
-				       rows[r].factor);
-			}
-		} else {
-			json_t *doc = json_object(), *runs = json_array(), *metrics = json_array();
-			for (size_t i = 0; i < n; i++)
-				json_array_append_new(runs, json_string(names[i]));
-			for (size_t r = 0; r < nrows; r++) {
-				json_t *row = json_object(), *vals = json_array();
-				for (size_t i = 0; i < n; i++)
-					json_array_append_new(vals, json_real(rows[r].values[i]));
-				json_object_set_new(row, "metric", json_string(rows[r].label));
-				json_object_set_new(row, "values", vals);
-				json_object_set_new(row, "winner", rows[r].winner < 0 ? json_null() : json_string(names[rows[r].winner]));
-				json_object_set_new(row, "difference_pct", json_real(rows[r].diff_pct));
-				json_object_set_new(row, "factor", json_real(rows[r].factor));
-				json_array_append_new(metrics, row);
-			}
-			json_object_set_new(doc, "runs", runs);
-			json_object_set_new(doc, "metrics", metrics);
-			json_dumpf(doc, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(doc);
-		}
+		const char *const *cn = (const char *const *)names;
+		if (!strcmp(out, "console"))
+			rl_report_comparison(stdout, cn, m, n, tie);
+		else if (!strcmp(out, "csv"))
+			rl_report_comparison_csv(stdout, cn, m, n, tie);
+		else
+			rl_report_comparison_json(stdout, cn, m, n, tie);
 	}
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
 	free(m);
 	free(names);
 	return rc;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ringload/report.h"
+#include "jsonw.h"
 
 struct metric_row {
 	const char *label;
@@ -107,5 +108,66 @@ void rl_report_comparison(FILE *f, const char *const *names, const struct rl_met
 			fprintf(f, " %*s %20s\n", width, "tie", out[r].diff_pct > 0 ? diff : "-");
 		else
 			fprintf(f, " %*.*s %20s\n", width, width, names[out[r].winner], diff);
+	}
+}
+
+void rl_report_comparison_jw(struct rl_jw *w, const char *key, const char *const *names,
+			     const struct rl_metrics *m, size_t n, double tie_pct)
+{
+	struct rl_cmp_row table[RL_CMP_MAX_ROWS];
+	size_t nrows = rl_compare_rows(m, n, tie_pct, table);
+	rl_jw_obj(w, key);
+	rl_jw_arr(w, "runs");
+	for (size_t i = 0; i < n; i++)
+		rl_jw_str(w, NULL, names[i]);
+	rl_jw_end_arr(w);
+	rl_jw_num(w, "tie_pct", tie_pct, 3);
+	rl_jw_arr(w, "metrics");
+	for (size_t r = 0; r < nrows; r++) {
+		rl_jw_obj(w, NULL);
+		rl_jw_str(w, "metric", table[r].label);
+		rl_jw_arr(w, "values");
+		for (size_t i = 0; i < n; i++)
+			rl_jw_num(w, NULL, table[r].values[i], 6);
+		rl_jw_end_arr(w);
+		if (table[r].winner < 0)
+			rl_jw_null(w, "winner");
+		else
+			rl_jw_str(w, "winner", names[table[r].winner]);
+		rl_jw_num(w, "difference_pct", table[r].diff_pct, 3);
+		rl_jw_num(w, "factor", table[r].factor, 3);
+		rl_jw_end_obj(w);
+	}
+	rl_jw_end_arr(w);
+	rl_jw_end_obj(w);
+}
+
+void rl_report_comparison_json(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n,
+			       double tie_pct)
+{
+	struct rl_jw w;
+	rl_jw_init(&w, f);
+	rl_report_comparison_jw(&w, NULL, names, m, n, tie_pct);
+	fputc('\n', f);
+}
+
+void rl_report_comparison_csv(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n,
+			      double tie_pct)
+{
+	struct rl_cmp_row table[RL_CMP_MAX_ROWS];
+	size_t nrows = rl_compare_rows(m, n, tie_pct, table);
+	fputs("metric", f);
+	for (size_t i = 0; i < n; i++) {
+		fputc(',', f);
+		rl_report_csv_quoted(f, names[i]);
+	}
+	fputs(",winner,difference_pct,factor\n", f);
+	for (size_t r = 0; r < nrows; r++) {
+		fputs(table[r].label, f);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, ",%.6g", table[r].values[i]);
+		fputc(',', f);
+		rl_report_csv_quoted(f, table[r].winner < 0 ? "tie" : names[table[r].winner]);
+		fprintf(f, ",%.3f,%.3f\n", table[r].diff_pct, table[r].factor);
 	}
 }

@@ -136,11 +136,7 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 		target_block(f, "All targets", &res->total, res->duration_s, o->rate > 0);
 		const char *names[RL_MAX_TARGETS];
 		struct rl_metrics m[RL_MAX_TARGETS];
-		for (size_t i = 0; i < res->ntargets; i++) {
-			names[i] = r->targets[i].name;
-			rl_metrics_compute(&res->targets[i], res->duration_s, &m[i]);
-		}
-		rl_report_comparison(f, names, m, res->ntargets, RL_CMP_TIE_PCT);
+		rl_report_comparison(f, names, m, rl_report_target_metrics(r, names, m), RL_CMP_TIE_PCT);
 	}
 	for (size_t g = 0; g < res->ngroups; g++) {
 		const struct rl_group_def *gd = &r->groups[g];

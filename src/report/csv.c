@@ -13,6 +13,17 @@ static void summary(FILE *f, const char *scope, const char *name, const struct r
 		fprintf(f, "%s.%s.%s,%.3f\n", scope, name, k[i], v[i]);
 }
 
+void rl_report_csv_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 struct csv_scope {
 	FILE *f;
 	const char *scope, *kind;
@@ -80,17 +91,30 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 		const char *fields[] = { "name", r->targets[i].name, "url", r->targets[i].url };
 		for (int k = 0; k < 4; k += 2) {
 			/* names and URLs may hold commas: quoted per RFC 4180 */
-			fprintf(f, "%s.%s,\"", scope, fields[k]);
-			for (const char *c = fields[k + 1]; *c; c++) {
-				if (*c == '"')
-					fputc('"', f);
-				fputc(*c, f);
-			}
-			fputs("\"\n", f);
+			fprintf(f, "%s.%s,", scope, fields[k]);
+			rl_report_csv_quoted(f, fields[k + 1]);
+			fputc('\n', f);
 		}
 		stats(f, scope, &res->targets[i], res->duration_s, r->opt->rate > 0);
 	}
 	stats(f, "total", &res->total, res->duration_s, r->opt->rate > 0);
+	if (res->ntargets > 1) { /* the comparison's verdicts; each value is in its target's rows */
+		const char *names[RL_MAX_TARGETS];
+		struct rl_metrics m[RL_MAX_TARGETS];
+		struct rl_cmp_row rows[RL_CMP_MAX_ROWS];
+		size_t nrows = rl_compare_rows(m, rl_report_target_metrics(r, names, m), RL_CMP_TIE_PCT, rows);
+		for (size_t k = 0; k < nrows; k++) {
+			char key[64];
+			snprintf(key, sizeof(key), "%s", rows[k].label);
+			for (char *c = key; *c; c++)
+				if (*c == ' ')
+					*c = '_';
+			fprintf(f, "comparison.%s.winner,", key);
+			rl_report_csv_quoted(f, rows[k].winner < 0 ? "tie" : names[rows[k].winner]);
+			fprintf(f, "\ncomparison.%s.difference_pct,%.3f\n", key, rows[k].diff_pct);
+			fprintf(f, "comparison.%s.factor,%.3f\n", key, rows[k].factor);
+		}
+	}
 	if (r->opt->rate > 0) {
 		fprintf(f, "rate.target_rps,%.3f\n", rl_report_target_rps(r->opt));
 		fprintf(f, "rate.achieved_rps,%.3f\n", rl_report_achieved_rps(res));
@@ -114,13 +138,8 @@ int rl_report_history_csv(FILE *f, const struct rl_report *r)
 		for (size_t t = 0; t <= res->ntargets; t++) {
 			const struct rl_history_row *row = &res->history[i * (res->ntargets + 1) + t];
 			const char *name = t < res->ntargets ? r->targets[t].name : "total";
-			fputc('"', f);
-			for (const char *c = name; *c; c++) {
-				if (*c == '"')
-					fputc('"', f);
-				fputc(*c, f);
-			}
-			fprintf(f, "\",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%llu,", row->t,
+			rl_report_csv_quoted(f, name);
+			fprintf(f, ",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%llu,", row->t,
 				(unsigned long long)row->requests, (unsigned long long)row->failed, row->rps,
 				row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms, row->p99_ok_ms,
 				(unsigned long long)row->users);
@@ -137,17 +156,6 @@ struct failures_ctx {
 	const char *target;
 	const struct rl_stats *st;
 };
-
-static void csv_quoted(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 static void failure_row(void *ctx, const char *name, uint64_t n)
 {
@@ -169,9 +177,9 @@ static void failure_row(void *ctx, const char *name, uint64_t n)
 	else if (!strncmp(name, "goaway:", 7))
 		snprintf(msg, sizeof(msg), "GOAWAY %s from the server refused it, on every try (--h2-retries)", name + 7);
 	fprintf(fc->f, "%s,", name);
-	csv_quoted(fc->f, fc->target);
+	rl_report_csv_quoted(fc->f, fc->target);
 	fprintf(fc->f, ",%llu,", (unsigned long long)n);
-	csv_quoted(fc->f, msg);
+	rl_report_csv_quoted(fc->f, msg);
 	fputc('\n', fc->f);
 }
 

@@ -243,6 +243,11 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rc |= stats(&w, &res->total, res->duration_s, o->rate > 0);
 	history(&w, res, res->ntargets, o->rate > 0);
 	rl_jw_end_obj(&w);
+	if (res->ntargets > 1) { /* the console's comparison table, winners and all */
+		const char *names[RL_MAX_TARGETS];
+		struct rl_metrics m[RL_MAX_TARGETS];
+		rl_report_comparison_jw(&w, "comparison", names, m, rl_report_target_metrics(r, names, m), RL_CMP_TIE_PCT);
+	}
 
 	if (res->ngroups) {
 		rl_jw_arr(&w, "groups");

@@ -74,6 +74,12 @@ void rl_jw_str(struct rl_jw *w, const char *key, const char *v)
 	write_string(w->f, v);
 }
 
+void rl_jw_null(struct rl_jw *w, const char *key)
+{
+	item(w, key);
+	fputs("null", w->f);
+}
+
 void rl_jw_u64(struct rl_jw *w, const char *key, uint64_t v)
 {
 	item(w, key);

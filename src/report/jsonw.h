@@ -23,5 +23,12 @@ void rl_jw_str(struct rl_jw *w, const char *key, const char *v);
 void rl_jw_u64(struct rl_jw *w, const char *key, uint64_t v);
 void rl_jw_num(struct rl_jw *w, const char *key, double v, int decimals);
 void rl_jw_bool(struct rl_jw *w, const char *key, bool v);
+void rl_jw_null(struct rl_jw *w, const char *key);
+
+/* comparison.c: the comparison table under key (NULL: at the top), for the run's own
+ * JSON and for `compare` alike. */
+struct rl_metrics;
+void rl_report_comparison_jw(struct rl_jw *w, const char *key, const char *const *names,
+			     const struct rl_metrics *m, size_t n, double tie_pct);
 
 #endif

@@ -135,3 +135,13 @@ int rl_report_to_file(const char *path, int (*fn)(FILE *, const struct rl_report
 	struct report_writer w = { fn, r };
 	return rl_write_atomic(path, write_report, &w, err, errlen);
 }
+
+size_t rl_report_target_metrics(const struct rl_report *r, const char **names, struct rl_metrics *m)
+{
+	const struct rl_result *res = r->res;
+	for (size_t i = 0; i < res->ntargets; i++) {
+		names[i] = r->targets[i].name;
+		rl_metrics_compute(&res->targets[i], res->duration_s, &m[i]);
+	}
+	return res->ntargets;
+}
