@@ -110,15 +110,7 @@ start_nginx h1 "$H1_PORT" ""
 start_nginx h2 "$H2_PORT" " http2"
 start_nginx h1s "$H1S_PORT" "$TLS_CONF"
 start_nginx h2s "$H2S_PORT" " http2$TLS_CONF"
-serve_port() { # LOG SCHEME
-	local port=""
-	for _ in $(seq 100); do
-		port=$(grep -o "$2://127.0.0.1:[0-9]*" "$1" | cut -d: -f3 || true)
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
-	echo "$port"
-}
+. tools/serve-port.sh
 taskset -c "$SERVER_CPU" "$RINGLOAD" serve --port 0 > "$TMP/serve.log" 2>&1 &
 SERVE_PID=$!
 taskset -c "$SERVER_CPU" "$RINGLOAD" serve --tls --port 0 > "$TMP/serve-tls.log" 2>&1 &

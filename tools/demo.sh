@@ -11,13 +11,10 @@ SERVE=$!
 "$RINGLOAD" serve --tls --port 0 > "$TLS_LOG" 2>&1 &
 SERVE_TLS=$!
 trap 'kill "$SERVE" "$SERVE_TLS" 2>/dev/null; wait "$SERVE" "$SERVE_TLS" 2>/dev/null; rm -f "$LOG" "$TLS_LOG"' EXIT
-port_of() { # LOG SCHEME: the port a server printed
-	local port=""
-	for _ in $(seq 100); do
-		port=$(grep -o "$2://127.0.0.1:[0-9]*" "$1" | cut -d: -f3 || true)
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+. "$(dirname "$0")/serve-port.sh"
+port_of() { # LOG SCHEME: the port a server printed, or the demo stops saying why
+	local port
+	port=$(serve_port "$1" "$2")
 	[ -n "$port" ] || { echo "demo: ringload serve did not start: $(cat "$1")" >&2; exit 1; }
 	echo "$port"
 }

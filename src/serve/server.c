@@ -30,21 +30,28 @@ struct io_uring_sqe *srv_sqe(struct srv_thread *t)
 	return rl_get_sqe(&t->ring, NULL);
 }
 
+int srv_buf_grow(uint8_t **buf, size_t *cap, size_t need, size_t min)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : min;
+	while (n < need)
+		n *= 2;
+	uint8_t *p = realloc(*buf, n);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
 int srv_out_reserve(struct srv_conn *c, size_t n)
 {
 	if (c->out_len + n <= c->out_cap)
 		return 0;
 	if (c->send_busy && c->out_sent < c->out_len && !c->ssl)
 		return -1; /* the kernel may be reading out: no realloc under it (TLS sends tls_out) */
-	size_t cap = c->out_cap ? c->out_cap : SRV_OUT_MIN;
-	while (cap < c->out_len + n)
-		cap *= 2;
-	uint8_t *p = realloc(c->out, cap);
-	if (!p)
-		return -1;
-	c->out = p;
-	c->out_cap = cap;
-	return 0;
+	return srv_buf_grow(&c->out, &c->out_cap, c->out_len + n, SRV_OUT_MIN);
 }
 
 void srv_out_put(struct srv_conn *c, const void *p, size_t n)

@@ -84,6 +84,7 @@ static inline uint64_t srv_now_ns(void)
 }
 
 /* server.c: I/O for the front ends */
+int srv_buf_grow(uint8_t **buf, size_t *cap, size_t need, size_t min); /* doubling from min */
 struct io_uring_sqe *srv_sqe(struct srv_thread *t);
 void srv_send(struct srv_conn *c);                 /* sends out[out_sent..] if idle */
 int srv_out_reserve(struct srv_conn *c, size_t n); /* room for n more bytes in out */

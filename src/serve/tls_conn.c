@@ -226,16 +226,8 @@ int srv_tls_seal(struct srv_conn *c)
 	size_t pending = BIO_ctrl_pending(wbio);
 	if (!pending)
 		return 0;
-	if (c->tls_out_len + pending > c->tls_out_cap) {
-		size_t cap = c->tls_out_cap ? c->tls_out_cap : SRV_TLS_IN_CAP;
-		while (cap < c->tls_out_len + pending)
-			cap *= 2;
-		uint8_t *p = realloc(c->tls_out, cap);
-		if (!p)
-			return -1;
-		c->tls_out = p;
-		c->tls_out_cap = cap;
-	}
+	if (srv_buf_grow(&c->tls_out, &c->tls_out_cap, c->tls_out_len + pending, SRV_TLS_IN_CAP))
+		return -1;
 	int n = BIO_read(wbio, c->tls_out + c->tls_out_len, (int)pending);
 	if (n > 0)
 		c->tls_out_len += (size_t)n;

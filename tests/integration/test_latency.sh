@@ -23,7 +23,7 @@ check "stall_latency_ok_p99_near_the_server" test "$(jget "$TEST_TMP/stall.json"
 check "every_ended_request_has_a_sample" test "$(jget "$TEST_TMP/stall.json" \
 	'all(s["latency_ms"]["count"] == s["requests"] for s in d["targets"] + [d["total"]])')" = True
 check "csv_carries_latency_ok" grep -q '^total.latency_ok_ms.p99,' "$TEST_TMP/stall.csv"
-check "history_csv_carries_p99_ok" grep -q ',p99_ok_ms$' "$TEST_TMP/stall.hist.csv"
+check "history_csv_carries_p99_ok" grep -q '^target,.*,p99_ok_ms,' "$TEST_TMP/stall.hist.csv"
 check "history_json_carries_p99_ok" test "$(jget "$TEST_TMP/stall.json" \
 	'all("p99_ok_ms" in r for r in d["total"]["history"]) and max(r["p99_ms"] for r in d["total"]["history"]) >= 100')" = True
 check "fail_if_p99_counts_the_timeouts" bash -c "'$RINGLOAD' -q -R 200 -d 1s --timeout 100ms --fail-if 'p99>50ms' \
