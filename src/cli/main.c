@@ -49,6 +49,22 @@ static int raise_nofile(uint32_t connections, char *err, size_t errlen)
 	return 0;
 }
 
+/* Targets compared in one run should carry the same load: an HTTP/1.1 connection has
+ * -P requests in flight, an HTTP/2 one -m streams. Says so once when they differ. */
+static void warn_uneven_in_flight(const struct rl_options *o, const struct rl_target *targets, size_t ntargets)
+{
+	for (size_t i = 1; i < ntargets; i++) {
+		uint32_t a = targets[0].proto == RL_PROTO_H1 ? o->pipeline : o->streams;
+		uint32_t b = targets[i].proto == RL_PROTO_H1 ? o->pipeline : o->streams;
+		if (a != b) {
+			fprintf(stderr, "ringload: note: %s has %u request%s in flight per connection and %s %u, so "
+				"their comparison is %u:%u; -m (HTTP/2 streams) and -P (HTTP/1.1 pipelining) even it\n",
+				targets[0].name, a, a == 1 ? "" : "s", targets[i].name, b, a, b);
+			return;
+		}
+	}
+}
+
 static int preflight(const struct rl_options *o, struct rl_target *targets, size_t ntargets)
 {
 	size_t down = 0;
@@ -218,6 +234,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (o.preflight && (code = preflight(&o, targets, ntargets)))
 		goto out;
+	if (!o.quiet)
+		warn_uneven_in_flight(&o, targets, ntargets);
 
 	struct rl_plan plan;
 	plan_from_options(&o, &plan);

@@ -229,6 +229,47 @@ void rl_target_free(struct rl_target *t)
 	t->h2_body = NULL;
 }
 
+/* HTTP/2 with prior knowledge (h2c, gRPC over http://): the client preface and an empty
+ * SETTINGS, and the server's first frame must be its SETTINGS (RFC 9113 3.4). 0, or
+ * -EPROTO with why. A server that says HTTP/1.x, closes, or sends anything else is not
+ * an HTTP/2 server; no request is made, so no server counts one. */
+static int probe_h2(int fd, uint64_t timeout_ns, char *why, size_t whylen)
+{
+	static const char hello[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" /* the preface */
+				    "\x00\x00\x00\x04\x00\x00\x00\x00\x00"; /* SETTINGS, empty */
+	uint8_t got[9];
+	size_t n = 0;
+	if (send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(hello) - 1))
+		return 0; /* the run will say what the socket says */
+	uint64_t deadline = rl_now_ns() + timeout_ns;
+	while (n < sizeof(got)) {
+		uint64_t now = rl_now_ns();
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (now >= deadline || poll(&pfd, 1, (int)((deadline - now) / 1000000 + 1)) <= 0) {
+			snprintf(why, whylen, "not an HTTP/2 server: no answer to the HTTP/2 preface");
+			return -EPROTO;
+		}
+		ssize_t k = recv(fd, got + n, sizeof(got) - n, 0);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	if (n >= 5 && !memcmp(got, "HTTP/", 5)) {
+		snprintf(why, whylen, "not an HTTP/2 server: it answered the HTTP/2 preface with HTTP/1.x "
+				      "(for HTTP/1.1 leave out --h2/--grpc)");
+		return -EPROTO;
+	}
+	if (n < sizeof(got)) {
+		snprintf(why, whylen, "not an HTTP/2 server: it closed the connection on the HTTP/2 preface");
+		return -EPROTO;
+	}
+	if (got[3] != 0x04) {
+		snprintf(why, whylen, "not an HTTP/2 server: its first frame is not SETTINGS");
+		return -EPROTO;
+	}
+	return 0;
+}
+
 int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns, char *why, size_t whylen)
 {
 	if (whylen)
@@ -256,7 +297,9 @@ int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns, char *why, s
 		}
 	}
 	if (!rc && t->u.tls)
-		rc = rl_tls_probe(t, fd, timeout_ns, why, whylen);
+		rc = rl_tls_probe(t, fd, timeout_ns, why, whylen); /* ALPN shows HTTP/2 there */
+	else if (!rc && t->proto != RL_PROTO_H1)
+		rc = probe_h2(fd, timeout_ns, why, whylen);
 	close(fd);
 	return rc;
 }

@@ -93,7 +93,21 @@ hostile one_byte_at_a_time 3 "$succeeds" "${H1[@]}"
 H2=(--h2 -t 1 -c 2 -m 4 -d 1s --timeout 500ms)
 # -n with every stream timing out: each cancelled stream's slot takes the next request
 hostile h2_never_answers 3 "$(failed_as timeout) and t['requests'] == 6" --h2 -t 1 -c 1 -m 2 -n 6 --timeout 300ms
-hostile h2_bad_preface 3 "$(failed_as protocol)" "${H2[@]}"
+# (the pre-flight sees it first: exit 4, "not an HTTP/2 server"; without it, a run of
+# protocol errors)
+hostile h2_bad_preface 3 "$(failed_as protocol)" --no-preflight "${H2[@]}"
+start_hostile h2_bad_preface
+"$RINGLOAD" -q --h2 -n 10 "http://127.0.0.1:$HOSTILE_PORT/" > /dev/null 2> "$TEST_TMP/bad_preface.err"
+rc=$?
+kill "$HOSTILE_PID" 2>/dev/null
+check "h2_preflight_not_an_http2_server_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'not an HTTP/2 server' '$TEST_TMP/bad_preface.err'"
+# a gRPC call aimed at an HTTP/1.1 server: exit 4 before the run, saying so
+start_hostile headers_16k
+"$RINGLOAD" -q --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' -n 10 \
+	"http://127.0.0.1:$HOSTILE_PORT/" > /dev/null 2> "$TEST_TMP/grpc_on_h1.err"
+rc=$?
+kill "$HOSTILE_PID" 2>/dev/null
+check "grpc_on_http1_port_preflight_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'not an HTTP/2 server: it answered the HTTP/2 preface with HTTP/1.x' '$TEST_TMP/grpc_on_h1.err'"
 hostile h2_goaway_mid_run 3 "$succeeds and t['connections']['goaways'] > 0 and t['connections']['reconnects'] > 0" "${H2[@]}"
 hostile h2_rst_some_streams 3 "t['successful'] > 0 and t['errors'].get('stream_reset:INTERNAL_ERROR', 0) == t['failed'] > 0" "${H2[@]}"
 hostile h2_continuation_flood 3 "$(failed_as protocol)" "${H2[@]}"

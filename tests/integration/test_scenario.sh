@@ -12,7 +12,7 @@ cat > "$TEST_TMP/seed.json" <<JSON
   {"name": "gRPC", "url": "$BASE", "grpc": "api.performance.UserService/GetUser", "data": {"user_id": 42}}
 ]}
 JSON
-"$RINGLOAD" --no-progress --scenario "$TEST_TMP/seed.json" -c 4 -m 1 -t 2 -d 2s --json "$TEST_TMP/seed.out.json" > "$TEST_TMP/seed.txt"
+"$RINGLOAD" --no-progress --scenario "$TEST_TMP/seed.json" -c 4 -m 1 -t 2 -d 2s --json "$TEST_TMP/seed.out.json" > "$TEST_TMP/seed.txt" 2> "$TEST_TMP/seed.err"
 check "seed_comparison_table_printed" bash -c "grep -q '^Comparison' '$TEST_TMP/seed.txt' &&
 	grep -Eq '^  latency p99 ms +[0-9.]+ +[0-9.]+ +(REST|gRPC|tie)' '$TEST_TMP/seed.txt' &&
 	grep -Eq '^  avg payload B .* (REST|gRPC) +[0-9.]+%' '$TEST_TMP/seed.txt'"
@@ -21,6 +21,10 @@ check "seed_targets_measured_apart" test "$(jget "$TEST_TMP/seed.out.json" \
 check "seed_grpc_counted_by_status_name" test "$(jget "$TEST_TMP/seed.out.json" \
 	'list(d["targets"][1]["status_codes"]) + list(d["targets"][0]["status_codes"])')" = "['OK', '200']"
 check "seed_accounting_holds" accounting_holds "$TEST_TMP/seed.out.json"
+# with -m 1 the two carry the same load; with the default -m 10 the run says it does not
+check "seed_even_in_flight_no_note" bash -c "test -f '$TEST_TMP/seed.err' && ! grep -q 'in flight per connection' '$TEST_TMP/seed.err'"
+"$RINGLOAD" --no-progress --scenario "$TEST_TMP/seed.json" -c 2 -t 1 -n 200 > /dev/null 2> "$TEST_TMP/uneven.err"
+check "seed_uneven_in_flight_noted" grep -q "note: REST has 1 request in flight per connection and gRPC 10, so their comparison is 1:10" "$TEST_TMP/uneven.err"
 
 cat > "$TEST_TMP/w.json" <<JSON
 {"targets": [
