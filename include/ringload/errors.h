@@ -23,6 +23,7 @@ enum rl_err {
 	RL_ERR_TLS_PROTOCOL,        /* a broken TLS record after the handshake */
 	RL_ERR_TLS_ALERT,           /* a fatal alert from the server: shown per description,
 				     * tls_alert:<RFC 8446 name> (struct rl_stats tls_alert) */
+	RL_ERR_CHECK_FAILED,        /* a response --expect-status or --expect-body refused */
 	RL_ERR_COUNT
 };
 

@@ -44,6 +44,10 @@ struct rl_h1_parser {
 	uint64_t body_bytes;   /* payload (decoded) bytes of the final response */
 	bool keep_alive;       /* valid after RL_H1_DONE */
 	char name[20], tok[16];
+	/* the final response's payload as it passes (decoded from chunks), when set; kept
+	 * across resets */
+	void (*on_body)(void *ctx, const uint8_t *p, size_t n);
+	void *body_ctx;
 };
 
 void rl_h1_parser_reset(struct rl_h1_parser *p, bool head_request);

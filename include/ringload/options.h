@@ -58,6 +58,8 @@ struct rl_options {
 	int tls_min, tls_max;      /* --tls-min, --tls-max */
 	const char *ciphers, *ciphersuites, *curves;
 	bool no_keepalive;         /* --no-keepalive */
+	const char *expect_status; /* --expect-status LIST */
+	const char *expect_body;   /* --expect-body [!]STR */
 	double tls_resume;         /* --tls-resume FRACTION: new connections that offer a session */
 	char *owned[RL_MAX_HEADERS + 2 * RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
 	char **argv_mem;           /* argv with other tools' flags rewritten (freed) */

@@ -15,7 +15,7 @@ struct rl_scenario_target {
 	char *name, *url;
 	unsigned weight;
 	struct rl_request_spec req; /* the command line's request, with the target's fields over it */
-	char *owned_body, *owned_data;
+	char *owned_body, *owned_data, *owned_expect;
 	char *header_lines[RL_MAX_HEADERS]; /* the target's own headers, after the -H ones */
 	size_t nlines;
 };

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ringload/expect.h"
 #include "ringload/h1.h"
 #include "ringload/template.h"
 
@@ -40,6 +41,8 @@ struct rl_request_spec {
 	int tls_min, tls_max;      /* TLS1_2_VERSION...; 0: OpenSSL's own bounds */
 	const char *ciphers, *ciphersuites, *curves;
 	bool no_keepalive;         /* one connection per request (hey's -disable-keepalive) */
+	const char *expect_status; /* --expect-status LIST */
+	const char *expect_body;   /* --expect-body [!]STR */
 };
 
 struct rl_url {
@@ -65,6 +68,7 @@ struct rl_target {
 	size_t request_len;
 	bool head;         /* HEAD request: the response has no body */
 	bool no_keepalive; /* a new connection for every request */
+	struct rl_expect expect; /* --expect-status, --expect-body */
 	/* HTTP/1.1 with templates: the head (without Content-Length) and the body render
 	 * per request; request_max bounds a rendering */
 	bool templated;

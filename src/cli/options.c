@@ -29,7 +29,7 @@ enum {
 	OPT_CALL, OPT_DATA_FILE, OPT_METADATA, OPT_RPS, OPT_INSECURE,
 	OPT_UNIX_SOCKET, OPT_H2_RETRIES, OPT_PACING_QUANTUM, OPT_CACERT, OPT_SNI,
 	OPT_CERT, OPT_KEY, OPT_ALPN, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_CIPHERSUITES, OPT_CURVES,
-	OPT_TLS_RESUME, OPT_NO_KEEPALIVE,
+	OPT_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_EXPECT_STATUS, OPT_EXPECT_BODY,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +89,8 @@ static const struct option long_opts[] = {
 	{ "curves", required_argument, NULL, OPT_CURVES },
 	{ "tls-resume", required_argument, NULL, OPT_TLS_RESUME },
 	{ "no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE },
+	{ "expect-status", required_argument, NULL, OPT_EXPECT_STATUS },
+	{ "expect-body", required_argument, NULL, OPT_EXPECT_BODY },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -136,6 +138,9 @@ void rl_options_usage(FILE *f)
 "      --tls-resume F       https://: share of new connections that offer a session\n"
 "                           (0 to 1, default 1): full handshakes are 1 - F\n"
 "      --no-keepalive       a new connection for every request (hey's habit)\n"
+"      --expect-status L    only these statuses succeed (200,201,2xx); others below 400\n"
+"                           fail as check_failed\n"
+"      --expect-body [!]S   a successful response's body must hold S (with !, must not)\n"
 "      --unix-socket PATH   connect to this Unix socket (curl's flag): the URL gives the\n"
 "                           Host and path; or write the URL http://unix:/PATH.sock:/URI\n"
 "  -X, --method M           request method (default GET; POST when -b is given)\n"
@@ -466,6 +471,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_CIPHERSUITES: o->ciphersuites = optarg; break;
 		case OPT_CURVES: o->curves = optarg; break;
 		case OPT_NO_KEEPALIVE: o->no_keepalive = true; break;
+		case OPT_EXPECT_STATUS: o->expect_status = optarg; break;
+		case OPT_EXPECT_BODY: o->expect_body = optarg; break;
 		case OPT_TLS_MIN:
 		case OPT_TLS_MAX: {
 			int v = !strcmp(optarg, "1.2") ? 0x0303 : !strcmp(optarg, "1.3") ? 0x0304 : 0;
@@ -659,4 +666,6 @@ void rl_options_request_spec(const struct rl_options *o, struct rl_request_spec 
 	spec->ciphersuites = o->ciphersuites;
 	spec->curves = o->curves;
 	spec->no_keepalive = o->no_keepalive;
+	spec->expect_status = o->expect_status;
+	spec->expect_body = o->expect_body;
 }

@@ -34,8 +34,8 @@ static char *dup_str(const char *s)
 static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 		       struct rl_scenario_target *t, char *err, size_t errlen)
 {
-	static const char *const known[] = { "name", "url", "protocol", "method", "headers",
-					     "body", "grpc", "data", "proto", "protoset", "weight" };
+	static const char *const known[] = { "name", "url", "protocol", "method", "headers", "body", "grpc", "data",
+					     "proto", "protoset", "weight", "expect_status", "expect_body" };
 	const char *key;
 	json_t *v;
 	if (!json_is_object(j))
@@ -96,6 +96,31 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 		if (!m || !*m || t->req.proto == RL_PROTO_GRPC)
 			return bad(err, errlen, "targets[%zu].method: expected an upper-case method (not for gRPC)", idx);
 		t->req.method = m;
+	}
+	/* checks: "expect_status": "200,2xx" (or [200, 201]), "expect_body": "[!]text" */
+	json_t *es = json_object_get(j, "expect_status"), *eb = json_object_get(j, "expect_body");
+	if (json_is_array(es)) {
+		size_t k, off = 0;
+		json_t *code;
+		t->owned_expect = malloc(json_array_size(es) * 5 + 1);
+		if (!t->owned_expect)
+			return bad(err, errlen, "out of memory");
+		t->owned_expect[0] = 0;
+		json_array_foreach(es, k, code) {
+			if (!json_is_integer(code) || json_integer_value(code) < 100 || json_integer_value(code) > 999)
+				return bad(err, errlen, "targets[%zu].expect_status[%zu]: expected a status 100..999", idx, k);
+			off += (size_t)sprintf(t->owned_expect + off, "%s%d", k ? "," : "", (int)json_integer_value(code));
+		}
+		t->req.expect_status = t->owned_expect;
+	} else if (es) {
+		if (!json_is_string(es))
+			return bad(err, errlen, "targets[%zu].expect_status: expected \"200,2xx\" or [200, 201]", idx);
+		t->req.expect_status = json_string_value(es);
+	}
+	if (eb) {
+		if (!json_is_string(eb))
+			return bad(err, errlen, "targets[%zu].expect_body: expected a string", idx);
+		t->req.expect_body = json_string_value(eb);
 	}
 	json_t *headers = json_object_get(j, "headers");
 	if (headers) {
@@ -300,6 +325,7 @@ void rl_scenario_free(struct rl_scenario *s)
 		free(t->url);
 		free(t->owned_body);
 		free(t->owned_data);
+		free(t->owned_expect);
 		for (size_t h = 0; h < t->nlines; h++)
 			free(t->header_lines[h]);
 	}

@@ -144,6 +144,13 @@ void rl_acct_response(struct rl_worker *w, struct rl_conn *c, const struct rl_re
 		st->grpc_status[grpc_status]++;
 	else
 		st->status[status]++;
+	const struct rl_expect *e = &rl_conn_target(w, c)->expect;
+	char why[RL_EXPECT_BODY_MAX + 48];
+	if (ok && rl_expect_active(e) && rl_expect_verdict(e, status, r->body_match, why, sizeof(why))) {
+		ok = false; /* a status or body the checks refuse: check_failed, its status still counted */
+		if (!st->errors[RL_ERR_CHECK_FAILED]++)
+			snprintf(st->first_error[RL_ERR_CHECK_FAILED], sizeof(st->first_error[0]), "%.119s", why);
+	}
 	if (ok) {
 		st->successful++;
 		st->payload_bytes += payload;

@@ -124,9 +124,20 @@ static size_t render_request(struct rl_worker *w, const struct rl_target *t, cha
 	return n + body;
 }
 
+/* --expect-body: the head request's payload goes through the search */
+static void body_seen(void *ctx, const uint8_t *p, size_t n)
+{
+	struct rl_conn *c = ctx;
+	struct rl_req *r = req_at(c->w, c, 0);
+	r->body_match = rl_expect_feed(&rl_conn_target(c->w, c)->expect, r->body_match, p, n);
+}
+
 static int h1_open(struct rl_worker *w, struct rl_conn *c)
 {
-	rl_h1_parser_reset(&c->parser, rl_conn_target(w, c)->head);
+	const struct rl_target *t = rl_conn_target(w, c);
+	rl_h1_parser_reset(&c->parser, t->head);
+	c->parser.on_body = t->expect.body_len ? body_seen : NULL;
+	c->parser.body_ctx = c;
 	return 0;
 }
 
@@ -144,6 +155,7 @@ static void h1_fill(struct rl_worker *w, struct rl_conn *c)
 		r->retries = take.retries;
 		r->sent_ns = 0;
 		r->first_ns = 0;
+		r->body_match = 0;
 		if (t->templated) {
 			c->out_len += (uint32_t)render_request(w, t, c->out + c->out_len);
 		} else {

@@ -370,6 +370,9 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 	const struct rl_h2_messages *msgs = messages_of(c);
 	if (!msgs) {
 		r->payload += len;
+		const struct rl_expect *e = &rl_conn_target(c->w, c)->expect;
+		if (e->body_len)
+			r->body_match = rl_expect_feed(e, r->body_match, data, len);
 		return 0;
 	}
 	int err;

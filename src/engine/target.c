@@ -191,6 +191,15 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_request
 	t->head = !strcmp(spec->method, "HEAD");
 	t->no_keepalive = spec->no_keepalive;
 	t->proto = spec->proto;
+	memset(&t->expect, 0, sizeof(t->expect));
+	if ((spec->expect_status || spec->expect_body) && spec->proto == RL_PROTO_GRPC) {
+		snprintf(err, errlen, "--expect-%s: for HTTP/1.1 and HTTP/2; a gRPC call is judged by its grpc-status",
+			 spec->expect_status ? "status" : "body");
+		return -1;
+	}
+	if ((spec->expect_status && rl_expect_status_parse(&t->expect, spec->expect_status, err, errlen)) ||
+	    (spec->expect_body && rl_expect_body_parse(&t->expect, spec->expect_body, err, errlen)))
+		return -1;
 	if (t->u.tls && rl_tls_target_init(t, spec, err, errlen))
 		return -1;
 	return rl_proto_of(spec->proto)->target_init(t, spec, err, errlen);

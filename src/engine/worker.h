@@ -38,6 +38,7 @@ struct rl_req {
 	uint64_t start_ns;   /* issued (closed loop), or due (open loop) */
 	uint64_t sent_ns;    /* its last byte handed to the kernel; 0 until then */
 	uint64_t first_ns;   /* first response byte; 0 until then */
+	uint8_t body_match;  /* --expect-body: the search's state over the payload so far */
 	uint32_t out_end;    /* HTTP/1.1: offset just past its bytes in the out buffer */
 	/* HTTP/2 and gRPC */
 	int32_t stream_id;

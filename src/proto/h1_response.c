@@ -294,6 +294,8 @@ int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *
 				n = (size_t)p->remaining;
 			p->remaining -= n;
 			p->body_bytes += n;
+			if (p->on_body)
+				p->on_body(p->body_ctx, buf + i, n);
 			i += n;
 			if (!p->remaining) {
 				if (p->state == P_BODY_LENGTH) {
@@ -307,6 +309,8 @@ int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *
 		}
 		if (p->state == P_BODY_CLOSE) {
 			p->body_bytes += len - i;
+			if (p->on_body)
+				p->on_body(p->body_ctx, buf + i, len - i);
 			i = len;
 			break;
 		}

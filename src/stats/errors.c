@@ -23,6 +23,7 @@ const char *const rl_err_names[RL_ERR_COUNT] = {
 	[RL_ERR_TLS_ALPN] = "tls_alpn",
 	[RL_ERR_TLS_PROTOCOL] = "tls_protocol",
 	[RL_ERR_TLS_ALERT] = "tls_alert",
+	[RL_ERR_CHECK_FAILED] = "check_failed",
 };
 
 const char *const rl_err_descriptions[RL_ERR_COUNT] = {
@@ -43,6 +44,7 @@ const char *const rl_err_descriptions[RL_ERR_COUNT] = {
 	[RL_ERR_TLS_ALPN] = "the server chose another protocol (ALPN)",
 	[RL_ERR_TLS_PROTOCOL] = "a broken TLS record",
 	[RL_ERR_TLS_ALERT] = "a fatal TLS alert from the server",
+	[RL_ERR_CHECK_FAILED] = "a response --expect-status or --expect-body refused",
 };
 
 /* RFC 8446 6 and RFC 5246 7.2 (the ones a TLS 1.2 server still sends). */

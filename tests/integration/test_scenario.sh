@@ -52,3 +52,35 @@ check "scenario_and_urls_exit_2" bash -c "'$RINGLOAD' --scenario '$TEST_TMP/w.js
 "$RINGLOAD" --scenario "$TEST_TMP/missing.json" > /dev/null 2> "$TEST_TMP/err"
 rc=$?
 check "scenario_missing_file_says_so (rc $rc)" grep -qx "ringload: cannot open scenario file '$TEST_TMP/missing.json': No such file or directory" "$TEST_TMP/err"
+
+# checks: a status the target does not expect, a body that lacks (or holds) a text, per
+# target; each refused response is check_failed, its status still counted
+cat > "$TEST_TMP/checks.json" <<JSON
+{"targets": [
+  {"name": "greets", "url": "$BASE/", "expect_body": "Hello"},
+  {"name": "created", "url": "$BASE/?status=201", "expect_status": [200]},
+  {"name": "no-errors", "url": "$BASE/", "expect_body": "!Hello", "expect_status": "2xx"}
+]}
+JSON
+"$RINGLOAD" -q -o json --scenario "$TEST_TMP/checks.json" -c 3 -t 1 -n 600 --failures "$TEST_TMP/checks.csv" > "$TEST_TMP/checks.out.json"
+check "scenario_checks_per_target" python3 - "$TEST_TMP/checks.out.json" "$TEST_TMP/checks.csv" <<'PY'
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+t = {x["name"]: x for x in d["targets"]}
+assert t["greets"]["failed"] == 0 and t["greets"]["successful"] > 0
+for name in ("created", "no-errors"):
+    assert t[name]["successful"] == 0 and t[name]["errors"] == {"check_failed": t[name]["failed"]} and t[name]["failed"] > 0
+assert t["created"]["status_codes"] == {"201": t["created"]["requests"]}
+rows = {r["target"]: r["first_message"] for r in csv.DictReader(open(sys.argv[2]))}
+assert rows["created"] == "status 201 is not one --expect-status allows", rows
+assert rows["no-errors"] == 'the body holds "Hello"', rows
+PY
+check "scenario_checks_accounting_holds" accounting_holds "$TEST_TMP/checks.out.json"
+# the search crosses receives and chunks: a text across the body pattern's line ends
+"$RINGLOAD" -q -o json -c 2 -t 1 -n 100 --expect-body $'789\nringload-serve-body-0' "$BASE/?size=300000&chunked=1" > "$TEST_TMP/span1.json"
+"$RINGLOAD" -q -o json --h2 -c 2 -t 1 -m 4 -n 100 --expect-body $'789\nringload-serve-body-0' "$BASE/?size=300000" > "$TEST_TMP/span2.json"
+"$RINGLOAD" -q -o json --h2 -c 2 -t 1 -m 4 -n 100 --expect-body 'not in it' "$BASE/?size=300000" > "$TEST_TMP/span3.json"
+check "expect_body_across_chunks_h1_h2" test "$(jget "$TEST_TMP/span1.json" 'd["total"]["successful"]'),$(jget "$TEST_TMP/span2.json" \
+	'd["total"]["successful"]'),$(jget "$TEST_TMP/span3.json" 'd["total"]["errors"]')" = "100,100,{'check_failed': 100}"
+bad_scenario "scenario_bad_expect_status" '{"targets": [{"url": "http://127.0.0.1:1/", "expect_status": [20]}]}' "targets[0].expect_status[0]"
+check "expect_status_bad_exit_2" bash -c "'$RINGLOAD' --expect-status 2x '$BASE/' 2>&1 | grep -q \"'2x' is not a status\"; test \${PIPESTATUS[0]} = 2"
