@@ -58,6 +58,8 @@ struct rl_options {
 	int tls_min, tls_max;      /* --tls-min, --tls-max */
 	const char *ciphers, *ciphersuites, *curves;
 	bool no_keepalive;         /* --no-keepalive */
+	uint64_t requests_per_target; /* --requests-per-target N */
+	bool duration_set;         /* -d given (or the stages'): not the 10 s default */
 	const char *expect_status; /* --expect-status LIST */
 	const char *expect_body;   /* --expect-body [!]STR */
 	double tls_resume;         /* --tls-resume FRACTION: new connections that offer a session */

@@ -43,6 +43,7 @@ struct rl_request_spec {
 	bool no_keepalive;         /* one connection per request (hey's -disable-keepalive) */
 	const char *expect_status; /* --expect-status LIST */
 	const char *expect_body;   /* --expect-body [!]STR */
+	uint64_t requests;         /* --requests-per-target, or the scenario's: 0 none */
 };
 
 struct rl_url {
@@ -69,6 +70,7 @@ struct rl_target {
 	bool head;         /* HEAD request: the response has no body */
 	bool no_keepalive; /* a new connection for every request */
 	struct rl_expect expect; /* --expect-status, --expect-body */
+	uint64_t requests;       /* this target's own count (closed loop), 0: the run's -n or -d */
 	/* HTTP/1.1 with templates: the head (without Content-Length) and the body render
 	 * per request; request_max bounds a rendering */
 	bool templated;

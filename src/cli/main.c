@@ -107,7 +107,7 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	p->h2_retries = o->h2_retries;
 	p->duration_ns = o->duration_ns;
 	p->warmup_ns = o->warmup_ns;
-	p->requests = o->requests;
+	p->requests = o->requests; /* with per-target counts, their sum (the targets hold each) */
 	p->rate = o->rate;
 	memcpy(p->stages, o->stages, sizeof(p->stages));
 	p->nstages = o->nstages;
@@ -218,6 +218,30 @@ static int cmd_run(int argc, char **argv)
 			code = EXIT_USAGE;
 			goto out;
 		}
+	}
+	/* a count per target (--requests-per-target, a scenario's "requests"): every target
+	 * gets one, the run's -n is their sum and it ends when they are done */
+	uint64_t per_target_sum = 0;
+	for (size_t i = 0; i < ntargets; i++)
+		per_target_sum += targets[i].requests;
+	if (per_target_sum) {
+		for (size_t i = 0; i < ntargets; i++) {
+			if (!targets[i].requests || !targets[i].weight) {
+				fprintf(stderr, "ringload: %s: no request count; with per-target counts every target needs one "
+					"(\"requests\" in the scenario, or --requests-per-target N), and none may be in a group\n",
+					targets[i].name);
+				code = EXIT_USAGE;
+				goto out;
+			}
+		}
+		if (o.requests || o.rate > 0 || o.nstages || o.warmup_ns) {
+			fprintf(stderr, "ringload: per-target request counts run closed-loop on their own (no -n, -R, --stages or --warmup)\n");
+			code = EXIT_USAGE;
+			goto out;
+		}
+		o.requests = per_target_sum;
+		if (!o.duration_set)
+			o.duration_ns = 0;
 	}
 	const char *paths[] = { o.json_path, o.csv_path, o.history_path, o.failures_path, o.html_path };
 	for (int i = 0; i < 5; i++) {

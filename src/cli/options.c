@@ -29,7 +29,7 @@ enum {
 	OPT_CALL, OPT_DATA_FILE, OPT_METADATA, OPT_RPS, OPT_INSECURE,
 	OPT_UNIX_SOCKET, OPT_H2_RETRIES, OPT_PACING_QUANTUM, OPT_CACERT, OPT_SNI,
 	OPT_CERT, OPT_KEY, OPT_ALPN, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_CIPHERSUITES, OPT_CURVES,
-	OPT_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_EXPECT_STATUS, OPT_EXPECT_BODY,
+	OPT_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_EXPECT_STATUS, OPT_EXPECT_BODY, OPT_REQ_PER_TARGET,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +90,7 @@ static const struct option long_opts[] = {
 	{ "tls-resume", required_argument, NULL, OPT_TLS_RESUME },
 	{ "no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE },
 	{ "expect-status", required_argument, NULL, OPT_EXPECT_STATUS },
+	{ "requests-per-target", required_argument, NULL, OPT_REQ_PER_TARGET },
 	{ "expect-body", required_argument, NULL, OPT_EXPECT_BODY },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -138,6 +139,7 @@ void rl_options_usage(FILE *f)
 "      --tls-resume F       https://: share of new connections that offer a session\n"
 "                           (0 to 1, default 1): full handshakes are 1 - F\n"
 "      --no-keepalive       a new connection for every request (hey's habit)\n"
+"      --requests-per-target N  N requests to each target (closed loop), not -n's total\n"
 "      --expect-status L    only these statuses succeed (200,201,2xx); others below 400\n"
 "                           fail as check_failed\n"
 "      --expect-body [!]S   a successful response's body must hold S (with !, must not)\n"
@@ -420,6 +422,11 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			if (rl_parse_count(optarg, UINT64_MAX / 2, &o->requests) || !o->requests)
 				rc = fail(err, errlen, "-n: invalid request count '%s'", optarg);
 			break;
+		case OPT_REQ_PER_TARGET:
+			if (rl_parse_count(optarg, UINT64_MAX / 2 / RL_MAX_TARGETS, &o->requests_per_target) ||
+			    !o->requests_per_target)
+				rc = fail(err, errlen, "--requests-per-target: invalid request count '%s'", optarg);
+			break;
 		case 'R':
 		case OPT_RPS: {
 			char *end;
@@ -607,7 +614,10 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 			o->connections = (uint32_t)peak;
 		}
 	}
-	if (!duration_given && !o->requests)
+	if (o->requests_per_target && (o->requests || o->rate > 0 || o->nstages))
+		return fail(err, errlen, "--requests-per-target: a closed-loop count per target, instead of -n (no -R, --stages)");
+	o->duration_set = duration_given;
+	if (!duration_given && !o->requests && !o->requests_per_target)
 		o->duration_ns = 10ULL * 1000000000;
 	if (o->warmup_ns && !o->duration_ns)
 		return fail(err, errlen, "--warmup: give the run a duration (-d); -n counts every request");
@@ -667,5 +677,6 @@ void rl_options_request_spec(const struct rl_options *o, struct rl_request_spec 
 	spec->curves = o->curves;
 	spec->no_keepalive = o->no_keepalive;
 	spec->expect_status = o->expect_status;
+	spec->requests = o->requests_per_target;
 	spec->expect_body = o->expect_body;
 }

@@ -35,7 +35,7 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 		       struct rl_scenario_target *t, char *err, size_t errlen)
 {
 	static const char *const known[] = { "name", "url", "protocol", "method", "headers", "body", "grpc", "data",
-					     "proto", "protoset", "weight", "expect_status", "expect_body" };
+					     "proto", "protoset", "weight", "expect_status", "expect_body", "requests" };
 	const char *key;
 	json_t *v;
 	if (!json_is_object(j))
@@ -97,6 +97,11 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 			return bad(err, errlen, "targets[%zu].method: expected an upper-case method (not for gRPC)", idx);
 		t->req.method = m;
 	}
+	json_t *rq = json_object_get(j, "requests");
+	if (rq && (!json_is_integer(rq) || json_integer_value(rq) < 1 || json_integer_value(rq) > (json_int_t)1e12))
+		return bad(err, errlen, "targets[%zu].requests: expected a count of at least 1", idx);
+	if (rq)
+		t->req.requests = (uint64_t)json_integer_value(rq);
 	/* checks: "expect_status": "200,2xx" (or [200, 201]), "expect_body": "[!]text" */
 	json_t *es = json_object_get(j, "expect_status"), *eb = json_object_get(j, "expect_body");
 	if (json_is_array(es)) {

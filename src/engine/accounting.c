@@ -27,7 +27,7 @@ bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t)
 	struct rl_vu *vu = c->vu;
 	if (vu && !(vu->pending >> c->member & 1))
 		return false; /* this member's request of the round is out already */
-	if (!w->quota)
+	if (!w->quota || (w->tquota && !w->tquota[c->target]))
 		return false;
 	struct rl_pacer *p = &w->pace;
 	if (p->open_loop) {
@@ -45,6 +45,8 @@ bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t)
 	t->retries = 0;
 	if (w->quota != UINT64_MAX)
 		w->quota--;
+	if (w->tquota)
+		w->tquota[c->target]--;
 	w->inflight++;
 	return true;
 }
@@ -53,6 +55,8 @@ void rl_acct_give_back(struct rl_worker *w, struct rl_conn *c)
 {
 	if (w->quota != UINT64_MAX)
 		w->quota++;
+	if (w->tquota)
+		w->tquota[c->target]++;
 	if (w->pace.open_loop)
 		w->pace.next_k--; /* due again: the next free connection sends it */
 	w->inflight--;

@@ -229,7 +229,8 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
  * left in the quota, or a refused one waiting to be sent again on it). */
 static bool wanted(const struct rl_worker *w, const struct rl_conn *c)
 {
-	return !w->stopping && !c->parked && (w->quota || c->nretry);
+	return !w->stopping && !c->parked &&
+	       ((w->quota && (!w->tquota || w->tquota[c->target])) || c->nretry);
 }
 
 void rl_conn_on_close(struct rl_worker *w, struct rl_conn *c)

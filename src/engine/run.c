@@ -201,6 +201,57 @@ static void progress_view(struct run_ctx *ctx, uint64_t now, struct rl_live *cur
 }
 
 /* Plan: workers, each one's connections, -n budget, rate share and fan-out users. */
+/* Per-target counts (--requests-per-target, a scenario's "requests"): each worker gets
+ * the part of a target's count its connections to that target make of all of them, the
+ * rest going to the last worker that has any; its quota is their sum. */
+static int per_target_quotas(struct run_ctx *ctx)
+{
+	size_t nt = ctx->sh.ntargets;
+	bool any = false;
+	for (size_t t = 0; t < nt; t++)
+		any |= ctx->sh.targets[t].requests > 0;
+	if (!any)
+		return 0;
+	uint64_t *conns = calloc(ctx->nworkers * nt, sizeof(*conns)), *total = calloc(nt, sizeof(*total));
+	if (!conns || !total) {
+		free(conns);
+		free(total);
+		return -1;
+	}
+	for (uint32_t i = 0; i < ctx->nworkers; i++)
+		for (uint32_t k = 0; k < ctx->conns_of[i]; k++) {
+			uint32_t t = rl_target_of_conn(&ctx->sh, ctx->args[i].first_conn + k);
+			conns[i * nt + t]++;
+			total[t]++;
+		}
+	int rc = 0;
+	for (uint32_t i = 0; i < ctx->nworkers && !rc; i++) {
+		struct rl_worker *w = &ctx->workers[i];
+		w->tquota = calloc(nt, sizeof(*w->tquota));
+		if (!w->tquota) {
+			rc = -1;
+			break;
+		}
+		w->quota = 0;
+		for (size_t t = 0; t < nt; t++) {
+			uint64_t budget = ctx->sh.targets[t].requests, given = 0;
+			bool last = true;
+			for (uint32_t j = i + 1; j < ctx->nworkers; j++)
+				last &= !conns[j * nt + t];
+			for (uint32_t j = 0; j < i; j++)
+				given += total[t] ? budget * conns[j * nt + t] / total[t] : 0;
+			uint64_t share = total[t] ? budget * conns[i * nt + t] / total[t] : 0;
+			if (last && conns[i * nt + t])
+				share = budget - given;
+			w->tquota[t] = share;
+			w->quota += share;
+		}
+	}
+	free(conns);
+	free(total);
+	return rc;
+}
+
 static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, size_t ngroups,
 			char *err, size_t errlen)
 {
@@ -268,6 +319,10 @@ static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, 
 		}
 		ctx->args[i] = (struct worker_arg){ ctx, i, first };
 		first += ctx->conns_of[i];
+	}
+	if (per_target_quotas(ctx)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }

@@ -192,6 +192,7 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_request
 	t->no_keepalive = spec->no_keepalive;
 	t->proto = spec->proto;
 	memset(&t->expect, 0, sizeof(t->expect));
+	t->requests = spec->requests;
 	if ((spec->expect_status || spec->expect_body) && spec->proto == RL_PROTO_GRPC) {
 		snprintf(err, errlen, "--expect-%s: for HTTP/1.1 and HTTP/2; a gRPC call is judged by its grpc-status",
 			 spec->expect_status ? "status" : "body");

@@ -35,7 +35,7 @@ static int ring_init(struct rl_worker *w, unsigned entries)
 
 /* Connections go to targets by weight, interleaved: with weights 2 and 1 the global
  * connections run A A B A A B ..., so every worker gets the same mix. */
-static uint32_t target_of_conn(const struct rl_shared *sh, uint32_t g)
+uint32_t rl_target_of_conn(const struct rl_shared *sh, uint32_t g)
 {
 	uint32_t total = 0;
 	for (size_t i = 0; i < sh->ntargets; i++)
@@ -163,7 +163,7 @@ static void setup_connections(struct rl_worker *w, uint32_t slots, uint32_t firs
 		c->slot = i;
 		c->fd = -1;
 		if (i < w->fan.nregular)
-			c->target = target_of_conn(w->sh, first_global_conn + i);
+			c->target = rl_target_of_conn(w->sh, first_global_conn + i);
 		const struct rl_target *t = rl_conn_target(w, c);
 		c->proto = rl_proto_of(t->proto);
 		c->transport = rl_transport_of(t);
@@ -224,6 +224,7 @@ void rl_worker_free(struct rl_worker *w)
 		munmap(w->bufs.mem, (size_t)w->bufs.n * w->bufs.size);
 	rl_h2_pool_free(w);
 	free(w->tpl_scratch);
+	free(w->tquota);
 	free(w->live);
 	free(w->progress.pub);
 	free(w->fan.vus);

@@ -209,6 +209,7 @@ struct rl_worker {
 	size_t nstage_stats, cur_stage;
 	uint32_t active;              /* --stages, closed loop: connections 0..active-1 run */
 	uint64_t quota;               /* requests left to issue; UINT64_MAX: no limit */
+	uint64_t *tquota;             /* per-target counts: each target's part of quota, else NULL */
 	uint64_t inflight;            /* issued, not yet ended */
 	uint64_t completed, failed;   /* for progress views */
 	struct rl_tpl_state tpl;      /* request templates' generators */
@@ -274,6 +275,8 @@ uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k);
 int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn);
 void rl_worker_run(struct rl_worker *w);
 void rl_worker_live_counts(struct rl_worker *w);
+/* The target of the run's g-th regular connection (by weight, interleaved). */
+uint32_t rl_target_of_conn(const struct rl_shared *sh, uint32_t g);
 void rl_worker_free(struct rl_worker *w);
 
 /* conn.c: the connection state machine */

@@ -84,3 +84,21 @@ check "expect_body_across_chunks_h1_h2" test "$(jget "$TEST_TMP/span1.json" 'd["
 	'd["total"]["successful"]'),$(jget "$TEST_TMP/span3.json" 'd["total"]["errors"]')" = "100,100,{'check_failed': 100}"
 bad_scenario "scenario_bad_expect_status" '{"targets": [{"url": "http://127.0.0.1:1/", "expect_status": [20]}]}' "targets[0].expect_status[0]"
 check "expect_status_bad_exit_2" bash -c "'$RINGLOAD' --expect-status 2x '$BASE/' 2>&1 | grep -q \"'2x' is not a status\"; test \${PIPESTATUS[0]} = 2"
+
+# a count per target (REST against gRPC, 1000 of each): exactly that many each, by our
+# count and by the server's, however the connections and threads split
+curl -s -X POST "$BASE/stats/reset" > /dev/null
+cat > "$TEST_TMP/each.json" <<JSON
+{"targets": [
+  {"name": "REST", "url": "$BASE/api/users/{{randint 1 10000}}", "requests": 1000, "weight": 3},
+  {"name": "gRPC", "url": "$BASE", "grpc": "api.performance.UserService/GetUser", "data": {"user_id": 42}, "requests": 700}
+]}
+JSON
+"$RINGLOAD" -q -o json --scenario "$TEST_TMP/each.json" -c 5 -t 2 > "$TEST_TMP/each.out.json"
+served=$(curl -s "$BASE/stats" | python3 -c 'import json,sys; p=json.load(sys.stdin)["per_protocol"]; print(p["http1"]["requests"], p["grpc"]["requests"])')
+check "per_target_requests_exact (serve: $served)" test "$(jget "$TEST_TMP/each.out.json" \
+	'[(t["requests"], t["successful"]) for t in d["targets"]]') $served" = "[(1000, 1000), (700, 700)] 1000 700"
+"$RINGLOAD" -q -o json --requests-per-target 333 -c 7 -t 3 "$BASE/" "$BASE/api/users/1" "$BASE/health" > "$TEST_TMP/each2.json"
+check "requests_per_target_flag_exact" test "$(jget "$TEST_TMP/each2.json" '[t["successful"] for t in d["targets"]]')" = "[333, 333, 333]"
+check "requests_per_target_with_n_exit_2" bash -c "'$RINGLOAD' --requests-per-target 5 -n 10 '$BASE/' 2>&1 | grep -q 'requests-per-target'; test \${PIPESTATUS[0]} = 2"
+bad_scenario "scenario_requests_for_every_target" "{\"targets\": [{\"url\": \"$BASE/\", \"requests\": 5}, {\"name\": \"other\", \"url\": \"$BASE/\"}]}" "other: no request count"
