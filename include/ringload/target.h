@@ -44,6 +44,7 @@ struct rl_request_spec {
 	const char *expect_status; /* --expect-status LIST */
 	const char *expect_body;   /* --expect-body [!]STR */
 	uint64_t requests;         /* --requests-per-target, or the scenario's: 0 none */
+	uint32_t streams, pipeline; /* a scenario target's in-flight count: 0, the run's -m / -P */
 };
 
 struct rl_url {
@@ -71,6 +72,7 @@ struct rl_target {
 	bool no_keepalive; /* a new connection for every request */
 	struct rl_expect expect; /* --expect-status, --expect-body */
 	uint64_t requests;       /* this target's own count (closed loop), 0: the run's -n or -d */
+	uint32_t streams, pipeline; /* in flight per connection: HTTP/2 streams, HTTP/1.1 pipelining */
 	/* HTTP/1.1 with templates: the head (without Content-Length) and the body render
 	 * per request; request_max bounds a rendering */
 	bool templated;

@@ -54,8 +54,8 @@ static int raise_nofile(uint32_t connections, char *err, size_t errlen)
 static void warn_uneven_in_flight(const struct rl_options *o, const struct rl_target *targets, size_t ntargets)
 {
 	for (size_t i = 1; i < ntargets; i++) {
-		uint32_t a = targets[0].proto == RL_PROTO_H1 ? o->pipeline : o->streams;
-		uint32_t b = targets[i].proto == RL_PROTO_H1 ? o->pipeline : o->streams;
+		uint32_t a = targets[0].proto == RL_PROTO_H1 ? targets[0].pipeline : targets[0].streams;
+		uint32_t b = targets[i].proto == RL_PROTO_H1 ? targets[i].pipeline : targets[i].streams;
 		if (a != b) {
 			fprintf(stderr, "ringload: note: %s has %u request%s in flight per connection and %s %u, so "
 				"their comparison is %u:%u; -m (HTTP/2 streams) and -P (HTTP/1.1 pipelining) even it\n",
@@ -218,6 +218,18 @@ static int cmd_run(int argc, char **argv)
 			code = EXIT_USAGE;
 			goto out;
 		}
+	}
+	/* in flight per connection: a target's own, else the run's; the plan's are the
+	 * largest (they size the request slots) */
+	for (size_t i = 0; i < ntargets; i++) {
+		if (!targets[i].streams)
+			targets[i].streams = o.streams;
+		if (!targets[i].pipeline)
+			targets[i].pipeline = o.pipeline;
+		if (targets[i].streams > o.streams)
+			o.streams = targets[i].streams;
+		if (targets[i].pipeline > o.pipeline)
+			o.pipeline = targets[i].pipeline;
 	}
 	/* a count per target (--requests-per-target, a scenario's "requests"): every target
 	 * gets one, the run's -n is their sum and it ends when they are done */

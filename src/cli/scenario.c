@@ -35,7 +35,8 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 		       struct rl_scenario_target *t, char *err, size_t errlen)
 {
 	static const char *const known[] = { "name", "url", "protocol", "method", "headers", "body", "grpc", "data",
-					     "proto", "protoset", "weight", "expect_status", "expect_body", "requests" };
+					     "proto", "protoset", "weight", "expect_status", "expect_body", "requests",
+					     "streams", "pipeline" };
 	const char *key;
 	json_t *v;
 	if (!json_is_object(j))
@@ -97,6 +98,14 @@ static int read_target(json_t *j, size_t idx, const struct rl_options *base,
 			return bad(err, errlen, "targets[%zu].method: expected an upper-case method (not for gRPC)", idx);
 		t->req.method = m;
 	}
+	/* in flight per connection, this target's own: for a fair REST-against-gRPC run */
+	json_t *ms = json_object_get(j, "streams"), *pl = json_object_get(j, "pipeline");
+	if (ms && (!json_is_integer(ms) || json_integer_value(ms) < 1 || json_integer_value(ms) > 100000))
+		return bad(err, errlen, "targets[%zu].streams: expected 1..100000 (HTTP/2 and gRPC)", idx);
+	if (pl && (!json_is_integer(pl) || json_integer_value(pl) < 1 || json_integer_value(pl) > 1024))
+		return bad(err, errlen, "targets[%zu].pipeline: expected 1..1024 (HTTP/1.1)", idx);
+	t->req.streams = ms ? (uint32_t)json_integer_value(ms) : 0;
+	t->req.pipeline = pl ? (uint32_t)json_integer_value(pl) : 0;
 	json_t *rq = json_object_get(j, "requests");
 	if (rq && (!json_is_integer(rq) || json_integer_value(rq) < 1 || json_integer_value(rq) > (json_int_t)1e12))
 		return bad(err, errlen, "targets[%zu].requests: expected a count of at least 1", idx);

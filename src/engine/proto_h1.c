@@ -146,7 +146,8 @@ static void h1_fill(struct rl_worker *w, struct rl_conn *c)
 	if (c->state != C_OPEN || c->close_after)
 		return;
 	const struct rl_target *t = rl_conn_target(w, c);
-	uint32_t pipeline = w->sh->plan->pipeline;
+	/* the target's own, at most the plan's (which sizes the ring); 0: the plan's */
+	uint32_t pipeline = t->pipeline ? t->pipeline : w->sh->plan->pipeline;
 	bool was_idle = !c->inflight;
 	struct rl_take take;
 	while (c->inflight < pipeline && rl_acct_take(w, c, &take)) {

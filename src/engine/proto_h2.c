@@ -541,7 +541,8 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 		return;
 	const struct rl_target *t = rl_conn_target(w, c);
 	const struct rl_h2_messages *msgs = messages_of(c);
-	uint32_t streams = w->sh->plan->streams;
+	/* the target's own, at most the plan's (which sizes the slots); 0: the plan's */
+	uint32_t streams = t->streams ? t->streams : w->sh->plan->streams;
 	nghttp2_data_provider prd = { .read_callback = read_body };
 	bool added = false;
 	struct rl_take take;

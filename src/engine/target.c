@@ -193,6 +193,8 @@ int rl_target_init(struct rl_target *t, const char *url, const struct rl_request
 	t->proto = spec->proto;
 	memset(&t->expect, 0, sizeof(t->expect));
 	t->requests = spec->requests;
+	t->streams = spec->streams;   /* 0: the run's, filled in by whoever plans the run */
+	t->pipeline = spec->pipeline;
 	if ((spec->expect_status || spec->expect_body) && spec->proto == RL_PROTO_GRPC) {
 		snprintf(err, errlen, "--expect-%s: for HTTP/1.1 and HTTP/2; a gRPC call is judged by its grpc-status",
 			 spec->expect_status ? "status" : "body");

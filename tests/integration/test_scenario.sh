@@ -102,3 +102,18 @@ check "per_target_requests_exact (serve: $served)" test "$(jget "$TEST_TMP/each.
 check "requests_per_target_flag_exact" test "$(jget "$TEST_TMP/each2.json" '[t["successful"] for t in d["targets"]]')" = "[333, 333, 333]"
 check "requests_per_target_with_n_exit_2" bash -c "'$RINGLOAD' --requests-per-target 5 -n 10 '$BASE/' 2>&1 | grep -q 'requests-per-target'; test \${PIPESTATUS[0]} = 2"
 bad_scenario "scenario_requests_for_every_target" "{\"targets\": [{\"url\": \"$BASE/\", \"requests\": 5}, {\"name\": \"other\", \"url\": \"$BASE/\"}]}" "other: no request count"
+
+# in flight per target: gRPC with one stream beside HTTP/1.1's one request is a fair
+# comparison, and the run says nothing; the server's high-water mark shows the load
+curl -s -X POST "$BASE/stats/reset" > /dev/null
+cat > "$TEST_TMP/fair.json" <<JSON
+{"targets": [
+  {"name": "REST", "url": "$BASE/api/users/1?ttfb=20ms"},
+  {"name": "gRPC", "url": "$BASE", "grpc": "api.performance.UserService/GetUser", "data": {"user_id": 42}, "streams": 1,
+   "headers": {"x-ttfb": "20ms"}}
+]}
+JSON
+"$RINGLOAD" -q -o json --scenario "$TEST_TMP/fair.json" -c 4 -t 1 -m 10 -n 200 > "$TEST_TMP/fair.out.json" 2> "$TEST_TMP/fair.err"
+check "scenario_streams_per_target (max in flight $(curl -s "$BASE/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_in_flight"])'))" \
+	bash -c "test \"\$(curl -s '$BASE/stats' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"max_in_flight\"])')\" -le 4 && ! grep -q 'in flight' '$TEST_TMP/fair.err'"
+bad_scenario "scenario_bad_streams" '{"targets": [{"url": "http://127.0.0.1:1/", "streams": 0}]}' "targets[0].streams"
