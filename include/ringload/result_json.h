@@ -22,6 +22,9 @@ const char *rl_json_str(json_t *o, const char *key);
 int rl_hist_from_json(json_t *j, struct rl_hist *h);
 /* The metrics the comparison table uses, from a target or total object. */
 void rl_metrics_from_json(json_t *o, struct rl_metrics *m);
+/* A fan-out group's batches in place of requests: latency is the batch time (its slowest
+ * member), throughput batches/s, success the full successes; the rest is left as it is. */
+void rl_metrics_from_group_json(json_t *g, struct rl_metrics *m);
 
 /* The self-contained HTML report of a result (inline SVG charts, no fetches):
  * 0, or -1 on a write error. */

@@ -18,6 +18,15 @@ static int load_run(const char *path, struct rl_metrics *m, char *err, size_t er
 	if (!root)
 		return -1;
 	rl_metrics_from_json(json_object_get(root, "total"), m);
+	/* a fan-out run's unit is the batch: its members' requests would flatter it (a batch
+	 * takes as long as its slowest member) */
+	json_t *group = json_array_get(json_object_get(root, "groups"), 0);
+	if (group) {
+		rl_metrics_from_group_json(group, m);
+		fprintf(stderr, "ringload compare: %s: its fan-out group '%s' is compared: batch time (the slowest "
+			"member), batches/s, full successes%s\n", path, json_string_value(json_object_get(group, "name")),
+			json_array_size(json_object_get(root, "groups")) > 1 ? " (the first of its groups)" : "");
+	}
 	json_decref(root);
 	return 0;
 }

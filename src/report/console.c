@@ -145,9 +145,9 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 		rl_hist_summarize(&gs->latency, &h);
 		fprintf(f, "\nFan-out group %s: %u members, %u concurrent (time = slowest member)\n",
 			gd->name, gd->nmembers, gd->concurrency);
-		fprintf(f, "  Rounds        %llu: %llu full success, %llu partial, %llu total failure\n",
-			(unsigned long long)gs->rounds, (unsigned long long)gs->full,
-			(unsigned long long)gs->partial, (unsigned long long)gs->failed);
+		fprintf(f, "  Rounds        %llu (%.2f batches/s): %llu full success, %llu partial, %llu total failure\n",
+			(unsigned long long)gs->rounds, res->duration_s > 0 ? (double)gs->rounds / res->duration_s : 0,
+			(unsigned long long)gs->full, (unsigned long long)gs->partial, (unsigned long long)gs->failed);
 		for (uint32_t k = 1; k < gd->nmembers; k++)
 			if (gs->by_successes[k])
 				fprintf(f, "  Partial       %u of %u succeeded: %llu\n", k, gd->nmembers,

@@ -98,6 +98,19 @@ int rl_report_csv(FILE *f, const struct rl_report *r)
 		stats(f, scope, &res->targets[i], res->duration_s, r->opt->rate > 0);
 	}
 	stats(f, "total", &res->total, res->duration_s, r->opt->rate > 0);
+	for (size_t g = 0; g < res->ngroups; g++) { /* fan-out groups: the batch is the unit */
+		const struct rl_group_stats *gs = &res->groups[g];
+		char scope[96];
+		snprintf(scope, sizeof(scope), "group.%s", r->groups[g].name);
+		fprintf(f, "%s.rounds,%llu\n", scope, (unsigned long long)gs->rounds);
+		fprintf(f, "%s.batches_per_s,%.3f\n", scope, res->duration_s > 0 ? (double)gs->rounds / res->duration_s : 0);
+		fprintf(f, "%s.full_success,%llu\n", scope, (unsigned long long)gs->full);
+		fprintf(f, "%s.partial_success,%llu\n", scope, (unsigned long long)gs->partial);
+		fprintf(f, "%s.total_failure,%llu\n", scope, (unsigned long long)gs->failed);
+		struct rl_hist_summary h;
+		rl_hist_summarize(&gs->latency, &h);
+		summary(f, scope, "latency_ms", &h);
+	}
 	if (res->ntargets > 1) { /* the comparison's verdicts; each value is in its target's rows */
 		const char *names[RL_MAX_TARGETS];
 		struct rl_metrics m[RL_MAX_TARGETS];

@@ -463,8 +463,8 @@ static void groups_section(FILE *f, json_t *root)
 		return;
 	section(f, "groups", "Fan-out groups");
 	fputs("<table><tr>", f);
-	static const char *const cols[] = { "group", "members", "rounds", "full success", "partial success",
-					    "total failure", "p50 ms", "p99 ms", "max ms" };
+	static const char *const cols[] = { "group", "members", "rounds", "batches/s", "full success", "partial success",
+					    "total failure", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms" };
 	for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
 		th(f, cols[c]);
 	fputs("</tr>\n", f);
@@ -479,13 +479,15 @@ static void groups_section(FILE *f, json_t *root)
 			text(f, json_string_value(m));
 		}
 		fputs("</td>", f);
-		static const char *const c[] = { "rounds", "full_success", "partial_success", "total_failure" };
-		for (int j = 0; j < 4; j++)
+		td_u64(f, rl_json_u64(g, "rounds"));
+		td_num(f, rl_json_num(g, "batches_per_s"), 2);
+		static const char *const c[] = { "full_success", "partial_success", "total_failure" };
+		for (int j = 0; j < 3; j++)
 			td_u64(f, rl_json_u64(g, c[j]));
 		json_t *lat = json_object_get(g, "latency_ms");
-		td_num(f, rl_json_num(lat, "p50"), 3);
-		td_num(f, rl_json_num(lat, "p99"), 3);
-		td_num(f, rl_json_num(lat, "max"), 3);
+		static const char *const q[] = { "mean", "p50", "p95", "p99", "max" };
+		for (int j = 0; j < 5; j++)
+			td_num(f, rl_json_num(lat, q[j]), 3);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table></section>\n", f);

@@ -263,6 +263,7 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 			rl_jw_u64(&w, "concurrency", gd->concurrency);
 			rl_jw_num(&w, "timeout_s", (double)gd->timeout_ns / 1e9, 3);
 			rl_jw_u64(&w, "rounds", gs->rounds);
+			rl_jw_num(&w, "batches_per_s", res->duration_s > 0 ? (double)gs->rounds / res->duration_s : 0, 3);
 			rl_jw_u64(&w, "full_success", gs->full);
 			rl_jw_u64(&w, "partial_success", gs->partial);
 			rl_jw_u64(&w, "total_failure", gs->failed);

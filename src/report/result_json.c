@@ -93,3 +93,17 @@ void rl_metrics_from_json(json_t *o, struct rl_metrics *m)
 	summary_from_json(json_object_get(o, "ttfb_ms"), &m->ttfb);
 	summary_from_json(json_object_get(o, "download_ms"), &m->download);
 }
+
+void rl_metrics_from_group_json(json_t *g, struct rl_metrics *m)
+{
+	json_t *lat = json_object_get(g, "latency_ms");
+	summary_from_json(lat, &m->latency);
+	summary_from_json(lat, &m->latency_ok);
+	uint64_t rounds = rl_json_u64(g, "rounds");
+	m->requests = rounds;
+	m->successful = rl_json_u64(g, "full_success");
+	m->failed = rounds - m->successful;
+	m->success_rate = rounds ? 100.0 * (double)m->successful / (double)rounds : 0;
+	m->throughput_rps = rl_json_num(g, "batches_per_s");
+	m->throughput_ok_rps = 0;
+}

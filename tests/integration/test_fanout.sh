@@ -30,9 +30,30 @@ PY
 check "all_rounds_full" test "$(jget "$TEST_TMP/fan.out" \
 	'(g := d["groups"][0])["rounds"] > 100 and g["full_success"] == g["rounds"] and g["rounds_by_successes"] == {"9": g["rounds"]}')" = True
 check "fanout_accounting_holds" accounting_holds "$TEST_TMP/fan.out"
+check "group_batches_per_s" test "$(jget "$TEST_TMP/fan.out" \
+	'abs((g := d["groups"][0])["batches_per_s"] - g["rounds"] / d["duration_s"]) < 0.01')" = True
+# compare: a fan-out run is its batches (45 ms, the slowest member), not its members'
+# 25 ms average, against one endpoint that answers in 30 ms
+"$RINGLOAD" -q -o json -t 1 -c 4 -d 1s "http://127.0.0.1:$SERVE_PORT/?ttfb=30ms" > "$TEST_TMP/one.out"
+"$RINGLOAD" compare -o json "$TEST_TMP/one.out" "$TEST_TMP/fan.out" > "$TEST_TMP/cmp.json" 2> "$TEST_TMP/cmp.err"
+check "compare_fanout_by_batch_time" test "$(jget "$TEST_TMP/cmp.json" \
+	'[(m["winner"], round(m["values"][1])) for m in d["metrics"] if m["metric"] == "latency p50 ms"][0]')" = "('$TEST_TMP/one.out', 45)"
+check "compare_says_it_compares_the_group" grep -q "its fan-out group 'parallel' is compared: batch time" "$TEST_TMP/cmp.err"
+# groups in the CSV (and batches/s and mean, p95 in the HTML table)
+"$RINGLOAD" report "$TEST_TMP/fan.out" -o "$TEST_TMP/fan.html"
+check "html_group_table_batches_mean_p95" bash -c "grep -q '<th>batches/s</th>' '$TEST_TMP/fan.html' && grep -q '<th>p95 ms</th>' '$TEST_TMP/fan.html' && grep -q '<th>mean ms</th>' '$TEST_TMP/fan.html'"
 
 make_scenario "$TEST_TMP/p.json" 2 "?status=500"
-"$RINGLOAD" -q -o json -t 1 --scenario "$TEST_TMP/p.json" -d 2s > "$TEST_TMP/p.out"
+"$RINGLOAD" -q -o json -t 1 --scenario "$TEST_TMP/p.json" -d 2s --csv "$TEST_TMP/p.csv" > "$TEST_TMP/p.out"
+check "group_rows_in_csv" python3 - "$TEST_TMP/p.out" "$TEST_TMP/p.csv" <<'PY'
+import csv, json, sys
+g = json.load(open(sys.argv[1]))["groups"][0]
+rows = {r["metric"]: float(r["value"]) for r in csv.DictReader(open(sys.argv[2])) if r["metric"].startswith("group.")}
+for k in ("rounds", "full_success", "partial_success", "total_failure"):
+    assert rows["group.parallel." + k] == g[k], k
+assert abs(rows["group.parallel.batches_per_s"] - g["batches_per_s"]) < 0.01
+assert abs(rows["group.parallel.latency_ms.p95"] - g["latency_ms"]["p95"]) < 0.01
+PY
 check "member_500_gives_partial_rounds_exactly" test "$(jget "$TEST_TMP/p.out" \
 	'(g := d["groups"][0])["rounds"] > 0 and g["partial_success"] == g["rounds"] and g["full_success"] == 0 and g["total_failure"] == 0 and g["rounds_by_successes"] == {"8": g["rounds"]}')" = True
 check "member_500_counted_on_its_target" test "$(jget "$TEST_TMP/p.out" \
