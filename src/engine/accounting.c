@@ -96,8 +96,23 @@ void rl_vu_start(struct rl_worker *w, struct rl_vu *vu)
 	vu->start_ns = w->now_ns;
 	vu->pending = vu->nmembers == 64 ? ~0ULL : (1ULL << vu->nmembers) - 1;
 	vu->done = vu->ok = 0;
+	/* a member waiting out a reconnect back-off fails its part of the round at once,
+	 * under its connect error: the round's time is what the servers did, not our wait
+	 * (unless every member is down: then the round waits, rather than spin) */
+	uint32_t down = 0;
 	for (uint32_t m = 0; m < vu->nmembers; m++)
-		rl_conn_fill(w, &w->conns[vu->first_conn + m]); /* closed ones send on connect */
+		down += w->conns[vu->first_conn + m].state == C_BACKOFF;
+	for (uint32_t m = 0; m < vu->nmembers; m++) {
+		struct rl_conn *c = &w->conns[vu->first_conn + m];
+		struct rl_take t;
+		if (c->state == C_BACKOFF && down < vu->nmembers && rl_acct_take(w, c, &t)) {
+			struct rl_req r = { .start_ns = t.start_ns };
+			rl_acct_fail(w, c, &r, (enum rl_err)c->last_err,
+				     "no connection this round: the member waits out its reconnect back-off");
+			continue;
+		}
+		rl_conn_fill(w, c); /* closed ones send on connect */
+	}
 }
 
 static void count_failed(struct rl_worker *w, struct rl_stats *st)
@@ -240,6 +255,7 @@ void rl_acct_conn_failed(struct rl_worker *w, struct rl_conn *c, enum rl_err err
 		rl_acct_fail(w, c, &r, err, detail);
 	}
 	c->fails++;
+	c->last_err = (uint8_t)err;
 }
 
 void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res)

@@ -114,6 +114,7 @@ struct rl_conn {
 	uint8_t *scratch;    /* each request slot's scratch (proto->slot_scratch), in turn */
 	uint64_t connect_start_ns;
 	uint32_t fails;      /* consecutive failed connects: the backoff exponent */
+	uint8_t last_err;    /* the category of the last failed connect (or handshake) */
 	uint32_t responses;  /* responses on this connection (since its connect) */
 	uint32_t goaway_strikes; /* connections in a row ended by GOAWAY before any response */
 	uint32_t goaway_code;    /* the GOAWAY received: its error code ... */

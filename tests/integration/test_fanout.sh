@@ -68,6 +68,21 @@ JSON
 check "unreachable_members_total_failure" test "$(jget "$TEST_TMP/dead.out" \
 	'(g := d["groups"][0])["rounds"] > 0 and g["total_failure"] == g["rounds"] and g["rounds_by_successes"] == {"0": g["rounds"]}')" = True
 
+# one member's port closed: its part of each round fails at once (connect_refused), and
+# the batch time is the live members' (the slowest at 40 ms), not the reconnect back-off
+python3 - "$TEST_TMP/half.json" "$SERVE_PORT" "$DEAD" <<'PY'
+import json, sys
+out, port, dead = sys.argv[1], sys.argv[2], sys.argv[3]
+targets = [{"name": f"c{i}", "url": f"http://127.0.0.1:{port}/?ttfb={5 * i}ms"} for i in range(1, 9)]
+targets.append({"name": "down", "url": f"http://127.0.0.1:{dead}/"})
+json.dump({"targets": targets, "groups": [{"name": "parallel", "concurrency": 2, "members": [t["name"] for t in targets]}]},
+          open(out, "w"))
+PY
+"$RINGLOAD" -q -o json -t 1 --no-preflight --scenario "$TEST_TMP/half.json" -d 2s > "$TEST_TMP/half.out"
+check "closed_member_does_not_slow_rounds ($(jget "$TEST_TMP/half.out" 'd["groups"][0]["latency_ms"]["p50"]') ms)" test "$(jget "$TEST_TMP/half.out" \
+	'(g := d["groups"][0])["rounds"] > 40 and abs(g["latency_ms"]["p50"] - 40) <= 2 and g["rounds_by_successes"] == {"8": g["rounds"]} and d["targets"][8]["errors"] == {"connect_refused": d["targets"][8]["requests"]} and d["targets"][8]["requests"] >= g["rounds"]')" = True
+check "closed_member_accounting_holds" accounting_holds "$TEST_TMP/half.out"
+
 bad_scenario() { # name json needle [extra args]
 	echo "$2" > "$TEST_TMP/bad.json"
 	"$RINGLOAD" --scenario "$TEST_TMP/bad.json" ${4:-} > /dev/null 2> "$TEST_TMP/err"
