@@ -110,9 +110,25 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	const char *proto = rl_report_protocol_name(r->targets[0].proto);
 	if (tls && r->targets[0].proto == RL_PROTO_H2)
 		proto = "h2"; /* HTTP/2 over TLS (ALPN), not cleartext h2c */
-	fprintf(f, "ringload %s: %s%s, %s, %u connection%s on %u thread%s", RINGLOAD_VERSION,
-		mixed ? "mixed protocols" : proto, !mixed && tls ? " over TLS" : "", rate, o->connections,
-		o->connections == 1 ? "" : "s", o->threads, o->threads == 1 ? "" : "s");
+	/* what runs: -c connections for the targets driven by weight, and each fan-out
+	 * group's virtual users with a connection per member (-c does not apply to them) */
+	uint32_t weighted = 0, users = 0, member_conns = 0;
+	for (size_t i = 0; i < res->ntargets; i++)
+		weighted += r->targets[i].weight;
+	for (size_t g = 0; g < res->ngroups; g++) {
+		users += r->groups[g].concurrency;
+		member_conns += r->groups[g].concurrency * r->groups[g].nmembers;
+	}
+	char what[128];
+	int n = 0;
+	if (!res->ngroups || weighted)
+		n = snprintf(what, sizeof(what), "%u connection%s", o->connections, o->connections == 1 ? "" : "s");
+	if (res->ngroups)
+		snprintf(what + n, sizeof(what) - (size_t)n, "%s%u fan-out user%s (%u connections)", n ? " and " : "",
+			 users, users == 1 ? "" : "s", member_conns);
+	fprintf(f, "ringload %s: %s%s, %s, %s on %u thread%s", RINGLOAD_VERSION,
+		mixed ? "mixed protocols" : proto, !mixed && tls ? " over TLS" : "", rate, what, o->threads,
+		o->threads == 1 ? "" : "s");
 	if (o->proto == RL_PROTO_H1 && o->pipeline > 1)
 		fprintf(f, ", pipeline %u", o->pipeline);
 	if (r->targets[0].proto != RL_PROTO_H1 || mixed)

@@ -93,3 +93,6 @@ bad_scenario "group_unknown_member" '{"targets": [{"name": "a", "url": "http://1
 bad_scenario "member_in_two_groups" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}, {"name": "h", "members": ["a"]}]}' "groups[1].members[0]"
 bad_scenario "group_bad_timeout" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"], "timeout": "soon"}]}' "groups[0].timeout"
 bad_scenario "groups_with_n_exit_2" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}]}' "fan-out groups" "-n 10"
+# the header says what ran: the groups' users and their connections, not an -c they ignore
+"$RINGLOAD" --no-progress --no-preflight --scenario "$TEST_TMP/half.json" -d 300ms -c 50 > "$TEST_TMP/head.txt" 2>&1
+check "header_tells_fanout_users" grep -q '^ringload .*, 2 fan-out users (18 connections) on ' "$TEST_TMP/head.txt"
