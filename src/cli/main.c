@@ -180,9 +180,14 @@ static int cmd_run(int argc, char **argv)
 				sc.targets[sc.groups[g].members[m]].weight = 0; /* the group drives it */
 		for (size_t i = 0; i < sc.ntargets; i++)
 			weights += sc.targets[i].weight;
-		if (sc.ngroups && (o.requests || o.rate > 0 || o.nstages || o.warmup_ns)) {
-			fprintf(stderr, "ringload: --scenario: fan-out groups run closed-loop with -d only "
-				"(no -n, -R, --stages or --warmup)\n");
+		if (sc.ngroups && (o.rate > 0 || o.nstages)) {
+			fprintf(stderr, "ringload: --scenario: fan-out groups run closed-loop (no -R or --stages)\n");
+			code = EXIT_USAGE;
+			goto out;
+		}
+		if (sc.ngroups && o.requests && weights) {
+			fprintf(stderr, "ringload: --scenario: -n counts the rounds of fan-out groups; with targets outside "
+				"the groups, give -d\n");
 			code = EXIT_USAGE;
 			goto out;
 		}

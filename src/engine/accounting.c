@@ -27,7 +27,8 @@ bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t)
 	struct rl_vu *vu = c->vu;
 	if (vu && !(vu->pending >> c->member & 1))
 		return false; /* this member's request of the round is out already */
-	if (!w->quota || (w->tquota && !w->tquota[c->target]))
+	/* (a member's request belongs to its round, which took the quota: -n counts rounds) */
+	if (!vu && (!w->quota || (w->tquota && !w->tquota[c->target])))
 		return false;
 	struct rl_pacer *p = &w->pace;
 	if (p->open_loop) {
@@ -43,7 +44,7 @@ bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t)
 		vu->pending &= ~(1ULL << c->member);
 	}
 	t->retries = 0;
-	if (w->quota != UINT64_MAX)
+	if (w->quota != UINT64_MAX && !vu)
 		w->quota--;
 	if (w->tquota)
 		w->tquota[c->target]--;
@@ -53,7 +54,7 @@ bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t)
 
 void rl_acct_give_back(struct rl_worker *w, struct rl_conn *c)
 {
-	if (w->quota != UINT64_MAX)
+	if (w->quota != UINT64_MAX && !c->vu)
 		w->quota++;
 	if (w->tquota)
 		w->tquota[c->target]++;
@@ -93,6 +94,12 @@ static void request_ended(struct rl_worker *w, struct rl_conn *c, bool ok)
 
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu)
 {
+	/* -n with fan-out groups alone counts rounds: a round takes one, whole */
+	if (w->quota != UINT64_MAX && !w->fan.nregular) {
+		if (!w->quota || w->stopping)
+			return; /* done: this user rests */
+		w->quota--;
+	}
 	vu->start_ns = w->now_ns;
 	vu->pending = vu->nmembers == 64 ? ~0ULL : (1ULL << vu->nmembers) - 1;
 	vu->done = vu->ok = 0;

@@ -229,6 +229,8 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
  * left in the quota, or a refused one waiting to be sent again on it). */
 static bool wanted(const struct rl_worker *w, const struct rl_conn *c)
 {
+	if (c->vu) /* a member reconnects while rounds are left, or its round waits for it */
+		return !w->stopping && (w->quota || (c->vu->pending >> c->member & 1));
 	return !w->stopping && !c->parked &&
 	       ((w->quota && (!w->tquota || w->tquota[c->target])) || c->nretry);
 }

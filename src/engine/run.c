@@ -310,7 +310,11 @@ static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, 
 			if (!w->pace.interval_ns)
 				w->pace.interval_ns = 1;
 		}
-		if (plan->requests) {
+		if (plan->requests && !regular) {
+			/* fan-out groups alone: -n counts rounds, split by each worker's users */
+			w->quota = i + 1 == ctx->nworkers ? budget_left : plan->requests * w->fan.nvus / nvus;
+			budget_left -= w->quota;
+		} else if (plan->requests) {
 			w->quota = i + 1 == ctx->nworkers ? budget_left
 				   : plan->requests * ctx->conns_of[i] / (regular ? regular : 1);
 			budget_left -= w->quota;

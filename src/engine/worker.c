@@ -449,6 +449,10 @@ static void start_measuring(struct rl_worker *w)
 		rl_hist_reset(&w->live[t].hist);
 		rl_hist_reset(&w->live[t].hist_ok);
 	}
+	for (size_t g = 0; g < w->sh->ngroups; g++) { /* the groups' rounds start afresh too */
+		memset(&w->fan.stats[g], 0, offsetof(struct rl_group_stats, latency));
+		rl_hist_reset(&w->fan.stats[g].latency);
+	}
 	w->measuring = true;
 }
 

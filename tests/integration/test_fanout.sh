@@ -92,7 +92,15 @@ bad_scenario() { # name json needle [extra args]
 bad_scenario "group_unknown_member" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["zz"]}]}' "groups[0].members[0]"
 bad_scenario "member_in_two_groups" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}, {"name": "h", "members": ["a"]}]}' "groups[1].members[0]"
 bad_scenario "group_bad_timeout" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"], "timeout": "soon"}]}' "groups[0].timeout"
-bad_scenario "groups_with_n_exit_2" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}]}' "fan-out groups" "-n 10"
+bad_scenario "groups_with_rate_exit_2" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}]}' "fan-out groups" "-R 10"
+# -n counts rounds: exactly that many, each member asked once per round, nothing left
+"$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/fan.json" -n 57 > "$TEST_TMP/n.out"
+check "groups_n_counts_rounds_exactly" test "$(jget "$TEST_TMP/n.out" \
+	'((g := d["groups"][0])["rounds"], g["full_success"], {t["requests"] for t in d["targets"]}, d["total"]["unfinished"])')" = "(57, 57, {57}, 0)"
+# --warmup: the rounds of the warm-up are not in the results
+"$RINGLOAD" -q -o json -t 1 --scenario "$TEST_TMP/fan.json" --warmup 500ms -d 1s > "$TEST_TMP/w.out"
+check "groups_warmup_left_out" test "$(jget "$TEST_TMP/w.out" \
+	'0 < (g := d["groups"][0])["rounds"] <= 1.1 * 4 * 1000 / 45 and abs(d["duration_s"] - 1) < 0.1')" = True
 # the header says what ran: the groups' users and their connections, not an -c they ignore
 "$RINGLOAD" --no-progress --no-preflight --scenario "$TEST_TMP/half.json" -d 300ms -c 50 > "$TEST_TMP/head.txt" 2>&1
 check "header_tells_fanout_users" grep -q '^ringload .*, 2 fan-out users (18 connections) on ' "$TEST_TMP/head.txt"
