@@ -180,8 +180,21 @@ static int cmd_run(int argc, char **argv)
 				sc.targets[sc.groups[g].members[m]].weight = 0; /* the group drives it */
 		for (size_t i = 0; i < sc.ntargets; i++)
 			weights += sc.targets[i].weight;
-		if (sc.ngroups && (o.rate > 0 || o.nstages)) {
-			fprintf(stderr, "ringload: --scenario: fan-out groups run closed-loop (no -R or --stages)\n");
+		if (sc.ngroups && (o.rate > 0 || (o.nstages && weights))) {
+			fprintf(stderr, "ringload: --scenario: fan-out groups run closed-loop (no -R), and --stages ramps "
+				"their users only when every target is in a group\n");
+			code = EXIT_USAGE;
+			goto out;
+		}
+		uint32_t users = 0;
+		double peak = 0;
+		for (size_t g = 0; g < sc.ngroups; g++)
+			users += sc.groups[g].concurrency;
+		for (size_t s = 0; s < o.nstages; s++)
+			peak = o.stages[s].level > peak ? o.stages[s].level : peak;
+		if (sc.ngroups && o.nstages && peak > users) {
+			fprintf(stderr, "ringload: --stages: a peak of %.0f users, above the %u the groups' concurrency allows\n",
+				peak, users);
 			code = EXIT_USAGE;
 			goto out;
 		}

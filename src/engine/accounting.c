@@ -94,12 +94,17 @@ static void request_ended(struct rl_worker *w, struct rl_conn *c, bool ok)
 
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu)
 {
-	/* -n with fan-out groups alone counts rounds: a round takes one, whole */
+	/* -n with fan-out groups alone counts rounds: a round takes one, whole; --stages
+	 * may have fewer users than there are */
+	vu->resting = true;
+	if ((uint32_t)(vu - w->fan.vus) >= w->fan.active || w->stopping)
+		return;
 	if (w->quota != UINT64_MAX && !w->fan.nregular) {
-		if (!w->quota || w->stopping)
+		if (!w->quota)
 			return; /* done: this user rests */
 		w->quota--;
 	}
+	vu->resting = false;
 	vu->start_ns = w->now_ns;
 	vu->pending = vu->nmembers == 64 ? ~0ULL : (1ULL << vu->nmembers) - 1;
 	vu->done = vu->ok = 0;

@@ -29,7 +29,7 @@ struct run_ctx {
 	struct rl_shared sh;
 	struct rl_worker *workers;
 	uint32_t nworkers, started;
-	uint32_t *conns_of;
+	uint32_t *conns_of, *vus_of;
 	uint32_t *vu_groups;          /* every worker's fan-out users' groups, in slices */
 	pthread_t *tids;
 	struct worker_arg *args;
@@ -271,11 +271,13 @@ static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, 
 	ctx->sh.nworkers = ctx->nworkers;
 	ctx->workers = calloc(ctx->nworkers, sizeof(*ctx->workers));
 	ctx->conns_of = calloc(ctx->nworkers, sizeof(*ctx->conns_of));
+	ctx->vus_of = calloc(ctx->nworkers, sizeof(*ctx->vus_of));
 	ctx->tids = calloc(ctx->nworkers, sizeof(*ctx->tids));
 	ctx->args = calloc(ctx->nworkers, sizeof(*ctx->args));
 	ctx->vu_groups = calloc(nvus + 1, sizeof(*ctx->vu_groups));
 	ctx->sh.conns_of = ctx->conns_of;
-	if (!ctx->workers || !ctx->conns_of || !ctx->tids || !ctx->args || !ctx->vu_groups) {
+	ctx->sh.vus_of = ctx->vus_of;
+	if (!ctx->workers || !ctx->conns_of || !ctx->vus_of || !ctx->tids || !ctx->args || !ctx->vu_groups) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -294,6 +296,8 @@ static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, 
 				if (k % ctx->nworkers == i)
 					ctx->vu_groups[vu_next + w->fan.nvus++] = g;
 		vu_next += w->fan.nvus;
+		ctx->vus_of[i] = w->fan.nvus;
+		w->fan.active = w->fan.nvus; /* --stages changes it as it goes */
 		if (ctx->conns_of[i] > RL_MAX_CONNS_PER_WORKER) {
 			snprintf(err, errlen, "-c %u: at most %u connections per thread",
 				 plan->connections, RL_MAX_CONNS_PER_WORKER);
@@ -543,6 +547,7 @@ int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t 
 		rl_worker_free(&ctx.workers[i]);
 	free(ctx.workers);
 	free(ctx.conns_of);
+	free(ctx.vus_of);
 	free(ctx.vu_groups);
 	free(ctx.tids);
 	free(ctx.args);

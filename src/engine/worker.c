@@ -378,6 +378,31 @@ static uint32_t active_share(const struct rl_worker *w, uint32_t want)
 	return mine + (w->id < want - given ? 1 : 0);
 }
 
+/* --stages with fan-out groups alone: the level is users (Locust's ramp), split over the
+ * workers by their users. A user past the level finishes its round, then rests; one
+ * under it that rests starts a round. */
+static void stage_users(struct rl_worker *w, uint32_t want)
+{
+	const struct rl_shared *sh = w->sh;
+	uint32_t total = 0, given = 0, mine = 0;
+	for (uint32_t i = 0; i < sh->nworkers; i++)
+		total += sh->vus_of[i];
+	for (uint32_t i = 0; i < sh->nworkers && total; i++) {
+		uint32_t part = (uint32_t)((uint64_t)want * sh->vus_of[i] / total);
+		given += part;
+		if (i == w->id)
+			mine = part;
+	}
+	mine += w->id < want - given ? 1 : 0;
+	if (mine > w->fan.nvus)
+		mine = w->fan.nvus;
+	uint32_t was = w->fan.active;
+	w->fan.active = mine;
+	for (uint32_t v = was; v < mine; v++)
+		if (w->fan.vus[v].resting)
+			rl_vu_start(w, &w->fan.vus[v]);
+}
+
 /* Follows the stages: switches the statistics at a stage's start and, in a closed
  * loop, opens or parks connections to match the level. */
 static void stage_control(struct rl_worker *w)
@@ -390,6 +415,10 @@ static void stage_control(struct rl_worker *w)
 	}
 	if (w->pace.open_loop)
 		return;
+	if (w->sh->ngroups) { /* groups alone (the CLI sees to it): the level is users */
+		stage_users(w, (uint32_t)(level + 0.5));
+		return;
+	}
 	uint32_t want = active_share(w, (uint32_t)(level + 0.5));
 	if (want > w->nconns)
 		want = w->nconns;
@@ -462,10 +491,12 @@ void rl_worker_run(struct rl_worker *w)
 	w->now_ns = rl_now_ns();
 	rl_tw_init(&w->tw, w->now_ns);
 	if (sh->stages.n && !w->pace.open_loop)
-		stage_control(w); /* the stages decide which connections open */
+		stage_control(w); /* the stages decide which connections (or users) run */
 	else
-		for (uint32_t i = 0; i < w->nconns; i++)
+		for (uint32_t i = 0; i < w->fan.nregular; i++)
 			rl_conn_connect(w, &w->conns[i]);
+	for (uint32_t i = w->fan.nregular; i < w->nconns; i++)
+		rl_conn_connect(w, &w->conns[i]); /* the users' members: connected from the start */
 	for (uint32_t v = 0; v < w->fan.nvus; v++)
 		rl_vu_start(w, &w->fan.vus[v]); /* members send as their connections open */
 

@@ -79,6 +79,7 @@ struct rl_transport;
  * round, the round over when every member's request has ended. */
 struct rl_vu {
 	uint32_t group, first_conn, nmembers, done, ok;
+	bool resting;            /* no round running: --stages has fewer users, or -n is done */
 	uint64_t pending;        /* members whose request is due and not yet issued */
 	uint64_t start_ns, last_ns;
 };
@@ -152,6 +153,7 @@ struct rl_shared {           /* what all workers of a run read */
 	uint64_t start_ns, deadline_ns; /* deadline 0: none */
 	uint64_t measure_ns;            /* results count from here (after --warmup) */
 	const uint32_t *conns_of;       /* connections of each worker */
+	const uint32_t *vus_of;         /* fan-out users of each worker */
 	uint32_t nworkers;
 	const struct rl_group_def *groups;
 	size_t ngroups;
@@ -170,6 +172,7 @@ struct rl_pacer {
 /* Fan-out groups: connections from nregular on belong to virtual users. */
 struct rl_fanout {
 	uint32_t nregular, nvus;
+	uint32_t active;              /* users that start rounds (--stages ramps it) */
 	uint32_t *vu_group;           /* group of each VU (set before setup) */
 	struct rl_vu *vus;
 	struct rl_vu **done;          /* rounds that ended this turn: restarted after it */

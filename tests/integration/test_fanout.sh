@@ -104,3 +104,15 @@ check "groups_warmup_left_out" test "$(jget "$TEST_TMP/w.out" \
 # the header says what ran: the groups' users and their connections, not an -c they ignore
 "$RINGLOAD" --no-progress --no-preflight --scenario "$TEST_TMP/half.json" -d 300ms -c 50 > "$TEST_TMP/head.txt" 2>&1
 check "header_tells_fanout_users" grep -q '^ringload .*, 2 fan-out users (18 connections) on ' "$TEST_TMP/head.txt"
+# --stages ramps the users (Locust's users and spawn rate): each stage's member requests
+# follow its number of users (2, 8, 4 users; 3 members; a round of 30 ms)
+python3 - "$TEST_TMP/ramp.json" "$SERVE_PORT" <<'PY'
+import json, sys
+out, port = sys.argv[1], sys.argv[2]
+targets = [{"name": f"m{i}", "url": f"http://127.0.0.1:{port}/?ttfb={10 * i}ms"} for i in range(1, 4)]
+json.dump({"targets": targets, "groups": [{"name": "g", "concurrency": 8, "members": [t["name"] for t in targets]}]}, open(out, "w"))
+PY
+"$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/ramp.json" --stages "1s:=2,1s:=8,1s:=4" > "$TEST_TMP/ramp.out"
+check "groups_stages_ramp_users ($(jget "$TEST_TMP/ramp.out" '[s["requests"] for s in d["stages"]]'))" test "$(jget "$TEST_TMP/ramp.out" \
+	'(r := [s["requests"] for s in d["stages"]]) and 3.4 < r[1] / r[0] < 4.4 and 1.7 < r[2] / r[0] < 2.2 and r[0] > 120')" = True
+check "groups_stages_peak_above_users_exit_2" bash -c "'$RINGLOAD' --scenario '$TEST_TMP/ramp.json' --stages 1s:20 2>&1 | grep -q 'above the 8'; test \${PIPESTATUS[0]} = 2"
