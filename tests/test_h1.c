@@ -24,7 +24,7 @@ static struct outcome run_pieces(const char *data, size_t len, bool head, const 
 				 size_t ncuts, bool eof)
 {
 	struct rl_h1_parser p;
-	rl_h1_parser_reset(&p, head);
+	rl_h1_parser_init(&p, head);
 	struct outcome o = { RL_H1_AGAIN, 0, 0, -1, 0 };
 	size_t pos = 0;
 	for (size_t k = 0; k <= ncuts && o.rc == RL_H1_AGAIN; k++) {
@@ -295,7 +295,7 @@ static void h1_rejects_endless_interim_responses(void **s)
 static void h1_eof_before_and_inside_a_response(void **s)
 {
 	struct rl_h1_parser p;
-	rl_h1_parser_reset(&p, false);
+	rl_h1_parser_init(&p, false);
 	assert_int_equal(rl_h1_finish(&p), RL_H1_E_CLOSED_EARLY);
 	expect_error(PARSE_EOF("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), RL_H1_E_TRUNCATED);
 	expect_error(PARSE_EOF("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"), RL_H1_E_TRUNCATED);
@@ -306,6 +306,7 @@ static void h1_parser_reset_allows_reuse(void **s)
 {
 	static const char r[] = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
 	struct rl_h1_parser p;
+	rl_h1_parser_init(&p, false);
 	for (int i = 0; i < 3; i++) {
 		size_t used;
 		rl_h1_parser_reset(&p, false);
@@ -356,6 +357,44 @@ static void h1_header_parse_rejects_bad_lines(void **s)
 	assert_int_equal(h.value_len, 0);
 }
 
+struct sink {
+	char buf[64];
+	size_t len;
+};
+
+static void sink_body(void *ctx, const uint8_t *p, size_t n)
+{
+	struct sink *k = ctx;
+	assert_true(k->len + n <= sizeof(k->buf));
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+}
+
+/* The body sink sees the payload, decoded from its chunks, whatever the split; and a
+ * reset keeps the sink for the next response. */
+static void h1_body_sink_sees_the_payload_at_every_split(void **s)
+{
+	static const char r[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: t\r\n\r\n";
+	size_t n = sizeof(r) - 1;
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct sink k = { .len = 0 };
+		struct rl_h1_parser p;
+		rl_h1_parser_init(&p, false);
+		p.on_body = sink_body;
+		p.body_ctx = &k;
+		rl_h1_parser_reset(&p, false);
+		size_t used, off = 0;
+		int rc = rl_h1_parse(&p, (const uint8_t *)r, cut, &used);
+		off = used;
+		if (rc != RL_H1_DONE)
+			rc = rl_h1_parse(&p, (const uint8_t *)r + off, n - off, &used);
+		assert_int_equal(rc, RL_H1_DONE);
+		assert_int_equal(k.len, 11);
+		assert_memory_equal(k.buf, "hello world", 11);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +427,7 @@ int main(void)
 		cmocka_unit_test(h1_rejects_endless_interim_responses),
 		cmocka_unit_test(h1_eof_before_and_inside_a_response),
 		cmocka_unit_test(h1_parser_reset_allows_reuse),
+		cmocka_unit_test(h1_body_sink_sees_the_payload_at_every_split),
 		cmocka_unit_test(h1_request_has_host_and_length),
 		cmocka_unit_test(h1_request_user_host_wins),
 		cmocka_unit_test(h1_header_parse_rejects_bad_lines),

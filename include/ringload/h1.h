@@ -50,6 +50,9 @@ struct rl_h1_parser {
 	void *body_ctx;
 };
 
+/* A new parser, with no body sink; reset readies it for the next response and keeps
+ * the sink (on_body, body_ctx). */
+void rl_h1_parser_init(struct rl_h1_parser *p, bool head_request);
 void rl_h1_parser_reset(struct rl_h1_parser *p, bool head_request);
 /* True once the current response has received any byte. */
 static inline bool rl_h1_parser_started(const struct rl_h1_parser *p) { return p->state != 0; }

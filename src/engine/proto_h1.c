@@ -135,7 +135,7 @@ static void body_seen(void *ctx, const uint8_t *p, size_t n)
 static int h1_open(struct rl_worker *w, struct rl_conn *c)
 {
 	const struct rl_target *t = rl_conn_target(w, c);
-	rl_h1_parser_reset(&c->parser, t->head);
+	rl_h1_parser_init(&c->parser, t->head);
 	c->parser.on_body = t->expect.body_len ? body_seen : NULL;
 	c->parser.body_ctx = c;
 	return 0;

@@ -69,6 +69,12 @@ static int hex_value(uint8_t c)
 	return -1;
 }
 
+void rl_h1_parser_init(struct rl_h1_parser *p, bool head_request)
+{
+	memset(p, 0, sizeof(*p));
+	p->is_head = head_request;
+}
+
 void rl_h1_parser_reset(struct rl_h1_parser *p, bool head_request)
 {
 	memset(p, 0, offsetof(struct rl_h1_parser, name));

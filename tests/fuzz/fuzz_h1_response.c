@@ -26,7 +26,7 @@ static void add(struct events *e, int code, uint64_t body)
 static void run(const uint8_t *d, size_t n, size_t step, bool head, struct events *e)
 {
 	struct rl_h1_parser p;
-	rl_h1_parser_reset(&p, head);
+	rl_h1_parser_init(&p, head);
 	for (size_t off = 0; off < n;) {
 		size_t len = n - off < step ? n - off : step, pos = 0;
 		while (pos < len) {
