@@ -180,9 +180,9 @@ static int cmd_run(int argc, char **argv)
 				sc.targets[sc.groups[g].members[m]].weight = 0; /* the group drives it */
 		for (size_t i = 0; i < sc.ntargets; i++)
 			weights += sc.targets[i].weight;
-		if (sc.ngroups && (o.rate > 0 || (o.nstages && weights))) {
-			fprintf(stderr, "ringload: --scenario: fan-out groups run closed-loop (no -R), and --stages ramps "
-				"their users only when every target is in a group\n");
+		if (sc.ngroups && ((o.rate > 0 || o.nstages) && (weights || (o.rate > 0 && o.nstages)))) {
+			fprintf(stderr, "ringload: --scenario: -R (rounds per second) and --stages (users) drive fan-out "
+				"groups only when every target is in a group, and not together\n");
 			code = EXIT_USAGE;
 			goto out;
 		}

@@ -31,7 +31,7 @@ bool rl_acct_take(struct rl_worker *w, struct rl_conn *c, struct rl_take *t)
 	if (!vu && (!w->quota || (w->tquota && !w->tquota[c->target])))
 		return false;
 	struct rl_pacer *p = &w->pace;
-	if (p->open_loop) {
+	if (p->open_loop && !vu) { /* (a member's start is its round's) */
 		if (p->next_k >= p->due_k)
 			return false; /* nothing due yet: the schedule, not a free connection, decides */
 		t->start_ns = rl_worker_intended_ns(w, p->next_k);
@@ -58,7 +58,7 @@ void rl_acct_give_back(struct rl_worker *w, struct rl_conn *c)
 		w->quota++;
 	if (w->tquota)
 		w->tquota[c->target]++;
-	if (w->pace.open_loop)
+	if (w->pace.open_loop && !c->vu)
 		w->pace.next_k--; /* due again: the next free connection sends it */
 	w->inflight--;
 	if (c->vu)
@@ -92,20 +92,32 @@ static void request_ended(struct rl_worker *w, struct rl_conn *c, bool ok)
 	w->fan.done[w->fan.ndone++] = vu; /* the next round starts after this loop turn */
 }
 
+bool rl_vu_take_round(struct rl_worker *w)
+{
+	if (w->quota == UINT64_MAX || w->fan.nregular)
+		return true;
+	if (!w->quota)
+		return false; /* -n rounds done */
+	w->quota--;
+	return true;
+}
+
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu)
 {
 	/* -n with fan-out groups alone counts rounds: a round takes one, whole; --stages
-	 * may have fewer users than there are */
+	 * may have fewer users than there are; with -R the schedule starts rounds */
 	vu->resting = true;
-	if ((uint32_t)(vu - w->fan.vus) >= w->fan.active || w->stopping)
+	if ((uint32_t)(vu - w->fan.vus) >= w->fan.active || w->stopping || w->pace.open_loop)
 		return;
-	if (w->quota != UINT64_MAX && !w->fan.nregular) {
-		if (!w->quota)
-			return; /* done: this user rests */
-		w->quota--;
-	}
+	if (!rl_vu_take_round(w))
+		return;
+	rl_vu_round(w, vu, w->now_ns);
+}
+
+void rl_vu_round(struct rl_worker *w, struct rl_vu *vu, uint64_t start_ns)
+{
 	vu->resting = false;
-	vu->start_ns = w->now_ns;
+	vu->start_ns = start_ns; /* -R: the intended start, so a late round shows its wait */
 	vu->pending = vu->nmembers == 64 ? ~0ULL : (1ULL << vu->nmembers) - 1;
 	vu->done = vu->ok = 0;
 	/* a member waiting out a reconnect back-off fails its part of the round at once,

@@ -24,7 +24,8 @@ void rl_conn_mark_dirty(struct rl_worker *w, struct rl_conn *c)
 
 void rl_conn_make_ready(struct rl_worker *w, struct rl_conn *c)
 {
-	if (!w->pace.open_loop || c->in_ready || c->state != C_OPEN)
+	/* (a fan-out member is not: its round, not the schedule, gives it its request) */
+	if (!w->pace.open_loop || c->in_ready || c->state != C_OPEN || c->vu)
 		return;
 	c->in_ready = true;
 	c->next_ready = w->pace.ready;

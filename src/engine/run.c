@@ -308,7 +308,8 @@ static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, 
 		w->measuring = !plan->warmup_ns; /* else its statistics reset when the warm-up ends */
 		if (plan->rate > 0) {
 			/* each worker paces its share of the rate, in proportion to its connections */
-			double share = plan->rate * ctx->conns_of[i] / plan->connections;
+			double share = regular ? plan->rate * ctx->conns_of[i] / plan->connections
+					       : plan->rate * w->fan.nvus / nvus; /* groups alone: rounds/s by users */
 			w->pace.open_loop = true;
 			w->pace.interval_ns = (uint64_t)(1e9 / share);
 			if (!w->pace.interval_ns)

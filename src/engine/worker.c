@@ -358,6 +358,16 @@ static void pace(struct rl_worker *w)
 		c->in_ready = false;
 		rl_conn_fill(w, c); /* puts itself back if it still has room */
 	}
+	/* fan-out groups alone: the rounds due go to users at rest, each measured from its
+	 * intended start; with every user busy they wait, and the wait is in their time */
+	for (uint32_t v = 0; v < w->fan.nvus && p->next_k < p->due_k && !w->stopping; v++) {
+		struct rl_vu *vu = &w->fan.vus[v];
+		if (!vu->resting)
+			continue;
+		if (!rl_vu_take_round(w))
+			break;
+		rl_vu_round(w, vu, rl_worker_intended_ns(w, p->next_k++));
+	}
 	if (p->due_k - p->next_k > p->max_backlog)
 		p->max_backlog = p->due_k - p->next_k;
 }

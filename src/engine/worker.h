@@ -346,6 +346,10 @@ void rl_acct_drain(struct rl_worker *w, struct rl_conn *c, const struct rl_req *
 void rl_acct_fold_latency(struct rl_stats *st);
 /* Starts a fan-out round: every member's request is due. */
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);
+/* A round of vu's requests, starting at start_ns (-R: its intended time). */
+void rl_vu_round(struct rl_worker *w, struct rl_vu *vu, uint64_t start_ns);
+/* -n with groups alone: one round off the quota; false when none is left. */
+bool rl_vu_take_round(struct rl_worker *w);
 /* A failed connect costs the request due on it, if any, failed under the connect error. */
 void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res);
 /* The same for a connection that could not be set up (err, detail). */

@@ -39,7 +39,14 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 
 double rl_report_achieved_rps(const struct rl_result *res)
 {
-	return res->duration_s > 0 ? (double)res->total.requests / res->duration_s : 0;
+	/* -R drives fan-out groups only when they are alone: then it counts rounds */
+	uint64_t n = res->total.requests;
+	if (res->ngroups) {
+		n = 0;
+		for (size_t g = 0; g < res->ngroups; g++)
+			n += res->groups[g].rounds;
+	}
+	return res->duration_s > 0 ? (double)n / res->duration_s : 0;
 }
 
 double rl_report_target_rps(const struct rl_options *o)

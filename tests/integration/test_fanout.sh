@@ -92,7 +92,7 @@ bad_scenario() { # name json needle [extra args]
 bad_scenario "group_unknown_member" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["zz"]}]}' "groups[0].members[0]"
 bad_scenario "member_in_two_groups" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}, {"name": "h", "members": ["a"]}]}' "groups[1].members[0]"
 bad_scenario "group_bad_timeout" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"], "timeout": "soon"}]}' "groups[0].timeout"
-bad_scenario "groups_with_rate_exit_2" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}]}' "fan-out groups" "-R 10"
+bad_scenario "groups_with_rate_and_stages_exit_2" '{"targets": [{"name": "a", "url": "http://127.0.0.1:1/"}], "groups": [{"name": "g", "members": ["a"]}]}' "fan-out groups" "-R 10 --stages 1s:20"
 # -n counts rounds: exactly that many, each member asked once per round, nothing left
 "$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/fan.json" -n 57 > "$TEST_TMP/n.out"
 check "groups_n_counts_rounds_exactly" test "$(jget "$TEST_TMP/n.out" \
@@ -116,3 +116,13 @@ PY
 check "groups_stages_ramp_users ($(jget "$TEST_TMP/ramp.out" '[s["requests"] for s in d["stages"]]'))" test "$(jget "$TEST_TMP/ramp.out" \
 	'(r := [s["requests"] for s in d["stages"]]) and 3.4 < r[1] / r[0] < 4.4 and 1.7 < r[2] / r[0] < 2.2 and r[0] > 120')" = True
 check "groups_stages_peak_above_users_exit_2" bash -c "'$RINGLOAD' --scenario '$TEST_TMP/ramp.json' --stages 1s:20 2>&1 | grep -q 'above the 8'; test \${PIPESTATUS[0]} = 2"
+# -R with groups alone: rounds per second, open loop; a round late for want of a free
+# user counts its wait (from its intended start), and what never started is not_sent
+"$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/ramp.json" -R 100 -d 2s > "$TEST_TMP/r100.out"
+check "groups_rate_rounds_per_second ($(jget "$TEST_TMP/r100.out" 'd["groups"][0]["rounds"]') rounds)" test "$(jget "$TEST_TMP/r100.out" \
+	'195 <= (g := d["groups"][0])["rounds"] <= 201 and abs(g["latency_ms"]["p50"] - 30) <= 3 and abs(d["rate"]["achieved_rps"] - 100) < 2')" = True
+"$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/ramp.json" -R 600 -d 1s > "$TEST_TMP/r600.out"
+check "groups_rate_over_capacity_shows_the_wait" test "$(jget "$TEST_TMP/r600.out" \
+	'(g := d["groups"][0])["latency_ms"]["p99"] > 100 and d["rate"]["not_sent"] > 0 and g["batches_per_s"] < 300')" = True
+"$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/ramp.json" -R 100 -n 37 > "$TEST_TMP/rn.out"
+check "groups_rate_with_n_rounds_exact" test "$(jget "$TEST_TMP/rn.out" '((g := d["groups"][0])["rounds"], {t["requests"] for t in d["targets"]})')" = "(37, {37})"
