@@ -104,6 +104,8 @@ struct rl_result {
 	struct rl_group_stats *groups; /* one per fan-out group */
 	size_t ngroups;
 	struct rl_history_row *history; /* (ntargets + 1) x nhistory: each target's, then the total */
+	struct rl_history_row *ghistory; /* ngroups x nhistory: each group's rounds (requests),
+					  * those not fully successful (failed), batch times */
 	size_t nhistory;
 	struct timespec started_at; /* CLOCK_REALTIME */
 	double duration_s;

@@ -83,7 +83,7 @@ static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt)
 
 static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *tmp)
 {
-	size_t nt = ctx->sh.ntargets;
+	size_t nt = ctx->sh.ntargets + ctx->sh.ngroups; /* the targets' copies, then the groups' */
 	live_reset(cur, nt);
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
 		struct rl_progress *p = &ctx->workers[i].progress;
@@ -116,12 +116,42 @@ static double offered_rate(const struct run_ctx *ctx, double t_end)
 
 /* One history row per target and one for the total: the difference of two snapshots. */
 /* hs: four scratch histograms (a target's second, the total's, and the same of successes). */
-static int history_row(struct rl_result *res, size_t nt, const struct rl_live *cur,
+/* A fan-out group's second: its rounds, those not fully successful, batch times (the
+ * group's live copies follow the targets' in cur and prev). */
+static int group_history_rows(struct rl_result *res, size_t nt, size_t ng, const struct rl_live *cur,
+			      const struct rl_live *prev, double t_end, double dt, struct rl_hist *diff)
+{
+	if (!ng)
+		return 0;
+	struct rl_history_row *rows = realloc(res->ghistory, (res->nhistory + 1) * ng * sizeof(*rows));
+	if (!rows)
+		return -1;
+	res->ghistory = rows;
+	for (size_t g = 0; g < ng; g++) {
+		struct rl_history_row *row = &rows[res->nhistory * ng + g];
+		const struct rl_live *c = &cur[nt + g], *p = &prev[nt + g];
+		memset(row, 0, sizeof(*row));
+		rl_hist_diff(diff, &c->hist, &p->hist);
+		row->t = t_end;
+		row->requests = c->requests - p->requests;
+		row->failed = c->failed - p->failed;
+		row->rps = (double)row->requests / dt;
+		row->p50_ms = rl_hist_percentile(diff, 50) / 1000.0;
+		row->p90_ms = rl_hist_percentile(diff, 90) / 1000.0;
+		row->p99_ms = rl_hist_percentile(diff, 99) / 1000.0;
+		row->max_ms = diff->total ? diff->max_us / 1000.0 : 0;
+	}
+	return 0;
+}
+
+static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct rl_live *cur,
 		       struct rl_live *prev, double t_end, double dt, double target_rps, struct rl_hist *hs)
 {
 	struct rl_hist *diff = &hs[0], *total = &hs[1], *diff_ok = &hs[2], *total_ok = &hs[3];
 	if (res->nhistory >= RL_HISTORY_MAX || dt <= 0)
 		return 0;
+	if (group_history_rows(res, nt, ng, cur, prev, t_end, dt, diff))
+		return -1;
 	struct rl_history_row *rows = realloc(res->history, (res->nhistory + 1) * (nt + 1) * sizeof(*rows));
 	if (!rows)
 		return -1;
@@ -164,7 +194,7 @@ static int history_row(struct rl_result *res, size_t nt, const struct rl_live *c
 		row->max_ms = h->total ? h->max_us / 1000.0 : 0;
 		row->p99_ok_ms = rl_hist_percentile(h_ok, 99) / 1000.0;
 	}
-	memcpy(prev, cur, nt * sizeof(*prev));
+	memcpy(prev, cur, (nt + ng) * sizeof(*prev));
 	res->nhistory++;
 	return 0;
 }
@@ -385,7 +415,7 @@ static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size
 		atomic_store(&ctx->sh.stop, 1);
 		rc = -1;
 	}
-	for (size_t t = 0; !rc && t < nt; t++) {
+	for (size_t t = 0; !rc && t < nt + ctx->sh.ngroups; t++) {
 		rl_hist_reset(&ctx->prev[t].hist);
 		rl_hist_reset(&ctx->prev[t].hist_ok);
 	}
@@ -409,7 +439,7 @@ static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size
 		if (now >= next_row + HISTORY_SETTLE_NS) {
 			snapshot(ctx, ctx->cur, ctx->tmp);
 			ctx->rows_done++;
-			history_row(res, nt, ctx->cur, ctx->prev, ctx->rows_done, 1.0,
+			history_row(res, nt, ctx->sh.ngroups, ctx->cur, ctx->prev, ctx->rows_done, 1.0,
 				    offered_rate(ctx, (double)ctx->rows_done), ctx->hs);
 			next_row += NS_PER_S;
 		}
@@ -490,14 +520,15 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 	merge_groups(ctx, res, ngroups);
 	res->features = ctx->workers[0].feat;
 	/* the last (partial) second, from the workers' own state: rows add up exactly */
-	live_reset(ctx->cur, ntargets);
+	live_reset(ctx->cur, ntargets + ctx->sh.ngroups);
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
 		rl_worker_live_counts(&ctx->workers[i]);
-		live_add(ctx->cur, ctx->workers[i].live, ntargets);
+		live_add(ctx->cur, ctx->workers[i].live, ntargets + ctx->sh.ngroups);
 	}
 	double dur = (double)(end - ctx->sh.measure_ns) / 1e9;
 	if (dur > ctx->rows_done)
-		history_row(res, ntargets, ctx->cur, ctx->prev, dur, dur - ctx->rows_done, offered_rate(ctx, dur), ctx->hs);
+		history_row(res, ntargets, ctx->sh.ngroups, ctx->cur, ctx->prev, dur, dur - ctx->rows_done,
+			    offered_rate(ctx, dur), ctx->hs);
 	res->duration_s = end > ctx->sh.measure_ns ? dur : 0;
 	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ctx->ru0.ru_utime.tv_sec) +
 			  (double)(ru1.ru_utime.tv_usec - ctx->ru0.ru_utime.tv_usec) / 1e6;
@@ -521,9 +552,9 @@ int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t 
 	ctx.sh.groups = groups;
 	ctx.sh.ngroups = ngroups;
 	/* snapshots for progress views and the per-second history (main thread only) */
-	ctx.cur = calloc(ntargets, sizeof(*ctx.cur));
-	ctx.prev = calloc(ntargets, sizeof(*ctx.prev));
-	ctx.tmp = calloc(ntargets, sizeof(*ctx.tmp));
+	ctx.cur = calloc(ntargets + ngroups, sizeof(*ctx.cur));
+	ctx.prev = calloc(ntargets + ngroups, sizeof(*ctx.prev));
+	ctx.tmp = calloc(ntargets + ngroups, sizeof(*ctx.tmp));
 	ctx.hs = malloc(4 * sizeof(*ctx.hs));
 
 	/* workers never see SIGINT/SIGTERM: the main thread takes them with sigtimedwait */
@@ -567,7 +598,8 @@ void rl_result_free(struct rl_result *res)
 	free(res->stages);
 	free(res->groups);
 	free(res->history);
-	res->history = NULL;
+	free(res->ghistory);
+	res->history = res->ghistory = NULL;
 	res->groups = NULL;
 	res->targets = NULL;
 	res->stages = NULL;

@@ -121,8 +121,10 @@ static int setup_buffers(struct rl_worker *w, uint32_t slots)
 	w->out_mem = malloc((size_t)n * w->out_cap);
 	if (!w->feat.buf_ring)
 		w->rbuf_mem = malloc((size_t)n * w->bufs.size);
-	w->live = calloc(nt, sizeof(*w->live));
-	w->progress.pub = calloc(nt, sizeof(*w->progress.pub));
+	/* a live copy per target, then one per fan-out group (rounds, batch times) */
+	size_t nlive = nt + w->sh->ngroups;
+	w->live = calloc(nlive, sizeof(*w->live));
+	w->progress.pub = calloc(nlive, sizeof(*w->progress.pub));
 	w->nstage_stats = plan->nstages ? plan->nstages : 1;
 	w->stage_stats = malloc(w->nstage_stats * nt * sizeof(*w->stage_stats));
 	w->stats = w->stage_stats;
@@ -132,7 +134,7 @@ static int setup_buffers(struct rl_worker *w, uint32_t slots)
 	if (!w->tpl_scratch || !w->retry_mem || !w->conns || !w->req_mem || !w->out_mem || (!w->feat.buf_ring && !w->rbuf_mem) ||
 	    !w->live || !w->progress.pub || !w->stage_stats || !w->fan.vus || !w->fan.done || !w->fan.stats)
 		return -ENOMEM;
-	for (size_t t = 0; t < nt; t++) {
+	for (size_t t = 0; t < nlive; t++) {
 		rl_hist_reset(&w->live[t].hist);
 		rl_hist_reset(&w->live[t].hist_ok);
 		rl_hist_reset(&w->progress.pub[t].hist);
@@ -272,6 +274,13 @@ void rl_worker_live_counts(struct rl_worker *w)
 	for (uint32_t i = 0; i < w->nconns; i++)
 		if (w->conns[i].state == C_OPEN)
 			w->live[w->conns[i].target].open++;
+	for (size_t g = 0; g < w->sh->ngroups; g++) { /* a group's rounds, as requests */
+		struct rl_live *l = &w->live[w->sh->ntargets + g];
+		const struct rl_group_stats *gs = &w->fan.stats[g];
+		l->requests = gs->rounds;
+		l->failed = gs->rounds - gs->full;
+		l->hist = gs->latency;
+	}
 }
 
 static void publish_progress(struct rl_worker *w)
@@ -288,7 +297,7 @@ static void publish_progress(struct rl_worker *w)
 	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.hist_seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	memcpy(w->progress.pub, w->live, w->sh->ntargets * sizeof(*w->live));
+	memcpy(w->progress.pub, w->live, (w->sh->ntargets + w->sh->ngroups) * sizeof(*w->live));
 	atomic_store_explicit(&w->progress.hist_seq, seq + 2, memory_order_release);
 }
 

@@ -160,6 +160,16 @@ int rl_report_history_csv(FILE *f, const struct rl_report *r)
 				fprintf(f, "%.3f", row->target_rps);
 			fputc('\n', f);
 		}
+		/* fan-out groups: requests are rounds, errors those not fully successful, rps
+		 * batches/s, the percentiles batch times */
+		for (size_t g = 0; res->ghistory && g < res->ngroups; g++) {
+			const struct rl_history_row *row = &res->ghistory[i * res->ngroups + g];
+			char name[96];
+			snprintf(name, sizeof(name), "group:%s", r->groups[g].name);
+			rl_report_csv_quoted(f, name);
+			fprintf(f, ",%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,,,\n", row->t, (unsigned long long)row->requests,
+				(unsigned long long)row->failed, row->rps, row->p50_ms, row->p90_ms, row->p99_ms, row->max_ms);
+		}
 	}
 	return ferror(f) ? -1 : 0;
 }

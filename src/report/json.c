@@ -279,6 +279,21 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 			struct rl_hist_summary h;
 			rl_hist_summarize(&gs->latency, &h);
 			summary(&w, "latency_ms", &h);
+			rl_jw_arr(&w, "history"); /* each second's rounds (batches) and batch times */
+			for (size_t k = 0; res->ghistory && k < res->nhistory; k++) {
+				const struct rl_history_row *row = &res->ghistory[k * res->ngroups + g];
+				rl_jw_obj(&w, NULL);
+				rl_jw_num(&w, "t", row->t, 3);
+				rl_jw_u64(&w, "rounds", row->requests);
+				rl_jw_u64(&w, "not_full", row->failed);
+				rl_jw_num(&w, "batches_per_s", row->rps, 3);
+				rl_jw_num(&w, "p50_ms", row->p50_ms, 3);
+				rl_jw_num(&w, "p90_ms", row->p90_ms, 3);
+				rl_jw_num(&w, "p99_ms", row->p99_ms, 3);
+				rl_jw_num(&w, "max_ms", row->max_ms, 3);
+				rl_jw_end_obj(&w);
+			}
+			rl_jw_end_arr(&w);
 			rl_jw_end_obj(&w);
 		}
 		rl_jw_end_arr(&w);

@@ -126,3 +126,15 @@ check "groups_rate_over_capacity_shows_the_wait" test "$(jget "$TEST_TMP/r600.ou
 	'(g := d["groups"][0])["latency_ms"]["p99"] > 100 and d["rate"]["not_sent"] > 0 and g["batches_per_s"] < 300')" = True
 "$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/ramp.json" -R 100 -n 37 > "$TEST_TMP/rn.out"
 check "groups_rate_with_n_rounds_exact" test "$(jget "$TEST_TMP/rn.out" '((g := d["groups"][0])["rounds"], {t["requests"] for t in d["targets"]})')" = "(37, {37})"
+# each second of a group: its rounds (adding up exactly to the run's), batches/s and batch
+# times, in the JSON and in --history (target "group:<name>")
+"$RINGLOAD" -q -o json -t 2 --scenario "$TEST_TMP/ramp.json" -d 2500ms --history "$TEST_TMP/gh.csv" > "$TEST_TMP/gh.out"
+check "group_history_rows_add_up" python3 - "$TEST_TMP/gh.out" "$TEST_TMP/gh.csv" <<'PY'
+import csv, json, sys
+g = json.load(open(sys.argv[1]))["groups"][0]
+rows = g["history"]
+assert [r["t"] for r in rows][:2] == [1.0, 2.0] and sum(r["rounds"] for r in rows) == g["rounds"], rows
+assert all(abs(r["p50_ms"] - 30) <= 3 for r in rows)
+csv_rows = [r for r in csv.DictReader(open(sys.argv[2])) if r["target"] == "group:g"]
+assert [int(r["requests"]) for r in csv_rows] == [r["rounds"] for r in rows]
+PY
