@@ -60,17 +60,15 @@ struct rl_cmp_row {
 size_t rl_compare_rows(const struct rl_metrics *m, size_t n, double tie_pct, struct rl_cmp_row *out);
 /* metric, one column per target, winner, difference % (over the runner-up) and factor */
 void rl_report_comparison(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n, double tie_pct);
-/* The same as a JSON document {"runs", "tie_pct", "metrics": [{"metric", "values",
- * "winner", "difference_pct", "factor"}]}, or as CSV (metric, a column per run, winner,
- * difference_pct, factor). */
+/* The same as CSV (metric, a column per run, winner, difference_pct, factor); the JSON
+ * form ({"runs", "tie_pct", "metrics": [{"metric", "values", "winner", "difference_pct",
+ * "factor"}]}) is written by rl_report_comparison_jw (src/report/jsonw.h). */
+void rl_report_comparison_csv(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n,
+			      double tie_pct);
 /* s as one CSV field, quoted (RFC 4180: names and URLs may hold commas and quotes). */
 void rl_report_csv_quoted(FILE *f, const char *s);
 /* Each target's name and metrics, for the run's own comparison: the count of targets. */
 size_t rl_report_target_metrics(const struct rl_report *r, const char **names, struct rl_metrics *m);
-void rl_report_comparison_json(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n,
-			       double tie_pct);
-void rl_report_comparison_csv(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n,
-			      double tie_pct);
 int rl_report_json(FILE *f, const struct rl_report *r);
 int rl_report_csv(FILE *f, const struct rl_report *r);
 /* --history: one row per second per target (and the total), as Locust's stats_history */

@@ -9,6 +9,7 @@
 
 #include "ringload/report.h"
 #include "ringload/result_json.h"
+#include "report/jsonw.h"
 #include "verb.h"
 
 /* The metrics the table compares, read back from a result's total. */
@@ -104,6 +105,57 @@ static int compare_options(int argc, char **argv, const char **out, double *tie)
 	return -1;
 }
 
+/* Runs with fan-out groups: a table per group that every run has, by its batches. */
+static int compare_groups(const char *out, char **paths, size_t n, double tie, struct rl_jw *w)
+{
+	json_t **roots = calloc(n, sizeof(*roots));
+	struct rl_metrics *m = calloc(n, sizeof(*m));
+	int rc = 0;
+	char err[512];
+	for (size_t i = 0; roots && m && i < n; i++)
+		if (!(roots[i] = rl_result_load("compare", paths[i], err, sizeof(err))))
+			rc = -1;
+	json_t *first = roots && m && !rc ? json_object_get(roots[0], "groups") : NULL, *g;
+	size_t k;
+	bool json = !strcmp(out, "json"), opened = false;
+	json_array_foreach(first, k, g) {
+		const char *name = json_string_value(json_object_get(g, "name"));
+		bool everywhere = name != NULL;
+		for (size_t i = 0; everywhere && i < n; i++) {
+			json_t *gi, *found = NULL;
+			size_t j;
+			json_array_foreach(json_object_get(roots[i], "groups"), j, gi)
+				if (!found && !strcmp(json_string_value(json_object_get(gi, "name")) ?: "", name))
+					found = gi;
+			everywhere = found != NULL;
+			if (found) {
+				memset(&m[i], 0, sizeof(m[i]));
+				rl_metrics_from_group_json(found, &m[i]);
+			}
+		}
+		if (!everywhere)
+			continue;
+		if (!strcmp(out, "console")) {
+			printf("\nFan-out group %s (a row is a batch: its time is the slowest member's)", name);
+			rl_report_comparison(stdout, (const char *const *)paths, m, n, tie);
+		} else if (json) {
+			if (!opened)
+				rl_jw_obj(w, "groups");
+			opened = true;
+			rl_jw_obj(w, name);
+			rl_report_comparison_jw(w, (const char *const *)paths, m, n, tie);
+			rl_jw_end_obj(w);
+		}
+	}
+	if (opened)
+		rl_jw_end_obj(w);
+	for (size_t i = 0; roots && i < n; i++)
+		json_decref(roots[i]);
+	free(roots);
+	free(m);
+	return rc;
+}
+
 int rl_compare_main(int argc, char **argv)
 {
 	const char *out = "console";
@@ -125,6 +177,7 @@ int rl_compare_main(int argc, char **argv)
 	char **names = NULL;
 	char err[512];
 	rc = 0;
+	bool one_file = n == 1;
 	if (n == 1) {
 		if (load_targets(argv[optind], &m, &names, &n, err, sizeof(err))) {
 			fprintf(stderr, "ringload %s\n", err);
@@ -148,12 +201,24 @@ int rl_compare_main(int argc, char **argv)
 	}
 	if (!rc) {
 		const char *const *cn = (const char *const *)names;
-		if (!strcmp(out, "console"))
+		struct rl_jw w;
+		if (!strcmp(out, "console")) {
 			rl_report_comparison(stdout, cn, m, n, tie);
-		else if (!strcmp(out, "csv"))
+		} else if (!strcmp(out, "csv")) {
 			rl_report_comparison_csv(stdout, cn, m, n, tie);
-		else
-			rl_report_comparison_json(stdout, cn, m, n, tie);
+		} else {
+			rl_jw_init(&w, stdout);
+			rl_jw_obj(&w, NULL);
+			rl_report_comparison_jw(&w, cn, m, n, tie);
+		}
+		/* saved runs with fan-out groups: a table per group they all have (the CSV
+		 * keeps to the headline) */
+		if (!one_file && strcmp(out, "csv"))
+			rc = compare_groups(out, names, n, tie, &w) ? 2 : 0;
+		if (!strcmp(out, "json")) {
+			rl_jw_end_obj(&w);
+			putchar('\n');
+		}
 	}
 	for (size_t i = 0; names && i < n; i++)
 		free(names[i]);

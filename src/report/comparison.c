@@ -111,12 +111,11 @@ void rl_report_comparison(FILE *f, const char *const *names, const struct rl_met
 	}
 }
 
-void rl_report_comparison_jw(struct rl_jw *w, const char *key, const char *const *names,
-			     const struct rl_metrics *m, size_t n, double tie_pct)
+void rl_report_comparison_jw(struct rl_jw *w, const char *const *names, const struct rl_metrics *m, size_t n,
+			     double tie_pct)
 {
 	struct rl_cmp_row table[RL_CMP_MAX_ROWS];
 	size_t nrows = rl_compare_rows(m, n, tie_pct, table);
-	rl_jw_obj(w, key);
 	rl_jw_arr(w, "runs");
 	for (size_t i = 0; i < n; i++)
 		rl_jw_str(w, NULL, names[i]);
@@ -139,16 +138,6 @@ void rl_report_comparison_jw(struct rl_jw *w, const char *key, const char *const
 		rl_jw_end_obj(w);
 	}
 	rl_jw_end_arr(w);
-	rl_jw_end_obj(w);
-}
-
-void rl_report_comparison_json(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n,
-			       double tie_pct)
-{
-	struct rl_jw w;
-	rl_jw_init(&w, f);
-	rl_report_comparison_jw(&w, NULL, names, m, n, tie_pct);
-	fputc('\n', f);
 }
 
 void rl_report_comparison_csv(FILE *f, const char *const *names, const struct rl_metrics *m, size_t n,

@@ -246,7 +246,9 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	if (res->ntargets > 1) { /* the console's comparison table, winners and all */
 		const char *names[RL_MAX_TARGETS];
 		struct rl_metrics m[RL_MAX_TARGETS];
-		rl_report_comparison_jw(&w, "comparison", names, m, rl_report_target_metrics(r, names, m), RL_CMP_TIE_PCT);
+		rl_jw_obj(&w, "comparison");
+		rl_report_comparison_jw(&w, names, m, rl_report_target_metrics(r, names, m), RL_CMP_TIE_PCT);
+		rl_jw_end_obj(&w);
 	}
 
 	if (res->ngroups) {

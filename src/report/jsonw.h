@@ -25,10 +25,10 @@ void rl_jw_num(struct rl_jw *w, const char *key, double v, int decimals);
 void rl_jw_bool(struct rl_jw *w, const char *key, bool v);
 void rl_jw_null(struct rl_jw *w, const char *key);
 
-/* comparison.c: the comparison table under key (NULL: at the top), for the run's own
- * JSON and for `compare` alike. */
+/* comparison.c: the comparison table's fields (runs, tie_pct, metrics) into the object
+ * open in w, for the run's own JSON and for `compare` alike. */
 struct rl_metrics;
-void rl_report_comparison_jw(struct rl_jw *w, const char *key, const char *const *names,
-			     const struct rl_metrics *m, size_t n, double tie_pct);
+void rl_report_comparison_jw(struct rl_jw *w, const char *const *names, const struct rl_metrics *m, size_t n,
+			     double tie_pct);
 
 #endif

@@ -138,3 +138,27 @@ assert all(abs(r["p50_ms"] - 30) <= 3 for r in rows)
 csv_rows = [r for r in csv.DictReader(open(sys.argv[2])) if r["target"] == "group:g"]
 assert [int(r["requests"]) for r in csv_rows] == [r["rounds"] for r in rows]
 PY
+# compare, group by group: the runs' common groups get a table each, by their batches
+"$RINGLOAD" compare -o json "$TEST_TMP/fan.out" "$TEST_TMP/n.out" > "$TEST_TMP/gg.json" 2> /dev/null
+"$RINGLOAD" compare "$TEST_TMP/fan.out" "$TEST_TMP/n.out" > "$TEST_TMP/gg.txt" 2> /dev/null
+check "compare_group_by_group" test "$(jget "$TEST_TMP/gg.json" \
+	'[round(v) for m in d["groups"]["parallel"]["metrics"] if m["metric"] == "latency p50 ms" for v in m["values"]]')$(grep -c '^Fan-out group parallel' "$TEST_TMP/gg.txt")" = "[45, 45]1"
+
+# partial successes against the servers' own count: one member of three answers 500 on
+# every other request (nginx's own log counts them); each of those rounds is a partial
+# success, exactly
+NPORT=$(free_port)
+nginx_run '$uri $status' "  server { listen 127.0.0.1:$NPORT;
+    location = /a { return 200 \"a\\n\"; }
+    location = /b { return 200 \"b\\n\"; }
+    location = /c { if (\$request_id ~ [02468ace]\$) { return 500; } return 200 \"c\\n\"; } }"
+wait_port "$NPORT"
+cat > "$TEST_TMP/np.json" <<JSON
+{"targets": [{"name": "a", "url": "http://127.0.0.1:$NPORT/a"}, {"name": "b", "url": "http://127.0.0.1:$NPORT/b"},
+             {"name": "c", "url": "http://127.0.0.1:$NPORT/c"}],
+ "groups": [{"name": "g", "concurrency": 2, "members": ["a", "b", "c"]}]}
+JSON
+"$RINGLOAD" -q -o json -t 1 --scenario "$TEST_TMP/np.json" -n 400 > "$TEST_TMP/np.out"
+served500=$(log_lines "$TEST_TMP/access.log" > /dev/null; grep -c '^/c 500$' "$TEST_TMP/access.log")
+check "partial_successes_equal_server_failures (nginx 500s: $served500)" test "$(jget "$TEST_TMP/np.out" \
+	'((g := d["groups"][0])["partial_success"], g["rounds_by_successes"].get("2", 0), d["targets"][2]["errors"].get("http_500", 0), g["full_success"] + g["partial_success"])')" = "($served500, $served500, $served500, 400)"
