@@ -12,12 +12,9 @@
 #include "report/jsonw.h"
 #include "verb.h"
 
-/* The metrics the table compares, read back from a result's total. */
-static int load_run(const char *path, struct rl_metrics *m, char *err, size_t errlen)
+/* The metrics the table compares, from a result's total (root, loaded from path). */
+static void run_metrics(json_t *root, const char *path, struct rl_metrics *m)
 {
-	json_t *root = rl_result_load("compare", path, err, errlen);
-	if (!root)
-		return -1;
 	rl_metrics_from_json(json_object_get(root, "total"), m);
 	/* a fan-out run's unit is the batch: its members' requests would flatter it (a batch
 	 * takes as long as its slowest member) */
@@ -28,8 +25,6 @@ static int load_run(const char *path, struct rl_metrics *m, char *err, size_t er
 			"member), batches/s, full successes%s\n", path, json_string_value(json_object_get(group, "name")),
 			json_array_size(json_object_get(root, "groups")) > 1 ? " (the first of its groups)" : "");
 	}
-	json_decref(root);
-	return 0;
 }
 
 /* One result with several targets (a REST-against-gRPC run): its targets, by name. */
@@ -106,16 +101,12 @@ static int compare_options(int argc, char **argv, const char **out, double *tie)
 }
 
 /* Runs with fan-out groups: a table per group that every run has, by its batches. */
-static int compare_groups(const char *out, char **paths, size_t n, double tie, struct rl_jw *w)
+static int compare_groups(const char *out, json_t **roots, char **paths, size_t n, double tie, struct rl_jw *w)
 {
-	json_t **roots = calloc(n, sizeof(*roots));
 	struct rl_metrics *m = calloc(n, sizeof(*m));
-	int rc = 0;
-	char err[512];
-	for (size_t i = 0; roots && m && i < n; i++)
-		if (!(roots[i] = rl_result_load("compare", paths[i], err, sizeof(err))))
-			rc = -1;
-	json_t *first = roots && m && !rc ? json_object_get(roots[0], "groups") : NULL, *g;
+	if (!m)
+		return -1;
+	json_t *first = json_object_get(roots[0], "groups"), *g;
 	size_t k;
 	bool json = !strcmp(out, "json"), opened = false;
 	json_array_foreach(first, k, g) {
@@ -149,11 +140,8 @@ static int compare_groups(const char *out, char **paths, size_t n, double tie, s
 	}
 	if (opened)
 		rl_jw_end_obj(w);
-	for (size_t i = 0; roots && i < n; i++)
-		json_decref(roots[i]);
-	free(roots);
 	free(m);
-	return rc;
+	return 0;
 }
 
 int rl_compare_main(int argc, char **argv)
@@ -175,6 +163,7 @@ int rl_compare_main(int argc, char **argv)
 	}
 	struct rl_metrics *m = NULL;
 	char **names = NULL;
+	json_t **roots = NULL; /* several files: each loaded once, for the totals and the groups */
 	char err[512];
 	rc = 0;
 	bool one_file = n == 1;
@@ -186,15 +175,17 @@ int rl_compare_main(int argc, char **argv)
 	} else {
 		m = calloc(n, sizeof(*m));
 		names = calloc(n, sizeof(*names));
-		for (size_t i = 0; m && names && i < n; i++) {
+		roots = calloc(n, sizeof(*roots));
+		for (size_t i = 0; m && names && roots && i < n; i++) {
 			names[i] = strdup(argv[optind + i]);
-			if (load_run(names[i], &m[i], err, sizeof(err))) {
+			if (!(roots[i] = rl_result_load("compare", names[i], err, sizeof(err)))) {
 				fprintf(stderr, "ringload %s\n", err);
 				rc = 2;
 				break;
 			}
+			run_metrics(roots[i], names[i], &m[i]);
 		}
-		if (!m || !names) {
+		if (!m || !names || !roots) {
 			fprintf(stderr, "ringload compare: out of memory\n");
 			rc = 1;
 		}
@@ -213,8 +204,10 @@ int rl_compare_main(int argc, char **argv)
 		}
 		/* saved runs with fan-out groups: a table per group they all have (the CSV
 		 * keeps to the headline) */
-		if (!one_file && strcmp(out, "csv"))
-			rc = compare_groups(out, names, n, tie, &w) ? 2 : 0;
+		if (!one_file && strcmp(out, "csv") && compare_groups(out, roots, names, n, tie, &w)) {
+			fprintf(stderr, "ringload compare: out of memory\n");
+			rc = 1;
+		}
 		if (!strcmp(out, "json")) {
 			rl_jw_end_obj(&w);
 			putchar('\n');
@@ -222,6 +215,9 @@ int rl_compare_main(int argc, char **argv)
 	}
 	for (size_t i = 0; names && i < n; i++)
 		free(names[i]);
+	for (size_t i = 0; roots && i < n; i++)
+		json_decref(roots[i]);
+	free(roots);
 	free(m);
 	free(names);
 	return rc;

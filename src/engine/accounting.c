@@ -171,6 +171,14 @@ static void record_times(struct rl_worker *w, struct rl_stats *st, const struct 
 	record_end(w, st, r, sent, ok);
 }
 
+/* One more failure under err; the category's first keeps its detail (cut to fit). */
+static void count_error(struct rl_stats *st, enum rl_err err, const char *detail)
+{
+	if (!st->errors[err]++ && detail)
+		snprintf(st->first_error[err], sizeof(st->first_error[err]), "%.*s",
+			 (int)sizeof(st->first_error[err]) - 1, detail);
+}
+
 void rl_acct_fold_latency(struct rl_stats *st)
 {
 	rl_hist_merge(&st->latency, &st->latency_ok);
@@ -191,8 +199,7 @@ void rl_acct_response(struct rl_worker *w, struct rl_conn *c, const struct rl_re
 	char why[RL_EXPECT_BODY_MAX + 48];
 	if (ok && rl_expect_active(e) && rl_expect_verdict(e, status, r->body_match, why, sizeof(why))) {
 		ok = false; /* a status or body the checks refuse: check_failed, its status still counted */
-		if (!st->errors[RL_ERR_CHECK_FAILED]++)
-			snprintf(st->first_error[RL_ERR_CHECK_FAILED], sizeof(st->first_error[0]), "%.119s", why);
+		count_error(st, RL_ERR_CHECK_FAILED, why);
 	}
 	if (ok) {
 		st->successful++;
@@ -212,8 +219,7 @@ void rl_acct_fail(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r
 	count_failed(w, st);
 	if (err == RL_ERR_TLS_ALERT)
 		st->tls_alert[w->tls_alert < RL_TLS_ALERTS ? w->tls_alert : RL_TLS_ALERTS - 1]++;
-	if (!st->errors[err]++ && detail) /* the category's first: keep its detail */
-		snprintf(st->first_error[err], sizeof(st->first_error[err]), "%s", detail);
+	count_error(st, err, detail);
 	record_end(w, st, r, r->sent_ns, false);
 	request_ended(w, c, false);
 }

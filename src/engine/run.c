@@ -116,6 +116,15 @@ static double offered_rate(const struct run_ctx *ctx, double t_end)
 
 /* One history row per target and one for the total: the difference of two snapshots. */
 /* hs: four scratch histograms (a target's second, the total's, and the same of successes). */
+/* A history row's times, from the second's histogram. */
+static void row_times(struct rl_history_row *row, const struct rl_hist *h)
+{
+	row->p50_ms = rl_hist_percentile(h, 50) / 1000.0;
+	row->p90_ms = rl_hist_percentile(h, 90) / 1000.0;
+	row->p99_ms = rl_hist_percentile(h, 99) / 1000.0;
+	row->max_ms = h->total ? h->max_us / 1000.0 : 0;
+}
+
 /* A fan-out group's second: its rounds, those not fully successful, batch times (the
  * group's live copies follow the targets' in cur and prev). */
 static int group_history_rows(struct rl_result *res, size_t nt, size_t ng, const struct rl_live *cur,
@@ -136,10 +145,7 @@ static int group_history_rows(struct rl_result *res, size_t nt, size_t ng, const
 		row->requests = c->requests - p->requests;
 		row->failed = c->failed - p->failed;
 		row->rps = (double)row->requests / dt;
-		row->p50_ms = rl_hist_percentile(diff, 50) / 1000.0;
-		row->p90_ms = rl_hist_percentile(diff, 90) / 1000.0;
-		row->p99_ms = rl_hist_percentile(diff, 99) / 1000.0;
-		row->max_ms = diff->total ? diff->max_us / 1000.0 : 0;
+		row_times(row, diff);
 	}
 	return 0;
 }
@@ -188,10 +194,7 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct
 		}
 		row->t = t_end;
 		row->rps = (double)row->requests / dt;
-		row->p50_ms = rl_hist_percentile(h, 50) / 1000.0;
-		row->p90_ms = rl_hist_percentile(h, 90) / 1000.0;
-		row->p99_ms = rl_hist_percentile(h, 99) / 1000.0;
-		row->max_ms = h->total ? h->max_us / 1000.0 : 0;
+		row_times(row, h);
 		row->p99_ok_ms = rl_hist_percentile(h_ok, 99) / 1000.0;
 	}
 	memcpy(prev, cur, (nt + ng) * sizeof(*prev));

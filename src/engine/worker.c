@@ -381,15 +381,17 @@ static void pace(struct rl_worker *w)
 		p->max_backlog = p->due_k - p->next_k;
 }
 
-/* --stages, closed loop: this worker's part of the connections the level asks for.
- * The global count splits in proportion to each worker's slots, remainders to the
- * first workers, so the workers' parts always add up to it. */
-static uint32_t active_share(const struct rl_worker *w, uint32_t want)
+/* --stages, closed loop: this worker's part of the connections (or users) the level
+ * asks for. The global count splits in proportion to each worker's (of[i]), remainders
+ * to the first workers, so the workers' parts always add up to it. */
+static uint32_t active_share(const struct rl_worker *w, uint32_t want, const uint32_t *of)
 {
 	const struct rl_shared *sh = w->sh;
-	uint32_t total = sh->plan->connections, given = 0, mine = 0;
-	for (uint32_t i = 0; i < sh->nworkers; i++) {
-		uint32_t part = (uint32_t)((uint64_t)want * sh->conns_of[i] / total);
+	uint32_t total = 0, given = 0, mine = 0;
+	for (uint32_t i = 0; i < sh->nworkers; i++)
+		total += of[i];
+	for (uint32_t i = 0; i < sh->nworkers && total; i++) {
+		uint32_t part = (uint32_t)((uint64_t)want * of[i] / total);
 		given += part;
 		if (i == w->id)
 			mine = part;
@@ -402,17 +404,7 @@ static uint32_t active_share(const struct rl_worker *w, uint32_t want)
  * under it that rests starts a round. */
 static void stage_users(struct rl_worker *w, uint32_t want)
 {
-	const struct rl_shared *sh = w->sh;
-	uint32_t total = 0, given = 0, mine = 0;
-	for (uint32_t i = 0; i < sh->nworkers; i++)
-		total += sh->vus_of[i];
-	for (uint32_t i = 0; i < sh->nworkers && total; i++) {
-		uint32_t part = (uint32_t)((uint64_t)want * sh->vus_of[i] / total);
-		given += part;
-		if (i == w->id)
-			mine = part;
-	}
-	mine += w->id < want - given ? 1 : 0;
+	uint32_t mine = active_share(w, want, w->sh->vus_of);
 	if (mine > w->fan.nvus)
 		mine = w->fan.nvus;
 	uint32_t was = w->fan.active;
@@ -438,7 +430,7 @@ static void stage_control(struct rl_worker *w)
 		stage_users(w, (uint32_t)(level + 0.5));
 		return;
 	}
-	uint32_t want = active_share(w, (uint32_t)(level + 0.5));
+	uint32_t want = active_share(w, (uint32_t)(level + 0.5), w->sh->conns_of);
 	if (want > w->nconns)
 		want = w->nconns;
 	for (uint32_t i = w->active; i < want; i++) {
