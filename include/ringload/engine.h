@@ -86,6 +86,7 @@ struct rl_plan {
 	uint64_t connect_timeout_ns;
 	uint64_t pacing_quantum_ns;   /* open loop: a timed wake sends all that is due this close */
 	double tls_resume;            /* https://: share of new connections that offer a session */
+	uint64_t first_seq;           /* {{seq}} and {{line-seq}} start here (after the pre-flight's) */
 	rl_progress_fn progress;      /* NULL: no progress views */
 	void *progress_arg;
 };
@@ -117,6 +118,7 @@ struct rl_result {
 	/* open loop (-R) */
 	uint64_t not_sent;          /* due by the schedule, never sent before the end */
 	uint64_t max_backlog;       /* most requests ever waiting for a free connection */
+	uint64_t next_seq;          /* the first {{seq}} value no request used */
 };
 
 /* Runs the load test. Returns 0, or -1 with a message in err (setup failures only:

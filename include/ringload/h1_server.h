@@ -14,6 +14,7 @@ struct rl_h1_request_view {
 	unsigned version_minor;
 	uint64_t content_length;
 	bool chunked, conn_close, conn_keepalive, expect_continue;
+	bool preflight;   /* x-ringload-preflight: a client's pre-flight request */
 };
 
 /* Returns the header block's length (> 0) when complete, 0 when more bytes are needed,

@@ -46,6 +46,7 @@ struct rl_options {
 	const char *scenario_path;
 	const char *fail_if;       /* thresholds, parsed by main */
 	bool progress, quiet, allow_unreachable, preflight;
+	bool preflight_request;    /* the pre-flight makes one real request per target */
 	int verbose;
 	const char *urls[RL_MAX_TARGETS];
 	size_t nurls;

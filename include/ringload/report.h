@@ -28,6 +28,7 @@ struct rl_report {
 	const struct rl_target *targets;
 	const struct rl_result *res;
 	const struct rl_group_def *groups; /* res->ngroups of them */
+	uint64_t preflight_requests;       /* made before the run, outside its counts */
 };
 
 void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m);

@@ -11,13 +11,14 @@
 #include "ringload/engine.h"
 #include "ringload/options.h"
 #include "ringload/report.h"
+#include "preflight.h"
 #include "verb.h"
 #include "ringload/scenario.h"
 #include "ringload/serve.h"
 #include "ringload/target.h"
 #include "ringload/thresholds.h"
 
-enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3, EXIT_UNREACHABLE = 4 };
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = 3 };
 
 /* Every connection of a run may hold a descriptor (without fixed files) and the fixed
  * file table is capped by RLIMIT_NOFILE: take the whole hard limit. */
@@ -63,34 +64,6 @@ static void warn_uneven_in_flight(const struct rl_options *o, const struct rl_ta
 			return;
 		}
 	}
-}
-
-static int preflight(const struct rl_options *o, struct rl_target *targets, size_t ntargets)
-{
-	size_t down = 0;
-	for (size_t i = 0; i < ntargets; i++) {
-		char why[200];
-		int rc = rl_target_probe(&targets[i], o->connect_timeout_ns, why, sizeof(why));
-		if (rc) {
-			char where[RL_UNIX_PATH_MAX + 16];
-			fprintf(stderr, "ringload: %s (%s) did not answer the pre-flight %s: %s\n",
-				targets[i].name, rl_target_where(&targets[i], where, sizeof(where)),
-				why[0] ? "handshake" : "connect", why[0] ? why : strerror(-rc));
-			down++;
-		} else if (why[0]) {
-			fprintf(stderr, "ringload: %s: pre-flight: %s\n", targets[i].name, why);
-		}
-	}
-	if (down == ntargets) {
-		fprintf(stderr, "ringload: no target answered the pre-flight check\n");
-		return EXIT_UNREACHABLE;
-	}
-	if (down && !o->allow_unreachable) {
-		fprintf(stderr, "ringload: %zu of %zu targets unreachable (use --allow-unreachable to go on)\n",
-			down, ntargets);
-		return EXIT_UNREACHABLE;
-	}
-	return EXIT_OK;
 }
 
 /* The engine's plan: the load model and limits from the options. */
@@ -162,6 +135,7 @@ static int cmd_run(int argc, char **argv)
 	 * for one stack frame */
 	struct rl_target *targets = calloc(RL_MAX_TARGETS, sizeof(*targets));
 	size_t ntargets = 0;
+	const struct rl_request_spec *spec_of[RL_MAX_TARGETS]; /* what each target was made from */
 	struct rl_scenario sc = { 0 };
 	if (!targets) {
 		fprintf(stderr, "ringload: out of memory\n");
@@ -220,6 +194,7 @@ static int cmd_run(int argc, char **argv)
 			}
 			targets[ntargets].name = st->name;
 			targets[ntargets].weight = st->weight;
+			spec_of[ntargets] = &st->req;
 			for (size_t g = 0; g < sc.ngroups; g++)
 				for (uint32_t m = 0; m < sc.groups[g].nmembers; m++)
 					if (sc.groups[g].members[m] == ntargets)
@@ -236,6 +211,7 @@ static int cmd_run(int argc, char **argv)
 			code = EXIT_USAGE;
 			goto out;
 		}
+		spec_of[ntargets] = &spec;
 	}
 	/* in flight per connection: a target's own, else the run's; the plan's are the
 	 * largest (they size the request slots) */
@@ -286,13 +262,16 @@ static int cmd_run(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if (o.preflight && (code = preflight(&o, targets, ntargets)))
+	uint32_t preflight_requests = 0;
+	uint64_t first_seq = 0;
+	if (o.preflight && (code = rl_preflight(&o, targets, ntargets, spec_of, &preflight_requests, &first_seq)))
 		goto out;
 	if (!o.quiet)
 		warn_uneven_in_flight(&o, targets, ntargets);
 
 	struct rl_plan plan;
 	plan_from_options(&o, &plan);
+	plan.first_seq = first_seq; /* the pre-flight's requests used the first values */
 	struct rl_result res;
 	int run_rc = rl_engine_run(&plan, targets, ntargets, sc.groups, sc.ngroups, &res, err, sizeof(err));
 	if (plan.progress)
@@ -303,7 +282,7 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	warn_addr_exhausted(targets, &res);
-	struct rl_report rep = { &o, targets, &res, sc.groups };
+	struct rl_report rep = { &o, targets, &res, sc.groups, preflight_requests };
 	if (o.output == RL_OUT_JSON)
 		rl_report_json(stdout, &rep);
 	else if (o.output == RL_OUT_CSV)

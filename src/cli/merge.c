@@ -169,6 +169,7 @@ int rl_merge_main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	rc = 0;
 	uint64_t base_ms = UINT64_MAX;
+	uint64_t preflight_requests = 0;
 	for (size_t i = 0; i < n && docs; i++) {
 		const char *path = argv[optind + i];
 		docs[i] = rl_result_load("merge", path, err, sizeof(err));
@@ -234,6 +235,7 @@ int rl_merge_main(int argc, char **argv)
 		if (dur > res.duration_s)
 			res.duration_s = dur;
 		res.interrupted |= json_is_true(json_object_get(d, "interrupted"));
+		preflight_requests += rl_json_u64(d, "preflight_requests");
 		res.cpu_user_s += json_number_value(json_object_get(client, "cpu_user_s"));
 		res.cpu_sys_s += json_number_value(json_object_get(client, "cpu_sys_s"));
 		res.io.enters += rl_json_u64(client, "io_uring_enters");
@@ -267,7 +269,7 @@ int rl_merge_main(int argc, char **argv)
 		o.proto = res.ntargets ? targets[0].proto : RL_PROTO_H1;
 		for (size_t t = 0; t < res.ntargets && t < RL_MAX_TARGETS; t++)
 			o.urls[o.nurls++] = targets[t].url ? targets[t].url : "";
-		struct rl_report rep = { &o, targets, &res, NULL };
+		struct rl_report rep = { &o, targets, &res, NULL, preflight_requests };
 		if (rl_report_to_file(out, rl_report_json, &rep, err, sizeof(err))) {
 			fprintf(stderr, "ringload merge: %s\n", err);
 			rc = 1;

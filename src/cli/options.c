@@ -21,7 +21,7 @@
 
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
-	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
+	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_NO_PREFLIGHT_REQUEST, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
 	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES, OPT_HTML,
 	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
@@ -50,6 +50,7 @@ static const struct option long_opts[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "allow-unreachable", no_argument, NULL, OPT_ALLOW_UNREACHABLE },
 	{ "no-preflight", no_argument, NULL, OPT_NO_PREFLIGHT },
+	{ "no-preflight-request", no_argument, NULL, OPT_NO_PREFLIGHT_REQUEST },
 	{ "h1", no_argument, NULL, OPT_H1 },
 	{ "h2", no_argument, NULL, OPT_H2 },
 	{ "streams", required_argument, NULL, 'm' },
@@ -169,7 +170,11 @@ void rl_options_usage(FILE *f)
 "                           spectrum, phases, targets, stages, errors, configuration\n"
 "      --no-progress        no live progress line (it is shown only on a terminal)\n"
 "      --allow-unreachable  go on when some targets fail the pre-flight connect\n"
-"      --no-preflight       skip the pre-flight connect; failures count as errors\n"
+"      --no-preflight       skip the pre-flight; failures count as errors\n"
+"      --no-preflight-request\n"
+"                           the pre-flight connects (TLS, HTTP/2 preface) but makes no\n"
+"                           request; by default it makes one per target, marked\n"
+"                           x-ringload-preflight: 1 and outside the run's counts\n"
 "  -q, --quiet              print nothing but errors (and -o json/csv output)\n"
 "  -v, --verbose            more detail (engine features in use)\n"
 "  -h, --help               this text;  --version  the version\n"
@@ -376,6 +381,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	o->method = NULL;
 	o->progress = true;
 	o->preflight = true;
+	o->preflight_request = true;
 	bool duration_given = false;
 
 	if (argc > 1 && !strcmp(argv[1], "run")) {
@@ -540,6 +546,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_NO_PROGRESS: o->progress = false; break;
 		case OPT_ALLOW_UNREACHABLE: o->allow_unreachable = true; break;
 		case OPT_NO_PREFLIGHT: o->preflight = false; break;
+		case OPT_NO_PREFLIGHT_REQUEST: o->preflight_request = false; break;
 		case OPT_H1: break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose++; break;

@@ -514,6 +514,9 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 		res->io.enters += w->io.enters;
 		res->io.sends += w->io.sends;
 		res->io.recvs += w->io.recvs;
+		uint64_t seq = w->tpl.seq > w->tpl.line_seq ? w->tpl.seq : w->tpl.line_seq;
+		if (seq > res->next_seq)
+			res->next_seq = seq;
 		if (w->pace.open_loop) {
 			if (w->pace.due_k > w->pace.next_k)
 				res->not_sent += w->pace.due_k - w->pace.next_k;

@@ -200,7 +200,7 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	}
 	rl_h2_pool_init(w);
 	/* {{seq}} is unique across workers: worker i renders i, i + n, i + 2n, ... */
-	rl_tpl_state_init(&w->tpl, rl_now_ns() ^ ((uint64_t)w->id << 48), w->id, plan->threads);
+	rl_tpl_state_init(&w->tpl, rl_now_ns() ^ ((uint64_t)w->id << 48), plan->first_seq + w->id, plan->threads);
 	if ((rc = setup_buffers(w, slots)))
 		return rc;
 	setup_connections(w, slots, first_global_conn);

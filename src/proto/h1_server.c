@@ -90,6 +90,8 @@ long rl_h1_parse_request(const char *buf, size_t len, struct rl_h1_request_view 
 			r->conn_keepalive |= has_token(v, vn, "keep-alive");
 		} else if (token_eq(p, nn, "expect")) {
 			r->expect_continue = has_token(v, vn, "100-continue");
+		} else if (token_eq(p, nn, "x-ringload-preflight")) {
+			r->preflight = true;
 		}
 		p = eol + 2;
 	}

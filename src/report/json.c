@@ -215,6 +215,7 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 
 	rl_jw_num(&w, "duration_s", res->duration_s, 6);
 	rl_jw_bool(&w, "interrupted", res->interrupted);
+	rl_jw_u64(&w, "preflight_requests", r->preflight_requests);
 	if (o->rate > 0) {
 		rl_jw_obj(&w, "rate");
 		rl_jw_num(&w, "target_rps", rl_report_target_rps(o), 3);

@@ -169,7 +169,7 @@ void srv_h1_on_data(struct srv_conn *c)
 			respond_error(c, 501, "chunked request bodies are not supported");
 			return;
 		}
-		rl_serve_route(r.method, r.method_len, r.target, r.target_len, c->t->ctr, &c->plan);
+		rl_serve_route(r.method, r.method_len, r.target, r.target_len, r.preflight, c->t->ctr, &c->plan);
 		c->head_only = r.method_len == 4 && !memcmp(r.method, "HEAD", 4);
 		c->keep_alive = (r.version_minor >= 1 ? !r.conn_close : r.conn_keepalive) && !c->plan.close;
 		if (c->t->opt->verbose)

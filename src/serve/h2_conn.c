@@ -26,6 +26,7 @@ struct srv_stream {
 	struct srv_stream *next;
 	int32_t id;
 	bool grpc, head_only, timer_pending, dead, body_ready, counted;
+	bool preflight;               /* x-ringload-preflight: answered, counted nowhere */
 	uint8_t wait;
 	char method[16], path[1024], x_status[32], knob_err[128];
 	struct rl_serve_knobs knobs;  /* gRPC metadata */
@@ -263,11 +264,12 @@ static void request_done(struct srv_stream *st)
 	if (st->grpc) {
 		grpc_plan(st);
 	} else {
-		rl_serve_route(st->method, strlen(st->method), st->path, strlen(st->path), c->t->ctr, &st->plan);
+		rl_serve_route(st->method, strlen(st->method), st->path, strlen(st->path), st->preflight, c->t->ctr,
+			       &st->plan);
 		st->head_only = !strcmp(st->method, "HEAD");
 	}
 	/* counted from here (a /stats poll is not: it reads the counts, it is not in them) */
-	if (st->grpc || !st->plan.uncounted)
+	if (!st->preflight && (st->grpc || !st->plan.uncounted))
 		rl_serve_count_start(c->t->ctr, st->grpc ? RL_SERVE_GRPC : RL_SERVE_H2);
 	else
 		st->counted = true;
@@ -336,6 +338,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		copy_value(st->path, sizeof(st->path), value, vlen);
 	else if (nlen == 12 && !memcmp(name, "content-type", 12))
 		st->grpc = vlen >= 16 && !memcmp(value, "application/grpc", 16);
+	else if (nlen == 20 && !memcmp(name, "x-ringload-preflight", 20))
+		st->preflight = true;
 	else if (nlen == 8 && !memcmp(name, "x-status", 8))
 		copy_value(st->x_status, sizeof(st->x_status), value, vlen);
 	else if (nlen > 2 && name[0] == 'x' && name[1] == '-' && !st->knob_err[0])

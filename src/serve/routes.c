@@ -162,7 +162,7 @@ static void set_small(struct rl_serve_plan *plan, unsigned status, const char *t
 	memcpy(plan->small, body, plan->small_len);
 }
 
-void rl_serve_route(const char *method, size_t mlen, const char *target, size_t tlen,
+void rl_serve_route(const char *method, size_t mlen, const char *target, size_t tlen, bool preflight,
 		    struct rl_serve_counters *ctr, struct rl_serve_plan *plan)
 {
 	memset(plan, 0, offsetof(struct rl_serve_plan, small));
@@ -236,10 +236,11 @@ void rl_serve_route(const char *method, size_t mlen, const char *target, size_t 
 	} else {
 		plan->size = plan->small_len;
 	}
+	plan->uncounted |= preflight;
 	if (k.every > 1) {
 		/* one request in `every` is slow: a stall that a closed-loop client hides */
 		static _Thread_local uint64_t seen;
-		if (++seen % k.every)
+		if (preflight || ++seen % k.every)
 			k.ttfb_ns = k.body_delay_ns = 0;
 	}
 	plan->ttfb_ns = k.ttfb_ns;

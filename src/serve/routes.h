@@ -54,8 +54,9 @@ int rl_serve_knob(struct rl_serve_knobs *k, const char *name, size_t nlen, const
 		  size_t vlen, char *err, size_t errlen);
 /* Plans the answer to METHOD TARGET (path and query): /health, /stats (POST
  * /stats/reset starts the counts afresh), /api/users/{id}, and any other path the knobs'
- * answer (a small text body by default). */
-void rl_serve_route(const char *method, size_t mlen, const char *target, size_t tlen,
+ * answer (a small text body by default). A client's pre-flight request (preflight) is
+ * answered the same way but counted nowhere, not even by `every`. */
+void rl_serve_route(const char *method, size_t mlen, const char *target, size_t tlen, bool preflight,
 		    struct rl_serve_counters *ctr, struct rl_serve_plan *plan);
 /* The JSON user for id (1..10000); returns its length. */
 size_t rl_serve_user_json(char *out, size_t cap, long id);

@@ -148,7 +148,7 @@ check "compare_group_by_group" test "$(jget "$TEST_TMP/gg.json" \
 # every other request (nginx's own log counts them); each of those rounds is a partial
 # success, exactly
 NPORT=$(free_port)
-nginx_run '$uri $status' "  server { listen 127.0.0.1:$NPORT;
+nginx_run '$uri $status $http_x_ringload_preflight' "  server { listen 127.0.0.1:$NPORT;
     location = /a { return 200 \"a\\n\"; }
     location = /b { return 200 \"b\\n\"; }
     location = /c { if (\$request_id ~ [02468ace]\$) { return 500; } return 200 \"c\\n\"; } }"
@@ -159,6 +159,6 @@ cat > "$TEST_TMP/np.json" <<JSON
  "groups": [{"name": "g", "concurrency": 2, "members": ["a", "b", "c"]}]}
 JSON
 "$RINGLOAD" -q -o json -t 1 --scenario "$TEST_TMP/np.json" -n 400 > "$TEST_TMP/np.out"
-served500=$(log_lines "$TEST_TMP/access.log" > /dev/null; grep -c '^/c 500$' "$TEST_TMP/access.log")
+served500=$(log_lines "$TEST_TMP/access.log" > /dev/null; grep -c '^/c 500 -$' "$TEST_TMP/access.log")
 check "partial_successes_equal_server_failures (nginx 500s: $served500)" test "$(jget "$TEST_TMP/np.out" \
 	'((g := d["groups"][0])["partial_success"], g["rounds_by_successes"].get("2", 0), d["targets"][2]["errors"].get("http_500", 0), g["full_success"] + g["partial_success"])')" = "($served500, $served500, $served500, 400)"

@@ -14,7 +14,7 @@ if ! grep -q "listen 127.0.0.1:$PORT http2" "$TEST_TMP/nginx/nginx.conf"; then
 	nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" && wait_port "$PORT"
 fi
 : > "$TEST_TMP/access.log"
-"$RINGLOAD" -q --h2 -o json -c 4 -t 2 -m 16 -n 20000 "http://127.0.0.1:$PORT/" > "$TEST_TMP/n.json"
+"$RINGLOAD" -q --h2 -o json --no-preflight-request -c 4 -t 2 -m 16 -n 20000 "http://127.0.0.1:$PORT/" > "$TEST_TMP/n.json"
 logged=$(log_lines "$TEST_TMP/access.log")
 check "nginx_h2c_20000_exact (nginx logged $logged)" test "$logged" = 20000
 check "nginx_h2c_logged_as_http2" test "$(grep -c 'HTTP/2.0 200' "$TEST_TMP/access.log")" = 20000
@@ -27,7 +27,7 @@ echo "hello from nghttpd" > "$TEST_TMP/docroot/index.html"
 nghttpd --no-tls -v -d "$TEST_TMP/docroot" "$NPORT" > "$TEST_TMP/nghttpd.log" 2>&1 &
 PIDS+=($!)
 wait_port "$NPORT" || not_ok "nghttpd starts"
-"$RINGLOAD" -q --h2 -o json -c 2 -t 1 -m 16 -n 20000 "http://127.0.0.1:$NPORT/index.html" > "$TEST_TMP/ng.json"
+"$RINGLOAD" -q --h2 -o json --no-preflight-request -c 2 -t 1 -m 16 -n 20000 "http://127.0.0.1:$NPORT/index.html" > "$TEST_TMP/ng.json"
 sleep 0.5
 served=$(grep -c 'recv (stream_id=[0-9]*) :path: /index.html' "$TEST_TMP/nghttpd.log")
 check "nghttpd_20000_exact (nghttpd saw $served)" test "$served" = 20000
@@ -70,9 +70,9 @@ protoc --proto_path="$(dirname "$0")/../../proto" --python_out="$TEST_TMP" user_
 start_grpc_peer "$(dirname "$0")/grpc_server.py" "$TEST_TMP" "$TEST_TMP/counts.json" || not_ok "grpc server starts"
 GPID=$PEER_PID
 GPORT=$PEER_PORT
-"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": "42"}' \
+"$RINGLOAD" -q -o json --no-preflight-request --grpc api.performance.UserService/GetUser --data '{"user_id": "42"}' \
 	-c 4 -t 2 -m 8 -n 3000 "http://127.0.0.1:$GPORT/" > "$TEST_TMP/g.json"
-"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"userId": 20000}' \
+"$RINGLOAD" -q -o json --no-preflight-request --grpc api.performance.UserService/GetUser --data '{"userId": 20000}' \
 	-c 2 -t 1 -m 4 -n 500 "http://127.0.0.1:$GPORT/" > "$TEST_TMP/g2.json"
 kill -TERM "$GPID"
 wait "$GPID"
@@ -106,8 +106,10 @@ CPORT=$PEER_PORT
 	--data "@$PROTO_DIR/every_kind.json" -c 2 -t 1 -m 4 -n 100 "http://127.0.0.1:$CPORT/" > "$TEST_TMP/p2.json"
 kill -TERM "$CPID"
 wait "$CPID"
+# 2 x 100 calls, and each run's pre-flight call: the same message, every field in it
 check "proto_service_every_field_arrived (server: $(cat "$TEST_TMP/check.json" 2>/dev/null))" \
-	test "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])))' "$TEST_TMP/check.json")" = "{'ok': 200, 'mismatch': 0}"
+	test "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])))' "$TEST_TMP/check.json"),$(jget "$TEST_TMP/p1.json" \
+	'(d["preflight_requests"], d["total"]["requests"])')" = "{'ok': 202, 'mismatch': 0},(1, 100)"
 check "proto_service_counted_ok" test "$(jget "$TEST_TMP/p1.json" 'd["total"]["status_codes"]') $(jget "$TEST_TMP/p2.json" 'd["total"]["status_codes"]')" = "{'OK': 100} {'OK': 100}"
 check "proto_unknown_field_exit_2" bash -c "'$RINGLOAD' --grpc ringtest.Checker/Check --proto '$PROTO_DIR/every_kind.proto' \
 	--data '{\"msg\": {\"nope\": 1}}' http://127.0.0.1:1/ 2>&1 | grep -q \"unknown field 'msg.nope'\""

@@ -67,6 +67,8 @@ succeeds='t["requests"] > 0 and t["successful"] == t["requests"] and t["failed"]
 
 # HTTP/1.1, broken
 hostile garbage_status 3 "$(failed_as protocol)" "${H1[@]}"
+check "preflight_request_says_garbage_before_the_run" \
+	grep -q "pre-flight request failed: protocol (.*); the run goes on" "$TEST_TMP/garbage_status.err"
 hostile nonnumeric_status 3 "$(failed_as protocol)" "${H1[@]}"
 hostile header_without_colon 3 "$(failed_as protocol)" "${H1[@]}"
 hostile nul_in_header 3 "$(failed_as protocol)" "${H1[@]}"

@@ -33,7 +33,7 @@ exact() {
 	local name=$1 n=$2 words=$3
 	shift 3
 	: > access.log
-	"$RINGLOAD" -q -o json -n "$n" "$@" > "$name.json" 2> "$name.err"
+	"$RINGLOAD" -q -o json --no-preflight-request -n "$n" "$@" > "$name.json" 2> "$name.err"
 	local logged got
 	logged=$(log_lines access.log)
 	got=$(jget "$name.json" '(d["total"]["requests"], d["total"]["successful"])')
@@ -146,7 +146,7 @@ mkdir -p docroot && echo "hello from nghttpd over tls" > docroot/index.html
 nghttpd -v -d "$TEST_TMP/docroot" "$NPORT" srv.key srv.pem > nghttpd.log 2>&1 &
 PIDS+=("$!")
 wait_port "$NPORT"
-"$RINGLOAD" -q -o json --h2 --cacert ca.pem -c 2 -m 8 -t 2 -n 4000 "https://127.0.0.1:$NPORT/index.html" > ng.json
+"$RINGLOAD" -q -o json --no-preflight-request --h2 --cacert ca.pem -c 2 -m 8 -t 2 -n 4000 "https://127.0.0.1:$NPORT/index.html" > ng.json
 served=$(grep -c 'recv (stream_id=[0-9]*) :path: /index.html' nghttpd.log)
 check "nghttpd_tls_exact (nghttpd saw $served)" test "$served,$(jget ng.json '(d["total"]["requests"], d["total"]["successful"])')" = "4000,(4000, 4000)"
 
@@ -178,7 +178,7 @@ h2o_exact() { # NAME N LOG-WORDS ARGS...
 	local name=$1 n=$2 words=$3
 	shift 3
 	: > h2o.log
-	"$RINGLOAD" -q -o json --cacert ca.pem -n "$n" "$@" "https://127.0.0.1:$HPORT/index.html" > "$name.json" 2> "$name.err"
+	"$RINGLOAD" -q -o json --no-preflight-request --cacert ca.pem -n "$n" "$@" "https://127.0.0.1:$HPORT/index.html" > "$name.json" 2> "$name.err"
 	local logged got
 	logged=$(log_lines h2o.log)
 	got=$(jget "$name.json" '(d["total"]["requests"], d["total"]["successful"], d["targets"][0]["tls"]["alpn"])')
@@ -195,7 +195,7 @@ h2o_exact h2o_tls_h1_exact 2000 "HTTP/1.1 200 /index.html" -c 4 -t 2
 protoc --proto_path="$HERE/../../proto" --python_out="$TEST_TMP" user_service.proto
 RL_GRPC_TLS_CERT="$TEST_TMP/srv.pem" RL_GRPC_TLS_KEY="$TEST_TMP/srv.key" \
 	start_grpc_peer "$HERE/grpc_server.py" "$TEST_TMP" "$TEST_TMP/gcounts.json" || not_ok "grpc tls server starts"
-"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 42}' --cacert ca.pem \
+"$RINGLOAD" -q -o json --no-preflight-request --grpc api.performance.UserService/GetUser --data '{"user_id": 42}' --cacert ca.pem \
 	-c 2 -t 1 -m 8 -n 1500 "https://127.0.0.1:$PEER_PORT/" > g.json
 kill -TERM "$PEER_PID"
 wait "$PEER_PID"

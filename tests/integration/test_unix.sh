@@ -69,7 +69,7 @@ nginx_exact() { # NAME N PROTO-LINE ARGS...
 	local name=$1 n=$2 line=$3
 	shift 3
 	: > "$TEST_TMP/access.log"
-	"$RINGLOAD" -q -o json -n "$n" "$@" > "$TEST_TMP/$name.json" 2> "$TEST_TMP/$name.err"
+	"$RINGLOAD" -q -o json --no-preflight-request -n "$n" "$@" > "$TEST_TMP/$name.json" 2> "$TEST_TMP/$name.err"
 	local logged got
 	logged=$(log_lines "$TEST_TMP/access.log")
 	got=$(jget "$TEST_TMP/$name.json" '(d["total"]["requests"], d["total"]["successful"])')
