@@ -6,14 +6,14 @@
 # shown here, never asserted in a test.
 #   bench/bench.sh [BINARY]    env: DURATION (3s), REPS (3), CONNS ("10 50 200"),
 #                              ROWS (which rows to run: "http1 h2c h2c/rs grpc https h2tls
-#                              grpctls newconn tlsmem open servers")
+#                              grpctls newconn tlsmem open instr connmem servers")
 set -eu
 cd "$(dirname "$0")/.."
 RINGLOAD=${1:-build/ringload}
 DURATION=${DURATION:-3s}
 REPS=${REPS:-3}
 CONNS=${CONNS:-"10 50 200"}
-ALL_ROWS="http1 h2c h2c/rs grpc https h2tls grpctls newconn/full newconn/resumed tlsmem open servers"
+ALL_ROWS="http1 h2c h2c/rs grpc https h2tls grpctls newconn/full newconn/resumed tlsmem open instr connmem servers"
 ROWS=${ROWS:-$ALL_ROWS}
 ROWS=" $ROWS "
 ROWS=${ROWS/ newconn / newconn\/full newconn\/resumed }
@@ -68,6 +68,9 @@ run_client() {
 		d=$(awk '/^finished in/ { v = $3; sub(/,$/, "", v); if (v ~ /ms$/) { sub(/ms$/, "", v); v /= 1000 } else sub(/s$/, "", v); print v }' "$TMP/out") ;;
 	ringload)
 		read -r n d < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["total"]["successful"], d["duration_s"])' "$TMP/out") ;;
+	floor)
+		n=$(cat "$TMP/out")
+		d=1 ;;
 	esac
 	echo "$n $d $(cat "$TMP/time")"
 }
@@ -199,6 +202,83 @@ if want_row open; then
 		open_row "open -R $r" -R "$r"
 	done
 	open_row "closed loop"
+fi
+
+# Instructions per request from callgrind (user space, every thread): exact, so one run
+# each. Each client runs twice, with fewer and more requests; the difference of the
+# counts over the difference of the requests leaves start-up and exit out.
+callgrind_run() { # KIND CMD...: "instructions requests"
+	local kind=$1
+	shift
+	valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" "$@" > "$TMP/out" 2> "$TMP/cg.err"
+	local ir n
+	ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$TMP/cg.out")
+	case $kind in
+	wrk) n=$(awk '/requests in/ { print $1 }' "$TMP/out") ;;
+	h2load) n=$(awk '/^requests:/ { print $8 }' "$TMP/out") ;;
+	ringload) n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["successful"])' "$TMP/out") ;;
+	floor) n=$(cat "$TMP/out") ;;
+	esac
+	echo "$ir $n"
+}
+instr_row() { # LABEL KIND "CMD for the short run" "CMD for the long run"
+	local label=$1 kind=$2 i1 n1 i2 n2
+	# shellcheck disable=SC2086
+	read -r i1 n1 < <(callgrind_run "$kind" $3)
+	# shellcheck disable=SC2086
+	read -r i2 n2 < <(callgrind_run "$kind" $4)
+	awk -v l="$label" -v k="$kind" -v i1="$i1" -v n1="$n1" -v i2="$i2" -v n2="$n2" \
+		'BEGIN { printf "%-8s %-9s %12d %14.0f\n", l, k, n2 - n1, (i2 - i1) / (n2 - n1) }'
+}
+if want_row instr; then
+	RESP=$(python3 -c 'import socket,time,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); time.sleep(0.3); print(len(s.recv(65536)))' "$H1_PORT")
+	FLOOR=$(dirname "$RINGLOAD")/floor
+	echo
+	echo "Instructions per request (callgrind, user space, every thread; the difference between a"
+	echo "short and a long run). http1: nginx, -c100, one thread (floor: sends, counts bytes, parses"
+	echo "nothing); h2c: nginx, -c10 -m10; grpc: ringload serve, -c10 -m10"
+	printf "%-8s %-9s %12s %14s\n" proto client requests "instr/req"
+	instr_row http1 ringload "$RINGLOAD -t1 -c100 -n 20000 -o json --no-preflight http://127.0.0.1:$H1_PORT/" \
+		"$RINGLOAD -t1 -c100 -n 100000 -o json --no-preflight http://127.0.0.1:$H1_PORT/"
+	instr_row http1 wrk "wrk -t1 -c100 -d1s http://127.0.0.1:$H1_PORT/" "wrk -t1 -c100 -d4s http://127.0.0.1:$H1_PORT/"
+	instr_row http1 h2load "h2load --h1 -t1 -c100 -n 20000 http://127.0.0.1:$H1_PORT/" \
+		"h2load --h1 -t1 -c100 -n 100000 http://127.0.0.1:$H1_PORT/"
+	instr_row http1 floor "$FLOOR $H1_PORT 100 20000 $RESP" "$FLOOR $H1_PORT 100 100000 $RESP"
+	instr_row h2c ringload "$RINGLOAD --h2 -t1 -c10 -m10 -n 20000 -o json --no-preflight http://127.0.0.1:$H2_PORT/" \
+		"$RINGLOAD --h2 -t1 -c10 -m10 -n 100000 -o json --no-preflight http://127.0.0.1:$H2_PORT/"
+	instr_row h2c h2load "h2load -t1 -c10 -m10 -n 20000 http://127.0.0.1:$H2_PORT/" \
+		"h2load -t1 -c10 -m10 -n 100000 http://127.0.0.1:$H2_PORT/"
+	instr_row grpc ringload "$RINGLOAD --grpc api.performance.UserService/GetUser --data {\"user_id\":42} -t1 -c10 -m10 -n 20000 -o json --no-preflight http://127.0.0.1:$SPORT/" \
+		"$RINGLOAD --grpc api.performance.UserService/GetUser --data {\"user_id\":42} -t1 -c10 -m10 -n 100000 -o json --no-preflight http://127.0.0.1:$SPORT/"
+	instr_row grpc h2load "h2load -t1 -c10 -m10 -n 20000 -d $TMP/getuser.bin -H content-type:application/grpc -H te:trailers http://127.0.0.1:$SPORT/api.performance.UserService/GetUser" \
+		"h2load -t1 -c10 -m10 -n 100000 -d $TMP/getuser.bin -H content-type:application/grpc -H te:trailers http://127.0.0.1:$SPORT/api.performance.UserService/GetUser"
+fi
+
+# memory per connection: -c 10000 HTTP/1.1 keep-alive connections on one thread against
+# ringload serve, beside -c 100; resident memory sampled once every connection is open
+rss_during() { # CMD...: VmRSS in kB, 4 s into the run
+	"$@" > /dev/null 2>&1 &
+	local pid=$!
+	sleep 4
+	awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"
+	wait "$pid" || true
+}
+if want_row connmem; then
+	ulimit -n 65536 2> /dev/null || true
+	echo
+	echo "Memory per connection: -c 10000 against ringload serve (HTTP/1.1), one thread, less -c 100"
+	printf "%-9s %14s\n" client "KiB/conn"
+	for client in ringload wrk h2load; do
+		rss=()
+		for c in 100 10000; do
+			case $client in
+			ringload) rss+=("$(rss_during "$RINGLOAD" -q -t1 -c"$c" -d6s --no-preflight --connect-timeout 5s "http://127.0.0.1:$SPORT/")") ;;
+			wrk) rss+=("$(rss_during wrk -t1 -c"$c" -d6s "http://127.0.0.1:$SPORT/")") ;;
+			h2load) rss+=("$(rss_during h2load --h1 -t1 -c"$c" -D6 --warm-up-time=0 "http://127.0.0.1:$SPORT/")") ;;
+			esac
+		done
+		awk -v c="$client" -v a="${rss[0]}" -v b="${rss[1]}" 'BEGIN { printf "%-9s %14.2f\n", c, (b - a) / 9900 }'
+	done
 fi
 
 want_row servers || exit 0

@@ -1,5 +1,6 @@
 /* HTTP/1.1 parser and serializer. Every response is parsed whole, split in two at every
- * byte boundary, and fed one byte at a time: all three must agree. */
+ * byte boundary, and fed one byte at a time, each by the parser (with its fast path for a
+ * whole head) and by the byte machine alone: all must agree. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,12 @@ struct outcome {
 	uint64_t body;
 	int keep_alive;
 	size_t consumed;   /* bytes of the input that belonged to the response */
+	uint64_t content_length;
+	unsigned version_minor, framing; /* framing: has_cl | te_present << 1 | te_chunked << 2 */
 };
+
+typedef int (*parse_fn)(struct rl_h1_parser *, const uint8_t *, size_t, size_t *);
+static parse_fn parse_with = rl_h1_parse;
 
 /* Feeds data in pieces cut at the given offsets; then, when eof, tells the parser. */
 static struct outcome run_pieces(const char *data, size_t len, bool head, const size_t *cuts,
@@ -25,12 +31,12 @@ static struct outcome run_pieces(const char *data, size_t len, bool head, const 
 {
 	struct rl_h1_parser p;
 	rl_h1_parser_init(&p, head);
-	struct outcome o = { RL_H1_AGAIN, 0, 0, -1, 0 };
+	struct outcome o = { .rc = RL_H1_AGAIN, .keep_alive = -1 };
 	size_t pos = 0;
 	for (size_t k = 0; k <= ncuts && o.rc == RL_H1_AGAIN; k++) {
 		size_t end = k < ncuts ? cuts[k] : len;
 		size_t used = 0;
-		o.rc = rl_h1_parse(&p, (const uint8_t *)data + pos, end - pos, &used);
+		o.rc = parse_with(&p, (const uint8_t *)data + pos, end - pos, &used);
 		o.consumed += used;
 		pos = end;
 	}
@@ -40,6 +46,9 @@ static struct outcome run_pieces(const char *data, size_t len, bool head, const 
 		o.status = p.status;
 		o.body = p.body_bytes;
 		o.keep_alive = p.keep_alive;
+		o.content_length = p.content_length;
+		o.version_minor = p.version_minor;
+		o.framing = p.has_cl | p.te_present << 1 | p.te_chunked << 2;
 	}
 	return o;
 }
@@ -47,20 +56,33 @@ static struct outcome run_pieces(const char *data, size_t len, bool head, const 
 static void assert_same(const struct outcome *a, const struct outcome *b, const char *what, size_t at)
 {
 	if (a->rc != b->rc || a->status != b->status || a->body != b->body ||
-	    a->keep_alive != b->keep_alive || a->consumed != b->consumed)
-		fail_msg("%s at %zu: rc %d/%d status %u/%u body %llu/%llu ka %d/%d consumed %zu/%zu",
+	    a->keep_alive != b->keep_alive || a->consumed != b->consumed ||
+	    a->content_length != b->content_length || a->version_minor != b->version_minor ||
+	    a->framing != b->framing)
+		fail_msg("%s at %zu: rc %d/%d status %u/%u body %llu/%llu ka %d/%d consumed %zu/%zu "
+			 "length %llu/%llu minor %u/%u framing %u/%u",
 			 what, at, a->rc, b->rc, a->status, b->status, (unsigned long long)a->body,
-			 (unsigned long long)b->body, a->keep_alive, b->keep_alive, a->consumed, b->consumed);
+			 (unsigned long long)b->body, a->keep_alive, b->keep_alive, a->consumed, b->consumed,
+			 (unsigned long long)a->content_length, (unsigned long long)b->content_length,
+			 a->version_minor, b->version_minor, a->framing, b->framing);
 }
 
-/* The whole-buffer outcome, checked to be identical at every split and byte by byte. */
+/* The whole-buffer outcome, checked to be identical at every split and byte by byte,
+ * with the fast path and with the byte machine alone. */
 static struct outcome parse_all_ways(const char *data, size_t len, bool head, bool eof)
 {
+	parse_with = rl_h1_parse;
 	struct outcome whole = run_pieces(data, len, head, NULL, 0, eof);
-	for (size_t cut = 1; cut < len; cut++) {
-		struct outcome split = run_pieces(data, len, head, &cut, 1, eof);
-		assert_same(&whole, &split, "split", cut);
+	for (int way = 0; way < 2; way++) {
+		parse_with = way ? rl_h1_parse_bytewise : rl_h1_parse;
+		struct outcome again = run_pieces(data, len, head, NULL, 0, eof);
+		assert_same(&whole, &again, way ? "byte machine, whole" : "whole", 0);
+		for (size_t cut = 1; cut < len; cut++) {
+			struct outcome split = run_pieces(data, len, head, &cut, 1, eof);
+			assert_same(&whole, &split, way ? "byte machine, split" : "split", cut);
+		}
 	}
+	parse_with = rl_h1_parse;
 	if (len > 1) {
 		size_t *cuts = malloc((len - 1) * sizeof(*cuts));
 		for (size_t i = 0; i < len - 1; i++)
@@ -362,6 +384,50 @@ struct sink {
 	size_t len;
 };
 
+/* Heads as servers send them, each parsed every way (the fast path takes the whole ones),
+ * and then with every byte replaced by each byte that matters to the grammar: the fast
+ * path and the byte machine must give the same verdict and fields on every one. */
+static const char *const real_heads[] = {
+	"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 30 Nov 2026 21:00:00 GMT\r\n"
+	"Content-Type: text/plain\r\nContent-Length: 17\r\nConnection: keep-alive\r\n\r\nhello from nginx\n",
+	"HTTP/1.1 404 Not Found\r\nserver: h2o/2.2.5\r\ncontent-length: 9\r\nvary: accept-encoding\r\n\r\nnot found",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nX-Trace: \t a\x7f\xff b \r\n\r\n"
+	"5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
+	"HTTP/1.0 200 OK\r\nConnection: Keep-Alive, Upgrade\r\nContent-Length: 2, 2\r\n\r\nok",
+	"HTTP/1.1 301 Moved Permanently\r\nLocation: https://example.test/a/very/long/path/that/spans/vectors\r\n"
+	"Content-Length: 0\r\nConnection: close\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"HTTP/1.1 200\r\nA-Very-Long-Header-Name-Beyond-Twenty: v\r\nContent-Length: 1\r\n\r\nx",
+	"HTTP/1.1 204 No Content\r\nX:\r\n\r\n",
+};
+
+static struct outcome parse_once(parse_fn fn, const char *data, size_t len)
+{
+	parse_with = fn;
+	struct outcome o = run_pieces(data, len, false, NULL, 0, true);
+	parse_with = rl_h1_parse;
+	return o;
+}
+
+static void h1_fast_path_agrees_with_the_byte_machine(void **s)
+{
+	static const uint8_t grammar[] = { 0, '\r', '\n', ' ', '\t', ':', ',', ';', '0', '9', 'x', 0x7f, 0xff };
+	char buf[512];
+	for (size_t k = 0; k < sizeof(real_heads) / sizeof(real_heads[0]); k++) {
+		size_t len = strlen(real_heads[k]);
+		assert_true(len < sizeof(buf));
+		parse_all_ways(real_heads[k], len, false, true);
+		for (size_t at = 0; at < len; at++)
+			for (size_t g = 0; g < sizeof(grammar); g++) {
+				memcpy(buf, real_heads[k], len);
+				buf[at] = (char)grammar[g];
+				struct outcome fast = parse_once(rl_h1_parse, buf, len);
+				struct outcome bytes = parse_once(rl_h1_parse_bytewise, buf, len);
+				assert_same(&fast, &bytes, real_heads[k], at * 256 + grammar[g]);
+			}
+	}
+}
+
 static void sink_body(void *ctx, const uint8_t *p, size_t n)
 {
 	struct sink *k = ctx;
@@ -399,6 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(h1_content_length_body),
+		cmocka_unit_test(h1_fast_path_agrees_with_the_byte_machine),
 		cmocka_unit_test(h1_header_names_are_case_insensitive),
 		cmocka_unit_test(h1_stops_at_end_of_response),
 		cmocka_unit_test(h1_chunked_with_extensions_and_trailers),

@@ -56,7 +56,12 @@ void rl_h1_parser_init(struct rl_h1_parser *p, bool head_request);
 void rl_h1_parser_reset(struct rl_h1_parser *p, bool head_request);
 /* True once the current response has received any byte. */
 static inline bool rl_h1_parser_started(const struct rl_h1_parser *p) { return p->state != 0; }
+/* Parses what buf holds of the current response: RL_H1_AGAIN, RL_H1_DONE, or an error;
+ * *consumed says how far it read. A whole head in one buffer (the common case) takes a
+ * fast path; rl_h1_parse_bytewise is the byte machine alone, which gives the same
+ * verdict and fields on every input (tests and fuzzing compare them). */
 int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *consumed);
+int rl_h1_parse_bytewise(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *consumed);
 /* The server closed the connection: RL_H1_DONE if that ended a body delimited by the
  * close, else RL_H1_E_CLOSED_EARLY or RL_H1_E_TRUNCATED. */
 int rl_h1_finish(struct rl_h1_parser *p);
