@@ -87,13 +87,23 @@ $(BUILD)/libringload.a: $(LIB_OBJ)
 $(BUILD)/ringload: $(BUILD)/obj/src/cli/main.o $(BUILD)/libringload.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# ringload with the test-only hooks (RL_TEST_HOOKS in worker.c: a loop made slow on
+# purpose); users' builds never have them
+$(BUILD)/obj-hooks/src/engine/worker.o: src/engine/worker.c | $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DRL_TEST_HOOKS -c $< -o $@
+
+$(BUILD)/tests/ringload-hooks: $(BUILD)/obj/src/cli/main.o $(BUILD)/obj-hooks/src/engine/worker.o $(BUILD)/libringload.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libringload.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 test: $(BUILD)/ringload
 	@tools/install-deps.sh test
-	@$(MAKE) --no-print-directory $(TEST_BIN) fuzz-build
+	@$(MAKE) --no-print-directory $(TEST_BIN) $(BUILD)/tests/ringload-hooks fuzz-build
 	@BUILD=$(BUILD) tests/run.sh
 
 # libFuzzer targets (clang): the library built again with coverage, ASan and UBSan, in

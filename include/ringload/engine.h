@@ -48,6 +48,7 @@ struct rl_engine_features {
 	bool defer_taskrun;   /* IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN accepted */
 	bool buf_ring;        /* multishot recv on a provided buffer ring */
 	bool fixed_files;     /* sockets in the ring's fixed file table */
+	bool rx_timestamps;   /* kernel receive stamps: SO_TIMESTAMPING through multishot recvmsg */
 };
 
 /* The client's own I/O over the whole run, every thread: what it cost the kernel. */
@@ -87,6 +88,7 @@ struct rl_plan {
 	uint64_t pacing_quantum_ns;   /* open loop: a timed wake sends all that is due this close */
 	double tls_resume;            /* https://: share of new connections that offer a session */
 	uint64_t first_seq;           /* {{seq}} and {{line-seq}} start here (after the pre-flight's) */
+	bool kernel_timestamps;       /* stamp responses in the kernel where it can (TCP) */
 	rl_progress_fn progress;      /* NULL: no progress views */
 	void *progress_arg;
 };

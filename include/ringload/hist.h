@@ -29,8 +29,51 @@ struct rl_hist_summary {
 };
 
 void rl_hist_reset(struct rl_hist *h);
-void rl_hist_record(struct rl_hist *h, uint64_t us);
-void rl_hist_record_ns(struct rl_hist *h, uint64_t ns);
+
+/* A value's bucket is the power of two above its top sub-bucket bits; inside a bucket the
+ * resolution is value >> bucket, which keeps the relative error under 1/1024. */
+static inline unsigned rl_hist_index(uint64_t v)
+{
+	unsigned pow2ceil = 64 - (unsigned)__builtin_clzll(v | (2 * RL_HIST_SUB_HALF - 1));
+	unsigned bucket = pow2ceil - RL_HIST_SUB_BUCKET_BITS;
+	unsigned sub = (unsigned)(v >> bucket);
+	return ((bucket + 1) << (RL_HIST_SUB_BUCKET_BITS - 1)) + (sub - RL_HIST_SUB_HALF);
+}
+
+/* Inline: a request records several phases, on the hot path. */
+static inline void rl_hist_record(struct rl_hist *h, uint64_t us)
+{
+	if (us > RL_HIST_HIGHEST_US)
+		us = RL_HIST_HIGHEST_US;
+	h->counts[rl_hist_index(us)]++;
+	h->total++;
+	h->sum_us += us;
+	h->sum_sq_us += (double)us * (double)us;
+	if (us < h->min_us)
+		h->min_us = us;
+	if (us > h->max_us)
+		h->max_us = us;
+}
+
+static inline void rl_hist_record_ns(struct rl_hist *h, uint64_t ns)
+{
+	rl_hist_record(h, (ns + 500) / 1000);
+}
+
+/* The cheapest record, for figures that need no exact extremes: the count, the bucket
+ * and the sum (an exact mean). rl_hist_settle, once the recording is over, fills in the
+ * extremes and the square sum from the buckets (3 significant digits). */
+static inline void rl_hist_tally_ns(struct rl_hist *h, uint64_t ns)
+{
+	uint64_t us = (ns + 500) / 1000;
+	if (us > RL_HIST_HIGHEST_US)
+		us = RL_HIST_HIGHEST_US;
+	h->counts[rl_hist_index(us)]++;
+	h->total++;
+	h->sum_us += us;
+}
+void rl_hist_settle(struct rl_hist *h);
+
 void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src);
 /* dst = later - earlier, for two snapshots of one growing histogram: the interval
  * between them. min and max come from the buckets (within the 0.1% resolution). */

@@ -21,6 +21,7 @@ struct rl_metrics {
 	double avg_payload_bytes, network_efficiency_bytes_per_ms;
 	struct rl_hist_summary latency, latency_ok, connect, tls, ttfb, download;
 	struct rl_hist_summary latency_uncorrected, queue; /* open loop only */
+	struct rl_hist_summary client_delay, ttfb_kernel, latency_kernel; /* kernel stamps only */
 };
 
 struct rl_report {
@@ -41,6 +42,10 @@ const char *rl_report_protocol_name(enum rl_proto p); /* "http/1.1", "h2c", "grp
 double rl_report_achieved_rps(const struct rl_result *res);
 double rl_report_target_rps(const struct rl_options *o);
 const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl_result *res);
+/* Where the kernel stamped receives: a warning in buf when the client's own delay
+ * (p99) was over 1 ms or over a tenth of the latency p99, so its figures are distorted;
+ * NULL when it was not. */
+const char *rl_report_client_delay_warning(const struct rl_result *res, char *buf, size_t len);
 
 void rl_report_console(FILE *f, const struct rl_report *r);
 /* The live progress line: an rl_progress_fn, its argument the FILE to draw on. */

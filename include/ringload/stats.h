@@ -39,6 +39,9 @@ struct rl_stats {
 	 * timeouts at the time the client gave up); latency_ok: successes only */
 	struct rl_hist latency, latency_ok, connect, ttfb, download;
 	struct rl_hist tls;       /* TCP connected -> TLS handshake finished, per connection */
+	/* where the kernel stamps receives (TCP): first response bytes received by the kernel
+	 * -> handled by the client's loop; ttfb and latency by the kernel's stamps */
+	struct rl_hist client_delay, ttfb_kernel, latency_kernel;
 	/* open loop (-R) only: latency from the actual send (what a closed-loop tool would
 	 * report) and the client queue (intended start -> handed to the kernel) */
 	struct rl_hist latency_uncorrected, queue;

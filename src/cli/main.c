@@ -87,6 +87,7 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	p->connect_timeout_ns = o->connect_timeout_ns;
 	p->pacing_quantum_ns = o->pacing_quantum_ns;
 	p->tls_resume = o->tls_resume;
+	p->kernel_timestamps = o->kernel_timestamps;
 	if (o->progress && !o->quiet && isatty(STDERR_FILENO)) {
 		p->progress = rl_report_progress;
 		p->progress_arg = stderr;

@@ -83,9 +83,15 @@ static int add_stats(struct rl_stats *s, json_t *o)
 	static const char *const keys[] = { "histogram", "latency_ok_histogram", "connect_histogram",
 					    "ttfb_histogram", "download_histogram" };
 	struct rl_hist *hs[] = { &s->latency, &s->latency_ok, &s->connect, &s->ttfb, &s->download };
-	json_t *tls = json_object_get(o, "tls_histogram");
-	if (tls && add_hist(&s->tls, tls))
-		return -1;
+	/* the phases a run may not have: TLS, and the kernel's receive stamps */
+	static const char *const optional[] = { "tls_histogram", "client_delay_histogram", "ttfb_kernel_histogram",
+						"latency_kernel_histogram" };
+	struct rl_hist *ohs[] = { &s->tls, &s->client_delay, &s->ttfb_kernel, &s->latency_kernel };
+	for (size_t k = 0; k < sizeof(optional) / sizeof(optional[0]); k++) {
+		json_t *h = json_object_get(o, optional[k]);
+		if (h && add_hist(ohs[k], h))
+			return -1;
+	}
 	json_t *agreed = json_object_get(o, "tls");
 	if (agreed && !s->agreed.version[0]) {
 		snprintf(s->agreed.version, sizeof(s->agreed.version), "%s", rl_json_str(agreed, "version"));

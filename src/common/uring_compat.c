@@ -3,16 +3,27 @@
 #include "uring_compat.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 bool rl_compat_off(const char *what)
 {
 	const char *env = getenv("RINGLOAD_COMPAT");
 	return env && strstr(env, what);
+}
+
+bool rl_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
 }
 
 int rl_ring_init(struct io_uring *ring, unsigned entries, unsigned cq_entries, unsigned extra,

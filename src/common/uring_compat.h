@@ -35,6 +35,10 @@ bool rl_compat_off(const char *what);
 int rl_ring_init(struct io_uring *ring, unsigned entries, unsigned cq_entries, unsigned extra,
 		 bool allow_defer, bool *defer);
 
+/* The running kernel is at least major.minor (uname): for what a probe cannot show,
+ * such as multishot recvmsg (6.0). */
+bool rl_kernel_at_least(int major, int minor);
+
 /* io_uring_enable_rings: liburing 2.3 declares it but does not export it. */
 int rl_ring_enable(struct io_uring *ring);
 

@@ -162,12 +162,24 @@ static void record_end(struct rl_worker *w, struct rl_stats *st, const struct rl
 	}
 }
 
-/* A response's phases: first byte after the send, download after the first byte. */
+static uint64_t since(uint64_t later, uint64_t earlier)
+{
+	return later > earlier ? later - earlier : 0;
+}
+
+/* A response's phases: first byte after the send, download after the first byte. Where
+ * the kernel stamped the first and the last receive: how long the first bytes waited
+ * for this loop (client delay), and ttfb and latency by the kernel's stamps. */
 static void record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, bool ok)
 {
 	uint64_t now = w->now_ns, sent = r->sent_ns ? r->sent_ns : r->first_ns;
-	rl_hist_record_ns(&st->ttfb, r->first_ns > sent ? r->first_ns - sent : 0);
+	rl_hist_record_ns(&st->ttfb, since(r->first_ns, sent));
 	rl_hist_record_ns(&st->download, now - r->first_ns);
+	if (r->first_kernel_ns && w->rx_kernel_ns) {
+		rl_hist_tally_ns(&st->client_delay, since(r->first_ns, r->first_kernel_ns));
+		rl_hist_tally_ns(&st->ttfb_kernel, since(r->first_kernel_ns, sent));
+		rl_hist_tally_ns(&st->latency_kernel, since(w->rx_kernel_ns, r->start_ns));
+	}
 	record_end(w, st, r, sent, ok);
 }
 
@@ -182,6 +194,9 @@ static void count_error(struct rl_stats *st, enum rl_err err, const char *detail
 void rl_acct_fold_latency(struct rl_stats *st)
 {
 	rl_hist_merge(&st->latency, &st->latency_ok);
+	rl_hist_settle(&st->client_delay);
+	rl_hist_settle(&st->ttfb_kernel);
+	rl_hist_settle(&st->latency_kernel);
 }
 
 void rl_acct_response(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,

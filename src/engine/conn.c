@@ -190,15 +190,25 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
 {
 	if (!w->feat.buf_ring || !(flags & IORING_CQE_F_MORE))
 		c->recv_armed = false;
-	if (res > 0) {
-		const uint8_t *data = c->rbuf;
-		unsigned bid = 0;
-		if (flags & IORING_CQE_F_BUFFER) {
-			bid = flags >> IORING_CQE_BUFFER_SHIFT;
-			data = w->bufs.mem + (size_t)bid * w->bufs.size;
+	size_t len = res > 0 ? (size_t)res : 0;
+	const uint8_t *data = c->rbuf;
+	unsigned bid = 0;
+	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
+		bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		data = rl_io_received(w, c, w->bufs.mem + (size_t)bid * w->bufs.size, &len);
+		if (!len) {
+			rl_worker_recycle_buf(w, bid); /* a recvmsg that carried no payload: the close */
+			flags &= ~IORING_CQE_F_BUFFER;
+			res = 0;
+			/* a body that ends with the close ended with its last byte, as stamped */
+			w->rx_kernel_ns = c->rx_last_kernel_ns;
+		} else {
+			c->rx_last_kernel_ns = w->rx_kernel_ns;
 		}
-		rl_conn_stats(w, c)->bytes_received += (uint64_t)res;
-		bool open = c->transport->on_bytes(w, c, data, (size_t)res);
+	}
+	if (res > 0) {
+		rl_conn_stats(w, c)->bytes_received += len;
+		bool open = c->transport->on_bytes(w, c, data, len);
 		if (flags & IORING_CQE_F_BUFFER)
 			rl_worker_recycle_buf(w, bid);
 		if (open) {

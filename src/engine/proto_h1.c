@@ -155,7 +155,7 @@ static void h1_fill(struct rl_worker *w, struct rl_conn *c)
 		r->start_ns = take.start_ns;
 		r->retries = take.retries;
 		r->sent_ns = 0;
-		r->first_ns = 0;
+		r->first_ns = r->first_kernel_ns = 0;
 		r->body_match = 0;
 		if (t->templated) {
 			c->out_len += (uint32_t)render_request(w, t, c->out + c->out_len);
@@ -212,7 +212,7 @@ static bool h1_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *da
 		}
 		struct rl_req *r = req_at(w, c, 0);
 		if (!r->first_ns) {
-			r->first_ns = w->now_ns;
+			rl_req_first_byte(w, r);
 			if (!r->sent_ns) /* answered before its last byte left: no wait to measure */
 				r->sent_ns = r->first_ns;
 		}

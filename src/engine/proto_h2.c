@@ -330,8 +330,8 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 {
 	struct rl_conn *c = ud;
 	struct rl_req *r = stream_req(c, f->hd.stream_id);
-	if (r && !r->first_ns)
-		r->first_ns = c->w->now_ns;
+	if (r)
+		rl_req_first_byte(c->w, r);
 	return 0;
 }
 
@@ -365,8 +365,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 	struct rl_req *r = stream_req(c, id);
 	if (!r || r->done)
 		return 0;
-	if (!r->first_ns)
-		r->first_ns = c->w->now_ns;
+	rl_req_first_byte(c->w, r);
 	const struct rl_h2_messages *msgs = messages_of(c);
 	if (!msgs) {
 		r->payload += len;

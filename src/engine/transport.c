@@ -4,6 +4,8 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -88,8 +90,18 @@ static void set_fixed(struct rl_worker *w, struct io_uring_sqe *sqe)
 		sqe->flags |= IOSQE_FIXED_FILE;
 }
 
+/* Receives on TCP carry the kernel's stamp of their arrival when the run has them
+ * (SOF_TIMESTAMPING_RX_SOFTWARE: stamped as the segment entered the stack). */
+static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
+{
+	int how = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+	c->rx_stamped = w->feat.rx_timestamps && rl_conn_target(w, c)->addr.ss_family != AF_UNIX &&
+			!setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
+}
+
 int rl_io_attach(struct rl_worker *w, struct rl_conn *c, int fd)
 {
+	stamp_receives(w, c, fd);
 	if (!w->feat.fixed_files) {
 		c->fd = fd;
 		return 0;
@@ -119,7 +131,11 @@ void rl_io_connect(struct rl_worker *w, struct rl_conn *c)
 void rl_io_recv(struct rl_worker *w, struct rl_conn *c)
 {
 	struct io_uring_sqe *sqe = rl_worker_sqe(w);
-	if (w->feat.buf_ring) {
+	if (c->rx_stamped) {
+		io_uring_prep_recvmsg_multishot(sqe, c->fd, &w->rx_msg, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = 0;
+	} else if (w->feat.buf_ring) {
 		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = 0;
@@ -129,6 +145,28 @@ void rl_io_recv(struct rl_worker *w, struct rl_conn *c)
 	set_fixed(w, sqe);
 	io_uring_sqe_set_data64(sqe, RL_UD(OP_RECV, c->slot, c->gen));
 	c->recv_armed = true;
+}
+
+const uint8_t *rl_io_received(struct rl_worker *w, const struct rl_conn *c, const uint8_t *buf, size_t *len)
+{
+	if (!c->rx_stamped)
+		return buf;
+	/* the buffer: io_uring_recvmsg_out, no name, our control area (one SCM_TIMESTAMPING
+	 * at most, the only control message asked for; its room is reserved, so reading it
+	 * stays inside the buffer), then the payload */
+	const size_t head = sizeof(struct io_uring_recvmsg_out) + RL_RX_CONTROL;
+	const struct io_uring_recvmsg_out *o = (const void *)buf;
+	const struct cmsghdr *h = (const void *)(buf + sizeof(*o));
+	struct timespec sw; /* ts[0]: the software stamp */
+	memcpy(&sw, CMSG_DATA(h) + offsetof(struct scm_timestamping, ts), sizeof(sw));
+	w->rx_kernel_ns = o->controllen && h->cmsg_type == SCM_TIMESTAMPING && sw.tv_sec ?
+			  (uint64_t)((int64_t)sw.tv_sec * 1000000000LL + sw.tv_nsec - w->realtime_off_ns) : 0;
+	if (*len < head || o->payloadlen > *len - head) {
+		*len = 0;
+		return buf;
+	}
+	*len = o->payloadlen;
+	return buf + head;
 }
 
 void rl_io_send(struct rl_worker *w, struct rl_conn *c, const void *buf, size_t len)

@@ -49,7 +49,11 @@ void rl_io_close(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen);
  * closes (no completion of it is awaited). */
 void rl_io_close_after_send(struct rl_worker *w, struct rl_conn *c, uint32_t old_gen, const void *buf,
 			    size_t len);
-/* Registers fd as the connection's (fixed file when the ring has a table). 0 or -errno. */
+/* Registers fd as the connection's (fixed file when the ring has a table), asking the
+ * kernel to stamp its receives where the run has kernel stamps. 0 or -errno. */
 int rl_io_attach(struct rl_worker *w, struct rl_conn *c, int fd);
+/* A receive's bytes in buf (len of them): the payload, with *len its length (0: the
+ * server closed), and w->rx_kernel_ns the kernel's stamp of its arrival (0: none). */
+const uint8_t *rl_io_received(struct rl_worker *w, const struct rl_conn *c, const uint8_t *buf, size_t *len);
 
 #endif

@@ -3,9 +3,12 @@
  * called from the loop turn in rl_worker_run; connection logic lives in conn.c. All
  * memory is allocated in rl_worker_setup, before the clock starts. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/errqueue.h>
+#include <time.h>
 
 #include "proto.h"
 #include "ringload/stages.h"
@@ -51,6 +54,26 @@ uint32_t rl_target_of_conn(const struct rl_shared *sh, uint32_t g)
 	return 0;
 }
 
+/* Kernel receive stamps need multishot recvmsg (6.0) on the buffer ring: each buffer
+ * then opens with io_uring_recvmsg_out and the stamp's control message. The kernel's
+ * stamps are CLOCK_REALTIME; ours are CLOCK_MONOTONIC. The two clocks are read once,
+ * back to back, and their difference converts every stamp of the run: NTP may slew
+ * CLOCK_REALTIME by at most 500 ppm, 0.5 ms over a 1000 s run, far below what the
+ * stamps are for (a client late by milliseconds). */
+static void setup_rx_timestamps(struct rl_worker *w)
+{
+	if (!w->sh->plan->kernel_timestamps || rl_compat_off("nokts") || !rl_kernel_at_least(6, 0))
+		return;
+	struct timespec rt, mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	w->realtime_off_ns = ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000000LL +
+			     (rt.tv_nsec - mono.tv_nsec);
+	memset(&w->rx_msg, 0, sizeof(w->rx_msg));
+	w->rx_msg.msg_controllen = RL_RX_CONTROL;
+	w->feat.rx_timestamps = true;
+}
+
 /* The ring, its fixed-file table and the provided buffer ring for receives. */
 static int setup_ring(struct rl_worker *w)
 {
@@ -86,6 +109,7 @@ static int setup_ring(struct rl_worker *w)
 				      (unsigned short)i, io_uring_buf_ring_mask(nbufs), (int)i);
 	io_uring_buf_ring_advance(w->bufs.br, (int)nbufs);
 	w->feat.buf_ring = true;
+	setup_rx_timestamps(w);
 	return 0;
 }
 
@@ -320,6 +344,7 @@ static void dispatch(struct rl_worker *w, const struct io_uring_cqe *cqe)
 	case OP_RECV:
 		w->io.recvs++;
 		rl_conn_on_recv(w, c, cqe->res, cqe->flags);
+		w->rx_kernel_ns = 0; /* the stamp was this receive's */
 		break;
 	case OP_SEND:
 		rl_conn_on_send(w, c, cqe->res);
@@ -496,6 +521,38 @@ static void start_measuring(struct rl_worker *w)
 	w->measuring = true;
 }
 
+#ifdef RL_TEST_HOOKS
+/* Test builds only (build/tests/ringload-hooks): RINGLOAD_TEST_STALL=US:N makes a client
+ * busy elsewhere on purpose. Once every N completions, the next wait's completions sit
+ * US microseconds before the loop reads the clock and handles them: the delay the
+ * kernel's receive stamps must show. */
+static _Thread_local unsigned stall_us, stall_every, stall_count;
+static _Thread_local bool stall_parsed, stall_due;
+
+static void test_stall_count(unsigned seen)
+{
+	if (!stall_parsed) {
+		const char *env = getenv("RINGLOAD_TEST_STALL");
+		stall_parsed = true;
+		if (!env || sscanf(env, "%u:%u", &stall_us, &stall_every) != 2 || !stall_every)
+			stall_us = 0;
+	}
+	if (stall_us && (stall_count += seen) >= stall_every) {
+		stall_count = 0;
+		stall_due = true;
+	}
+}
+
+static void test_stall_now(void)
+{
+	if (!stall_due)
+		return;
+	stall_due = false;
+	struct timespec ts = { stall_us / 1000000, (long)(stall_us % 1000000) * 1000 };
+	nanosleep(&ts, NULL);
+}
+#endif
+
 void rl_worker_run(struct rl_worker *w)
 {
 	struct rl_shared *sh = w->sh;
@@ -539,6 +596,9 @@ void rl_worker_run(struct rl_worker *w)
 			break;
 		}
 
+#ifdef RL_TEST_HOOKS
+		test_stall_now();
+#endif
 		/* 3. one clock read stamps every completion of the batch */
 		w->now_ns = rl_now_ns();
 		unsigned head, seen = 0;
@@ -557,6 +617,9 @@ void rl_worker_run(struct rl_worker *w)
 		if (!w->measuring && w->now_ns >= sh->measure_ns)
 			start_measuring(w);
 		publish_progress(w);
+#ifdef RL_TEST_HOOKS
+		test_stall_count(seen);
+#endif
 
 		if (atomic_load_explicit(&sh->stop, memory_order_relaxed) ||
 		    (sh->deadline_ns && w->now_ns >= sh->deadline_ns) ||

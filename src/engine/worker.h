@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <nghttp2/nghttp2.h>
 
@@ -38,6 +39,7 @@ struct rl_req {
 	uint64_t start_ns;   /* issued (closed loop), or due (open loop) */
 	uint64_t sent_ns;    /* its last byte handed to the kernel; 0 until then */
 	uint64_t first_ns;   /* first response byte; 0 until then */
+	uint64_t first_kernel_ns; /* ... as the kernel stamped its arrival; 0: no stamp */
 	uint8_t body_match;  /* --expect-body: the search's state over the payload so far */
 	uint32_t out_end;    /* HTTP/1.1: offset just past its bytes in the out buffer */
 	/* HTTP/2 and gRPC */
@@ -92,6 +94,8 @@ struct rl_conn {
 	bool reconnect;      /* this slot was open before: its next connect is a reconnect */
 	bool parked;         /* --stages took it out: finish what is in flight, then close */
 	bool handshaking;    /* connected; the transport's handshake is not done yet */
+	bool rx_stamped;     /* the kernel stamps its receives (SO_TIMESTAMPING, recvmsg) */
+	uint64_t rx_last_kernel_ns; /* ... the last one's stamp */
 	struct rl_tls_conn *tls; /* https://: the TLS session and its ciphertext out buffer */
 	struct rl_vu *vu;    /* a fan-out group member's connection: its requests are the VU's */
 	uint8_t member;
@@ -196,6 +200,9 @@ struct rl_h2_pool {
 	void *free[RL_H2_POOL_CLASSES];
 };
 
+/* Room for one SCM_TIMESTAMPING control message at the head of each receive buffer. */
+#define RL_RX_CONTROL CMSG_SPACE(3 * sizeof(struct timespec))
+
 struct rl_worker {
 	uint32_t id;
 	struct rl_shared *sh;
@@ -240,6 +247,9 @@ struct rl_worker {
 	bool measuring;               /* past the warm-up: statistics are the results */
 	uint64_t now_ns;              /* the clock read after the last wait */
 	uint64_t flush_ns;            /* the clock read before this turn's submit */
+	uint64_t rx_kernel_ns;        /* the receive being handled: the kernel's stamp, 0 none */
+	int64_t realtime_off_ns;      /* CLOCK_REALTIME - CLOCK_MONOTONIC, read once at setup */
+	struct msghdr rx_msg;         /* multishot recvmsg's layout: no name, RL_RX_CONTROL */
 	struct __kernel_timespec connect_ts;
 	struct rl_timerwheel tw;
 	struct rl_conn *dirty;
@@ -249,6 +259,16 @@ struct rl_worker {
 	struct rl_live *live;         /* per target: latencies so far (counts come from stats) */
 	struct rl_progress progress;
 };
+
+/* A response's first byte: when this loop handled it, and when the kernel received it
+ * (where it stamps receives). */
+static inline void rl_req_first_byte(const struct rl_worker *w, struct rl_req *r)
+{
+	if (!r->first_ns) {
+		r->first_ns = w->now_ns;
+		r->first_kernel_ns = w->rx_kernel_ns;
+	}
+}
 
 static inline uint64_t rl_now_ns(void)
 {
@@ -342,7 +362,8 @@ void rl_acct_grpc_local(struct rl_worker *w, struct rl_conn *c, const struct rl_
 void rl_acct_drain(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r,
 		   enum rl_err err, const char *detail);
 /* At the end of a run: a stats' latency becomes every request's, failures and successes
- * (the loop records them apart, once each). */
+ * (the loop records them apart, once each), and the kernel-stamp figures (tallied) get
+ * their extremes. */
 void rl_acct_fold_latency(struct rl_stats *st);
 /* Starts a fan-out round: every member's request is due. */
 void rl_vu_start(struct rl_worker *w, struct rl_vu *vu);

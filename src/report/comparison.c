@@ -13,8 +13,10 @@ struct metric_row {
 	int higher_is_better;
 	double (*get)(const struct rl_metrics *m);
 	const char *fmt;
-	int https_only; /* shown when some run made TLS handshakes */
+	int only;       /* ALWAYS, or shown when some run has that phase */
 };
+
+enum { ALWAYS, WITH_TLS, WITH_KERNEL_STAMPS };
 
 static double success(const struct rl_metrics *m) { return m->success_rate; }
 static double rps(const struct rl_metrics *m) { return m->throughput_rps; }
@@ -26,33 +28,39 @@ static double lat_ok_p99(const struct rl_metrics *m) { return m->latency_ok.p99;
 static double ttfb_p50(const struct rl_metrics *m) { return m->ttfb.p50; }
 static double tls_p50(const struct rl_metrics *m) { return m->tls.p50; }
 static double tls_p99(const struct rl_metrics *m) { return m->tls.p99; }
+static double ttfb_kernel_p50(const struct rl_metrics *m) { return m->ttfb_kernel.p50; }
+static double client_delay_p99(const struct rl_metrics *m) { return m->client_delay.p99; }
 static double payload(const struct rl_metrics *m) { return m->avg_payload_bytes; }
 static double efficiency(const struct rl_metrics *m) { return m->network_efficiency_bytes_per_ms; }
 
 static const struct metric_row rows[] = {
-	{ "success rate %", 1, success, "%.2f", 0 },
-	{ "throughput req/s", 1, rps, "%.1f", 0 },
-	{ "latency mean ms", 0, lat_mean, "%.3f", 0 },
-	{ "latency p50 ms", 0, lat_p50, "%.3f", 0 },
-	{ "latency p95 ms", 0, lat_p95, "%.3f", 0 },
-	{ "latency p99 ms", 0, lat_p99, "%.3f", 0 },
-	{ "latency ok p99 ms", 0, lat_ok_p99, "%.3f", 0 },
-	{ "ttfb p50 ms", 0, ttfb_p50, "%.3f", 0 },
-	{ "tls p50 ms", 0, tls_p50, "%.3f", 1 },
-	{ "tls p99 ms", 0, tls_p99, "%.3f", 1 },
-	{ "avg payload B", 0, payload, "%.1f", 0 },
-	{ "efficiency B/ms", 1, efficiency, "%.2f", 0 },
+	{ "success rate %", 1, success, "%.2f", ALWAYS },
+	{ "throughput req/s", 1, rps, "%.1f", ALWAYS },
+	{ "latency mean ms", 0, lat_mean, "%.3f", ALWAYS },
+	{ "latency p50 ms", 0, lat_p50, "%.3f", ALWAYS },
+	{ "latency p95 ms", 0, lat_p95, "%.3f", ALWAYS },
+	{ "latency p99 ms", 0, lat_p99, "%.3f", ALWAYS },
+	{ "latency ok p99 ms", 0, lat_ok_p99, "%.3f", ALWAYS },
+	{ "ttfb p50 ms", 0, ttfb_p50, "%.3f", ALWAYS },
+	{ "ttfb kernel p50 ms", 0, ttfb_kernel_p50, "%.3f", WITH_KERNEL_STAMPS },
+	{ "client delay p99 ms", 0, client_delay_p99, "%.3f", WITH_KERNEL_STAMPS },
+	{ "tls p50 ms", 0, tls_p50, "%.3f", WITH_TLS },
+	{ "tls p99 ms", 0, tls_p99, "%.3f", WITH_TLS },
+	{ "avg payload B", 0, payload, "%.1f", ALWAYS },
+	{ "efficiency B/ms", 1, efficiency, "%.2f", ALWAYS },
 };
 
 size_t rl_compare_rows(const struct rl_metrics *m, size_t n, double tie_pct, struct rl_cmp_row *out)
 {
 	size_t nrows = 0;
-	bool tls = false;
-	for (size_t i = 0; i < n; i++)
-		tls |= m[i].tls.count > 0;
+	bool has[3] = { true, false, false };
+	for (size_t i = 0; i < n; i++) {
+		has[WITH_TLS] |= m[i].tls.count > 0;
+		has[WITH_KERNEL_STAMPS] |= m[i].client_delay.count > 0;
+	}
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		const struct metric_row *row = &rows[r];
-		if (row->https_only && !tls)
+		if (!has[row->only])
 			continue;
 		struct rl_cmp_row *o = &out[nrows++];
 		o->label = row->label;

@@ -62,6 +62,12 @@ static void target_block(FILE *f, const char *title, const struct rl_stats *s, d
 		phase_row(f, "TLS", &m.tls);
 	phase_row(f, "TTFB", &m.ttfb);
 	phase_row(f, "Download", &m.download);
+	if (m.client_delay.count) {
+		/* by the kernel's receive stamps: what the server did, without the client's wait */
+		phase_row(f, "Latency-k", &m.latency_kernel);
+		phase_row(f, "TTFB-k", &m.ttfb_kernel);
+		phase_row(f, "Cl. delay", &m.client_delay);
+	}
 	fprintf(f, "  Payload       %s average per successful response\n",
 		rl_fmt_bytes(a, sizeof(a), m.avg_payload_bytes));
 	char d[32];
@@ -141,9 +147,9 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 		fprintf(f, ", %s", rl_fmt_ms(d, sizeof(d), (double)o->duration_ns / 1e6));
 	fputc('\n', f);
 	if (o->verbose)
-		fprintf(f, "engine: defer_taskrun=%s buffer_ring=%s fixed_files=%s\n",
+		fprintf(f, "engine: defer_taskrun=%s buffer_ring=%s fixed_files=%s kernel_timestamps=%s\n",
 			res->features.defer_taskrun ? "yes" : "no", res->features.buf_ring ? "yes" : "no",
-			res->features.fixed_files ? "yes" : "no");
+			res->features.fixed_files ? "yes" : "no", res->features.rx_timestamps ? "yes" : "no");
 	if (res->interrupted)
 		fprintf(f, "interrupted: results so far\n");
 	for (size_t i = 0; i < res->ntargets; i++)
@@ -204,7 +210,9 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 		if (why)
 			fprintf(f, "warning: the achieved rate fell more than 1%% short: %s\n", why);
 	}
-	char rss[32];
+	char rss[32], delay[320];
+	if (rl_report_client_delay_warning(res, delay, sizeof(delay)))
+		fprintf(f, "\nwarning: %s\n", delay);
 	fprintf(f, "\nClient cost   %.3fs user + %.3fs sys CPU = %.2f us/request, max RSS %s\n",
 		res->cpu_user_s, res->cpu_sys_s, rl_report_cpu_us_per_request(res),
 		rl_fmt_bytes(rss, sizeof(rss), (double)res->max_rss_kb * 1024));

@@ -64,6 +64,11 @@ static void stats(FILE *f, const char *scope, const struct rl_stats *s, double d
 	}
 	summary(f, scope, "ttfb_ms", &m.ttfb);
 	summary(f, scope, "download_ms", &m.download);
+	if (m.client_delay.count) {
+		summary(f, scope, "client_delay_ms", &m.client_delay);
+		summary(f, scope, "ttfb_kernel_ms", &m.ttfb_kernel);
+		summary(f, scope, "latency_kernel_ms", &m.latency_kernel);
+	}
 	if (open_loop) {
 		summary(f, scope, "latency_uncorrected_ms", &m.latency_uncorrected);
 		summary(f, scope, "client_queue_ms", &m.queue);

@@ -213,10 +213,12 @@ static void spectrum_charts(FILE *f, json_t *root)
 
 	json_t *total = json_object_get(root, "total");
 	static const char *const keys[] = { "connect_histogram", "tls_histogram", "ttfb_histogram", "download_histogram",
-					    "histogram", "latency_ok_histogram" };
-	static const char *const labels[] = { "connect", "tls", "ttfb", "download", "latency", "latency (ok only)" };
-	for (int i = 0; i < 6; i++)
-		if (json_object_get(total, keys[i])) /* tls: https:// runs only */
+					    "histogram", "latency_ok_histogram", "ttfb_kernel_histogram",
+					    "client_delay_histogram" };
+	static const char *const labels[] = { "connect", "tls", "ttfb", "download", "latency", "latency (ok only)",
+					      "ttfb (kernel stamps)", "client delay" };
+	for (int i = 0; i < 8; i++)
+		if (json_object_get(total, keys[i])) /* tls: https:// runs only; kernel: where stamped */
 			spectrum_series(&b, json_object_get(total, keys[i]), labels[i]);
 	rl_svg_line(f, &(struct rl_svg_line_chart){ .title = "Connect, first byte and download by percentile (all targets)",
 						      .x_label = "percentile (log scale)", .y_label = "ms",
@@ -231,7 +233,7 @@ static void phases(FILE *f, json_t *root)
 	json_t *total = json_object_get(root, "total");
 	/* the handshake is a phase of its own on https:// runs */
 	bool tls = json_object_get(total, "tls_ms") != NULL;
-	const char *phase_keys[6], *phase_names[6];
+	const char *phase_keys[9], *phase_names[9];
 	int nphases = 0, nbars;
 	phase_keys[nphases] = "connect_ms", phase_names[nphases++] = "connect";
 	if (tls)
@@ -241,6 +243,11 @@ static void phases(FILE *f, json_t *root)
 	nbars = nphases;
 	phase_keys[nphases] = "latency_ms", phase_names[nphases++] = "latency";
 	phase_keys[nphases] = "latency_ok_ms", phase_names[nphases++] = "latency (ok only)";
+	if (json_object_get(total, "client_delay_ms")) {
+		phase_keys[nphases] = "latency_kernel_ms", phase_names[nphases++] = "latency (kernel stamps)";
+		phase_keys[nphases] = "ttfb_kernel_ms", phase_names[nphases++] = "ttfb (kernel stamps)";
+		phase_keys[nphases] = "client_delay_ms", phase_names[nphases++] = "client delay";
+	}
 	static const char *const groups[] = { "p50", "p90", "p99", "p99.9" };
 	static const char *const qkeys[] = { "p50", "p90", "p99", "p999" };
 	double v[4 * 4];
@@ -275,7 +282,10 @@ static void phases(FILE *f, json_t *root)
 	fputs("</table><p class=\"note\">Milliseconds. connect counts the requests that opened a "
 	      "connection; tls (https://) runs from TCP connected to the handshake's end, once per "
 	      "connection; ttfb runs from the request fully written to the first response byte, "
-	      "download from there to the last byte.</p>\n", f);
+	      "download from there to the last byte. Where the kernel stamps receives (TCP), client delay "
+	      "runs from the kernel receiving the first response bytes to ringload handling them, and "
+	      "the kernel-stamp rows measure ttfb and latency to the kernel's stamps: what the server "
+	      "did, without the client's own wait.</p>\n", f);
 }
 
 static void targets_table(FILE *f, json_t *root)

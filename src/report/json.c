@@ -114,6 +114,11 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	}
 	summary(w, "ttfb_ms", &m.ttfb);
 	summary(w, "download_ms", &m.download);
+	if (m.client_delay.count) {
+		summary(w, "client_delay_ms", &m.client_delay);
+		summary(w, "ttfb_kernel_ms", &m.ttfb_kernel);
+		summary(w, "latency_kernel_ms", &m.latency_kernel);
+	}
 	if (open_loop) {
 		summary(w, "latency_uncorrected_ms", &m.latency_uncorrected);
 		summary(w, "client_queue_ms", &m.queue);
@@ -135,7 +140,10 @@ static int stats(struct rl_jw *w, const struct rl_stats *s, double duration_s, b
 	rl_jw_u64(w, "payload_bytes", s->payload_bytes);
 	return histogram(w, "histogram", &s->latency) | histogram(w, "latency_ok_histogram", &s->latency_ok) |
 	       histogram(w, "connect_histogram", &s->connect) | (s->tls.total ? histogram(w, "tls_histogram", &s->tls) : 0) |
-	       histogram(w, "ttfb_histogram", &s->ttfb) | histogram(w, "download_histogram", &s->download);
+	       histogram(w, "ttfb_histogram", &s->ttfb) | histogram(w, "download_histogram", &s->download) |
+	       (s->client_delay.total ? histogram(w, "client_delay_histogram", &s->client_delay) |
+					histogram(w, "ttfb_kernel_histogram", &s->ttfb_kernel) |
+					histogram(w, "latency_kernel_histogram", &s->latency_kernel) : 0);
 }
 
 int rl_report_json(FILE *f, const struct rl_report *r)
@@ -210,6 +218,7 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_bool(&w, "defer_taskrun", res->features.defer_taskrun);
 	rl_jw_bool(&w, "buffer_ring", res->features.buf_ring);
 	rl_jw_bool(&w, "fixed_files", res->features.fixed_files);
+	rl_jw_bool(&w, "kernel_timestamps", res->features.rx_timestamps);
 	rl_jw_end_obj(&w);
 	rl_jw_end_obj(&w);
 
@@ -338,6 +347,9 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_u64(&w, "sends", res->io.sends);
 	rl_jw_u64(&w, "recv_completions", res->io.recvs);
 	rl_jw_num(&w, "io_uring_enters_per_request", rl_report_per_request(res, res->io.enters), 4);
+	char delay[320];
+	if (rl_report_client_delay_warning(res, delay, sizeof(delay)))
+		rl_jw_str(&w, "client_delay_warning", delay);
 	rl_jw_end_obj(&w);
 	rl_jw_end_obj(&w);
 	return rc || ferror(f) ? -1 : 0;

@@ -32,6 +32,9 @@ void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_m
 	rl_hist_summarize(&s->download, &m->download);
 	rl_hist_summarize(&s->latency_uncorrected, &m->latency_uncorrected);
 	rl_hist_summarize(&s->queue, &m->queue);
+	rl_hist_summarize(&s->client_delay, &m->client_delay);
+	rl_hist_summarize(&s->ttfb_kernel, &m->ttfb_kernel);
+	rl_hist_summarize(&s->latency_kernel, &m->latency_kernel);
 	/* the seed's "network efficiency": average payload over average latency */
 	if (m->latency.mean > 0)
 		m->network_efficiency_bytes_per_ms = m->avg_payload_bytes / m->latency.mean;
@@ -70,6 +73,22 @@ const char *rl_report_rate_shortfall(const struct rl_options *o, const struct rl
 		return "every connection was busy when requests were due: the server is slower than "
 		       "the rate over this many connections (raise -c, or see the latency)";
 	return "requests completed late or failed";
+}
+
+#define CLIENT_DELAY_WARN_MS    1.0
+#define CLIENT_DELAY_WARN_SHARE 0.10
+
+const char *rl_report_client_delay_warning(const struct rl_result *res, char *buf, size_t len)
+{
+	struct rl_hist_summary cd, lat;
+	rl_hist_summarize(&res->total.client_delay, &cd);
+	rl_hist_summarize(&res->total.latency, &lat);
+	if (!cd.count || (cd.p99 <= CLIENT_DELAY_WARN_MS && cd.p99 <= CLIENT_DELAY_WARN_SHARE * lat.p99))
+		return NULL;
+	snprintf(buf, len, "the client added up to %.3f ms (client delay p99; latency p99 %.3f ms); its figures "
+		 "are distorted, use fewer connections per thread or more threads (the kernel-stamped rows "
+		 "are what the server did)", cd.p99, lat.p99);
+	return buf;
 }
 
 const char *rl_report_protocol_name(enum rl_proto p)

@@ -92,6 +92,9 @@ void rl_metrics_from_json(json_t *o, struct rl_metrics *m)
 	summary_from_json(json_object_get(o, "tls_ms"), &m->tls);
 	summary_from_json(json_object_get(o, "ttfb_ms"), &m->ttfb);
 	summary_from_json(json_object_get(o, "download_ms"), &m->download);
+	summary_from_json(json_object_get(o, "client_delay_ms"), &m->client_delay);
+	summary_from_json(json_object_get(o, "ttfb_kernel_ms"), &m->ttfb_kernel);
+	summary_from_json(json_object_get(o, "latency_kernel_ms"), &m->latency_kernel);
 }
 
 void rl_metrics_from_group_json(json_t *g, struct rl_metrics *m)

@@ -7,16 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A value's bucket is the power of two above its top sub-bucket bits; inside a bucket the
- * resolution is value >> bucket, which keeps the relative error under 1/1024. */
-static unsigned hist_index(uint64_t v)
-{
-	unsigned pow2ceil = 64 - (unsigned)__builtin_clzll(v | (2 * RL_HIST_SUB_HALF - 1));
-	unsigned bucket = pow2ceil - RL_HIST_SUB_BUCKET_BITS;
-	unsigned sub = (unsigned)(v >> bucket);
-	return ((bucket + 1) << (RL_HIST_SUB_BUCKET_BITS - 1)) + (sub - RL_HIST_SUB_HALF);
-}
-
 static uint64_t hist_value_at(unsigned index, uint64_t *width)
 {
 	unsigned bucket = (index >> (RL_HIST_SUB_BUCKET_BITS - 1));
@@ -35,25 +25,6 @@ void rl_hist_reset(struct rl_hist *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->min_us = UINT64_MAX;
-}
-
-void rl_hist_record(struct rl_hist *h, uint64_t us)
-{
-	if (us > RL_HIST_HIGHEST_US)
-		us = RL_HIST_HIGHEST_US;
-	h->counts[hist_index(us)]++;
-	h->total++;
-	h->sum_us += us;
-	h->sum_sq_us += (double)us * (double)us;
-	if (us < h->min_us)
-		h->min_us = us;
-	if (us > h->max_us)
-		h->max_us = us;
-}
-
-void rl_hist_record_ns(struct rl_hist *h, uint64_t ns)
-{
-	rl_hist_record(h, (ns + 500) / 1000);
 }
 
 void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src)
@@ -92,6 +63,24 @@ void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct
 		dst->min_us = hist_value_at(lo, &width);
 		dst->max_us = hist_value_at(hi, &width) + width - 1;
 	}
+}
+
+void rl_hist_settle(struct rl_hist *h)
+{
+	if (!h->total || h->min_us <= h->max_us)
+		return; /* empty, or recorded with its extremes */
+	double sq = 0;
+	for (unsigned i = 0; i < RL_HIST_COUNTS; i++) {
+		if (!h->counts[i])
+			continue;
+		uint64_t width, low = hist_value_at(i, &width), high = low + width - 1;
+		if (low < h->min_us)
+			h->min_us = low;
+		h->max_us = high < RL_HIST_HIGHEST_US ? high : RL_HIST_HIGHEST_US;
+		double mid = (double)low + (double)(width - 1) / 2;
+		sq += (double)h->counts[i] * mid * mid;
+	}
+	h->sum_sq_us = sq;
 }
 
 /* The highest value equivalent to the bucket holding the pct-th value, clamped to the

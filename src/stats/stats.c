@@ -14,6 +14,9 @@ void rl_stats_init(struct rl_stats *s)
 	rl_hist_reset(&s->latency_ok);
 	rl_hist_reset(&s->connect);
 	rl_hist_reset(&s->tls);
+	rl_hist_reset(&s->client_delay);
+	rl_hist_reset(&s->ttfb_kernel);
+	rl_hist_reset(&s->latency_kernel);
 	rl_hist_reset(&s->ttfb);
 	rl_hist_reset(&s->download);
 	rl_hist_reset(&s->latency_uncorrected);
@@ -55,6 +58,9 @@ void rl_stats_merge(struct rl_stats *dst, const struct rl_stats *src)
 	rl_hist_merge(&dst->latency_ok, &src->latency_ok);
 	rl_hist_merge(&dst->connect, &src->connect);
 	rl_hist_merge(&dst->tls, &src->tls);
+	rl_hist_merge(&dst->client_delay, &src->client_delay);
+	rl_hist_merge(&dst->ttfb_kernel, &src->ttfb_kernel);
+	rl_hist_merge(&dst->latency_kernel, &src->latency_kernel);
 	dst->handshakes_full += src->handshakes_full;
 	dst->handshakes_resumed += src->handshakes_resumed;
 	rl_hist_merge(&dst->ttfb, &src->ttfb);

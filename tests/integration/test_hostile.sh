@@ -25,7 +25,7 @@ start_hostile() {
 hostile() {
 	local mode=$1 max=$2 expect=$3
 	shift 3
-	start_hostile "$mode" || { not_ok "hostile_$mode" "server did not start"; return; }
+	start_hostile "$mode" || { not_ok "hostile_$mode${SUFFIX:-}" "server did not start"; return; }
 	local json="$TEST_TMP/$mode.json" started ended rc
 	started=$(date +%s%N)
 	timeout -k 2 $((max + 10)) "$RINGLOAD" -q --json "$json" --failures "$TEST_TMP/$mode.failures" \
@@ -35,13 +35,13 @@ hostile() {
 	kill "$HOSTILE_PID" 2>/dev/null
 	local ms=$(((ended - started) / 1000000))
 	if [ "$rc" != 0 ]; then
-		not_ok "hostile_$mode" "exit $rc after ${ms} ms: $(head -c 300 "$TEST_TMP/$mode.err")"
+		not_ok "hostile_$mode${SUFFIX:-}" "exit $rc after ${ms} ms: $(head -c 300 "$TEST_TMP/$mode.err")"
 	elif [ "$ms" -gt $((max * 1000)) ]; then
-		not_ok "hostile_$mode" "took ${ms} ms, more than ${max} s"
+		not_ok "hostile_$mode${SUFFIX:-}" "took ${ms} ms, more than ${max} s"
 	elif ! accounting_holds "$json" 2> "$TEST_TMP/$mode.acct"; then
-		not_ok "hostile_$mode" "accounting: $(tail -1 "$TEST_TMP/$mode.acct")"
+		not_ok "hostile_$mode${SUFFIX:-}" "accounting: $(tail -1 "$TEST_TMP/$mode.acct")"
 	else
-		check "hostile_$mode" python3 - "$json" "$TEST_TMP/$mode.failures" "$expect" <<'PY'
+		check "hostile_$mode${SUFFIX:-}" python3 - "$json" "$TEST_TMP/$mode.failures" "$expect" <<'PY'
 import csv, json, sys
 t = json.load(open(sys.argv[1]))["total"]
 f = list(csv.DictReader(open(sys.argv[2])))
@@ -160,3 +160,17 @@ hostile grpc_nonnumeric_status 3 "$(with_message protocol grpc-status)" "${GRPC[
 hostile grpc_data_after_trailers 3 "t['requests'] > 0" "${GRPC[@]}"
 hostile grpc_server_reset 3 "$(failed_as stream_reset:CANCEL)" "${GRPC[@]}"
 hostile grpc_http_503 3 "t['errors'].get('http_503', 0) == t['failed'] > 0 and t['status_codes'].get('503') == t['requests']" "${GRPC[@]}"
+
+# the same servers read through multishot recvmsg with the kernel's receive stamps: the
+# closes, resets, trickles and bodies until close count the same, every response stamped
+if python3 -c 'import os,sys; sys.exit(0 if tuple(map(int, os.uname().release.split(".")[:2])) >= (6, 0) else 1)'; then
+	stamped="t['client_delay_ms']['count'] == t['successful']"
+	SUFFIX=_kernel_stamps
+	hostile short_body_then_close 3 "$(failed_as eof)" --kernel-timestamps "${H1[@]}"
+	hostile rst_mid_body 3 "$(failed_as reset)" --kernel-timestamps "${H1[@]}"
+	hostile one_byte_at_a_time 3 "$succeeds and $stamped" --kernel-timestamps "${H1[@]}"
+	hostile http10_body_until_close 3 "$succeeds and $stamped" --kernel-timestamps "${H1[@]}"
+	hostile h2_rst_some_streams 3 "t['errors'].get('stream_reset:INTERNAL_ERROR', 0) == t['failed'] > 0 and $stamped" \
+		--kernel-timestamps "${H2[@]}"
+	SUFFIX=
+fi

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# --kernel-timestamps: the kernel stamps every receive (SO_TIMESTAMPING through multishot
+# recvmsg), so each response says how long it waited for the client (client_delay), and
+# ttfb and latency by the kernel's stamps. A client slowed on purpose (the test build's
+# RINGLOAD_TEST_STALL: every 100 completions, a wait's completions sit 2 ms before the
+# loop handles them) shows that delay, while the kernel's ttfb stays the server's 1 ms.
+. "$(dirname "$0")/../lib.sh"
+HOOKS="$(dirname "$RINGLOAD")/tests/ringload-hooks"
+cd "$TEST_TMP" || exit 1
+if ! python3 -c 'import os,sys; sys.exit(0 if tuple(map(int, os.uname().release.split(".")[:2])) >= (6, 0) else 1)'; then
+	echo "ok - kernel_timestamps_skipped (kernel $(uname -r) has no multishot recvmsg)"
+	exit 0
+fi
+start_serve || { not_ok "serve starts"; exit 1; }
+URL="http://127.0.0.1:$SERVE_PORT/?ttfb=1ms"
+
+# k FILE EXPR: a Python expression over the total `t`
+k() { jget "$1" "(lambda t: $2)(d['total'])"; }
+
+RINGLOAD_TEST_STALL=2000:100 "$HOOKS" -q -o json --kernel-timestamps -c 10 -t 1 -d 2s "$URL" > stall.json
+check "stalled_client_delay_p99_near_2ms ($(k stall.json 't["client_delay_ms"]["p99"]') ms)" \
+	test "$(k stall.json '1.5 <= t["client_delay_ms"]["p99"] <= 2.5')" = True
+check "stalled_kernel_ttfb_stays_near_1ms (p90 kernel $(k stall.json 't["ttfb_kernel_ms"]["p90"]'), plain $(k stall.json 't["ttfb_ms"]["p90"]') ms)" \
+	test "$(k stall.json 't["ttfb_kernel_ms"]["p90"] < 1.6 and t["ttfb_ms"]["p90"] > t["ttfb_kernel_ms"]["p90"] + 1')" = True
+check "stalled_run_warns" test "$(jget stall.json '"the client added up to" in d["client"].get("client_delay_warning", "")')" = True
+check "every_response_stamped (HTTP/1.1)" test "$(k stall.json \
+	't["client_delay_ms"]["count"] == t["ttfb_kernel_ms"]["count"] == t["latency_kernel_ms"]["count"] == t["successful"] > 0')" = True
+check "engine_says_kernel_timestamps" test "$(jget stall.json 'd["config"]["engine"]["kernel_timestamps"]')" = True
+
+# the same build without the stall: its client delay, printed
+"$RINGLOAD" -q -o json --kernel-timestamps -c 1 -t 1 -d 1s "http://127.0.0.1:$SERVE_PORT/" > idle.json
+check "idle_client_delay (p50 $(k idle.json 't["client_delay_ms"]["p50"]') ms, p99 $(k idle.json 't["client_delay_ms"]["p99"]') ms)" \
+	test "$(k idle.json 't["client_delay_ms"]["p99"] < 1')" = True
+
+"$RINGLOAD" -q -o json --kernel-timestamps --h2 -c 2 -m 8 -n 2000 "$URL" > h2.json
+"$RINGLOAD" -q -o json --kernel-timestamps --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' -c 2 -m 8 -n 2000 \
+	"http://127.0.0.1:$SERVE_PORT" > grpc.json
+for p in h2 grpc; do
+	check "every_response_stamped ($p)" test "$(k $p.json \
+		't["client_delay_ms"]["count"] == t["latency_kernel_ms"]["count"] == t["successful"] == 2000')" = True
+	check "kernel_ttfb_within_ttfb ($p)" test "$(k $p.json \
+		't["ttfb_kernel_ms"]["p50"] <= t["ttfb_ms"]["p50"] and t["latency_kernel_ms"]["p50"] <= t["latency_ms"]["p50"]')" = True
+done
+
+# off by default and with --no-kernel-timestamps: no such figures
+"$RINGLOAD" -q -o json -c 2 -n 200 "$URL" > off.json
+"$RINGLOAD" -q -o json --kernel-timestamps --no-kernel-timestamps -c 2 -n 200 "$URL" > off2.json
+check "off_by_default" test "$(k off.json '"client_delay_ms" not in t'),$(jget off.json 'd["config"]["engine"]["kernel_timestamps"]')" = "True,False"
+check "no_kernel_timestamps_turns_it_off" test "$(k off2.json '"client_delay_ms" not in t')" = True
+
+# the figures go everywhere the phases go: CSV, HTML, compare, merge (exact)
+"$RINGLOAD" -q -o csv --kernel-timestamps -c 2 -n 500 "$URL" > r.csv
+check "csv_has_kernel_figures" bash -c "grep -q '^total.client_delay_ms.p99,' r.csv && grep -q '^total.ttfb_kernel_ms.p50,' r.csv"
+"$RINGLOAD" report stall.json -o stall.html
+check "html_has_client_delay" bash -c "grep -q 'client delay' stall.html && grep -q 'ttfb (kernel stamps)' stall.html"
+"$RINGLOAD" compare idle.json stall.json > cmp.txt
+check "compare_has_client_delay" grep -q "client delay p99 ms" cmp.txt
+"$RINGLOAD" -q -o json --kernel-timestamps -c 2 -n 500 "$URL" > again.json
+"$RINGLOAD" merge -o merged.json again.json stall.json
+check "merge_sums_kernel_histograms" test "$(jget merged.json 'd["total"]["client_delay_ms"]["count"]')" = \
+	"$(($(k again.json 't["client_delay_ms"]["count"]') + $(k stall.json 't["client_delay_ms"]["count"]')))"
+
+# over TLS the stamps are the ciphertext's arrival, the same moment
+start_serve --tls || { not_ok "serve --tls starts"; exit 1; }
+"$RINGLOAD" -q -o json -k --kernel-timestamps -c 2 -n 500 "https://127.0.0.1:$SERVE_PORT/?ttfb=1ms" > tls.json
+check "every_response_stamped (https)" test "$(k tls.json \
+	't["client_delay_ms"]["count"] == t["successful"] == 500 and t["ttfb_kernel_ms"]["p50"] <= t["ttfb_ms"]["p50"]')" = True
