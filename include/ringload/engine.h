@@ -89,6 +89,8 @@ struct rl_plan {
 	double tls_resume;            /* https://: share of new connections that offer a session */
 	uint64_t first_seq;           /* {{seq}} and {{line-seq}} start here (after the pre-flight's) */
 	bool kernel_timestamps;       /* stamp responses in the kernel where it can (TCP) */
+	uint32_t shard, shards;       /* this generator is shard `shard` of `shards` (0: one) */
+	int64_t start_at_ns;          /* CLOCK_REALTIME instant the clock starts at; 0: at once */
 	rl_progress_fn progress;      /* NULL: no progress views */
 	void *progress_arg;
 };

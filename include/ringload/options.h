@@ -65,6 +65,10 @@ struct rl_options {
 	const char *expect_status; /* --expect-status LIST */
 	const char *expect_body;   /* --expect-body [!]STR */
 	double tls_resume;         /* --tls-resume FRACTION: new connections that offer a session */
+	uint32_t shard, shards;    /* --shard I/N (--shards N: I from JOB_COMPLETION_INDEX); 0: one */
+	uint64_t plan_fingerprint; /* the whole run's plan, before this shard's split */
+	int64_t start_at_ns;       /* --start-at, CLOCK_REALTIME; 0: at once */
+	uint64_t start_grace_ns;   /* --start-grace: a start this late still runs */
 	char *owned[RL_MAX_HEADERS + 2 * RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
 	char **argv_mem;           /* argv with other tools' flags rewritten (freed) */
 	size_t nowned;

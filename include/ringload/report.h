@@ -24,12 +24,21 @@ struct rl_metrics {
 	struct rl_hist_summary client_delay, ttfb_kernel, latency_kernel; /* kernel stamps only */
 };
 
+/* One shard of a merged run: when it started, and how far from --start-at. */
+struct rl_shard_row {
+	uint32_t index;
+	uint64_t started_at_ms;
+	double start_offset_ms;
+};
+
 struct rl_report {
 	const struct rl_options *opt;
 	const struct rl_target *targets;
 	const struct rl_result *res;
 	const struct rl_group_def *groups; /* res->ngroups of them */
 	uint64_t preflight_requests;       /* made before the run, outside its counts */
+	const struct rl_shard_row *shard_rows; /* a merge of shards: each one's start */
+	size_t nshard_rows;
 };
 
 void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m);

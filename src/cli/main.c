@@ -88,6 +88,9 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	p->pacing_quantum_ns = o->pacing_quantum_ns;
 	p->tls_resume = o->tls_resume;
 	p->kernel_timestamps = o->kernel_timestamps;
+	p->shard = o->shard;
+	p->shards = o->shards;
+	p->start_at_ns = o->start_at_ns;
 	if (o->progress && !o->quiet && isatty(STDERR_FILENO)) {
 		p->progress = rl_report_progress;
 		p->progress_arg = stderr;
@@ -283,7 +286,8 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	warn_addr_exhausted(targets, &res);
-	struct rl_report rep = { &o, targets, &res, sc.groups, preflight_requests };
+	struct rl_report rep = { .opt = &o, .targets = targets, .res = &res, .groups = sc.groups,
+				 .preflight_requests = preflight_requests };
 	if (o.output == RL_OUT_JSON)
 		rl_report_json(stdout, &rep);
 	else if (o.output == RL_OUT_CSV)

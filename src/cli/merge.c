@@ -107,6 +107,64 @@ static int add_stats(struct rl_stats *s, json_t *o)
 }
 
 /* History rows by wall-clock second across the runs. */
+/* Shards of one run: the same plan and count, every index once. Fills rows (each
+ * file's start) and o's shard fields; 0, or 2 after saying what is wrong. Runs that are
+ * not shards merge as before (several machines started by hand). */
+static int check_shards(json_t **docs, char **paths, size_t n, struct rl_options *o, struct rl_shard_row *rows)
+{
+	json_t *first = json_object_get(docs[0], "shard");
+	const char *plan = json_string_value(json_object_get(first, "plan"));
+	uint64_t count = rl_json_u64(first, "count");
+	for (size_t i = 0; i < n; i++) {
+		json_t *sh = json_object_get(docs[i], "shard");
+		if (!first != !sh) {
+			fprintf(stderr, "ringload merge: '%s' is %sa shard, '%s' is %s\n", paths[i], sh ? "" : "not ",
+				paths[0], first ? "one" : "not");
+			return 2;
+		}
+		if (!sh)
+			continue;
+		const char *p = json_string_value(json_object_get(sh, "plan"));
+		if (json_object_get(sh, "shards")) {
+			fprintf(stderr, "ringload merge: '%s' is already a merge of shards\n", paths[i]);
+			return 2;
+		}
+		if (!p || !plan || strcmp(p, plan) || rl_json_u64(sh, "count") != count) {
+			fprintf(stderr, "ringload merge: '%s' is shard of plan %s (of %llu), '%s' of plan %s (of %llu): "
+				"not one run\n", paths[i], p ? p : "?", (unsigned long long)rl_json_u64(sh, "count"),
+				paths[0], plan ? plan : "?", (unsigned long long)count);
+			return 2;
+		}
+		rows[i].index = (uint32_t)rl_json_u64(sh, "index");
+		rows[i].started_at_ms = rl_json_u64(docs[i], "started_at_ms");
+		rows[i].start_offset_ms = json_number_value(json_object_get(sh, "start_offset_ms"));
+	}
+	if (!first)
+		return 0;
+	char missing[256] = "", doubled[256] = "";
+	for (uint64_t k = 0; k < count; k++) {
+		size_t seen = 0;
+		for (size_t i = 0; i < n; i++)
+			seen += rows[i].index == k;
+		char *list = !seen ? missing : seen > 1 ? doubled : NULL;
+		if (list && strlen(list) < sizeof(missing) - 24)
+			snprintf(list + strlen(list), sizeof(missing) - strlen(list), "%s%llu", list[0] ? ", " : "",
+				 (unsigned long long)k);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].index >= count && strlen(doubled) < sizeof(doubled) - 24)
+			snprintf(doubled + strlen(doubled), sizeof(doubled) - strlen(doubled), "%s%u (of %llu)",
+				 doubled[0] ? ", " : "", rows[i].index, (unsigned long long)count);
+	if (missing[0] || doubled[0]) {
+		fprintf(stderr, "ringload merge: shards of plan %s:%s%s%s%s\n", plan, missing[0] ? " missing " : "",
+			missing, doubled[0] ? (missing[0] ? "; doubled " : " doubled ") : "", doubled);
+		return 2;
+	}
+	o->shards = (uint32_t)count;
+	o->plan_fingerprint = strtoull(plan, NULL, 16);
+	return 0;
+}
+
 static int add_history(struct rl_result *res, size_t col, json_t *rows, uint64_t start_ms, uint64_t base_ms)
 {
 	size_t i;
@@ -176,6 +234,7 @@ int rl_merge_main(int argc, char **argv)
 	rc = 0;
 	uint64_t base_ms = UINT64_MAX;
 	uint64_t preflight_requests = 0;
+	struct rl_shard_row *shard_rows = calloc(n, sizeof(*shard_rows));
 	for (size_t i = 0; i < n && docs; i++) {
 		const char *path = argv[optind + i];
 		docs[i] = rl_result_load("merge", path, err, sizeof(err));
@@ -205,6 +264,8 @@ int rl_merge_main(int argc, char **argv)
 		if (ms < base_ms)
 			base_ms = ms;
 	}
+	if (!rc && shard_rows)
+		rc = check_shards(docs, argv + optind, n, &o, shard_rows);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const char *path = argv[optind + i];
 		json_t *d = docs[i], *tg = json_object_get(d, "targets"), *client = json_object_get(d, "client");
@@ -254,6 +315,7 @@ int rl_merge_main(int argc, char **argv)
 		o.connections += (uint32_t)rl_json_u64(cfg, "connections");
 		o.threads += (uint32_t)rl_json_u64(cfg, "threads");
 		o.requests += rl_json_u64(cfg, "requests");
+		o.rate += json_number_value(json_object_get(cfg, "rate"));
 		o.pipeline = (uint32_t)rl_json_u64(cfg, "pipeline");
 		o.streams = (uint32_t)rl_json_u64(cfg, "streams");
 		double cdur = json_number_value(json_object_get(cfg, "duration_s"));
@@ -275,7 +337,8 @@ int rl_merge_main(int argc, char **argv)
 		o.proto = res.ntargets ? targets[0].proto : RL_PROTO_H1;
 		for (size_t t = 0; t < res.ntargets && t < RL_MAX_TARGETS; t++)
 			o.urls[o.nurls++] = targets[t].url ? targets[t].url : "";
-		struct rl_report rep = { &o, targets, &res, NULL, preflight_requests };
+		struct rl_report rep = { .opt = &o, .targets = targets, .res = &res, .preflight_requests = preflight_requests,
+					 .shard_rows = shard_rows, .nshard_rows = o.shards > 1 ? n : 0 };
 		if (rl_report_to_file(out, rl_report_json, &rep, err, sizeof(err))) {
 			fprintf(stderr, "ringload merge: %s\n", err);
 			rc = 1;
@@ -284,6 +347,7 @@ int rl_merge_main(int argc, char **argv)
 	for (size_t i = 0; docs && i < n; i++)
 		json_decref(docs[i]);
 	free(docs);
+	free(shard_rows);
 	free(targets);
 	rl_result_free(&res);
 	return rc;

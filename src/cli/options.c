@@ -10,18 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/file.h"
 #include "foreign.h"
+#include "shard.h"
 #include "ringload/units.h"
 
 #define MAX_BODY (64u << 20)
+#define DEFAULT_START_GRACE_NS 1000000000ULL /* --start-at may be this late, then the offset is said */
 #define DEFAULT_PACING_QUANTUM_NS 100000ULL /* measured: see README, "The open loop's own cost" */
 
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
-	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_NO_PREFLIGHT_REQUEST, OPT_NO_KERNEL_TIMESTAMPS, OPT_KERNEL_TIMESTAMPS, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
+	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_NO_PREFLIGHT_REQUEST, OPT_NO_KERNEL_TIMESTAMPS, OPT_KERNEL_TIMESTAMPS, OPT_SHARD, OPT_SHARDS, OPT_START_AT,
+	OPT_START_GRACE, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
 	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES, OPT_HTML,
 	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
@@ -53,6 +57,10 @@ static const struct option long_opts[] = {
 	{ "no-preflight-request", no_argument, NULL, OPT_NO_PREFLIGHT_REQUEST },
 	{ "no-kernel-timestamps", no_argument, NULL, OPT_NO_KERNEL_TIMESTAMPS },
 	{ "kernel-timestamps", no_argument, NULL, OPT_KERNEL_TIMESTAMPS },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "shards", required_argument, NULL, OPT_SHARDS },
+	{ "start-at", required_argument, NULL, OPT_START_AT },
+	{ "start-grace", required_argument, NULL, OPT_START_GRACE },
 	{ "h1", no_argument, NULL, OPT_H1 },
 	{ "h2", no_argument, NULL, OPT_H2 },
 	{ "streams", required_argument, NULL, 'm' },
@@ -182,6 +190,12 @@ void rl_options_usage(FILE *f)
 "                           with a warning when the client distorted its figures (off by\n"
 "                           default: it costs HTTP/1.1 8% more instructions per request)\n"
 "      --no-kernel-timestamps  none (the default)\n"
+"      --shard I/N          run shard I (from 0) of N: its share of -c, -R, every stage's\n"
+"                           level and -n, open-loop starts interleaved with the others'\n"
+"      --shards N           the same, I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)\n"
+"      --start-at TIME      connect and pre-flight, then start at TIME: RFC 3339, Unix\n"
+"                           seconds or +DUR (every shard the same instant)\n"
+"      --start-grace DUR    a --start-at this far past still runs, its offset said (1s)\n"
 "  -q, --quiet              print nothing but errors (and -o json/csv output)\n"
 "  -v, --verbose            more detail (engine features in use)\n"
 "  -h, --help               this text;  --version  the version\n"
@@ -211,6 +225,24 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return RL_OPTIONS_BAD;
+}
+
+/* --shards N: the index is the pod's in a Kubernetes Indexed Job */
+static int parse_shards(struct rl_options *o, const char *v, char *err, size_t errlen)
+{
+	uint64_t n, i;
+	if (rl_parse_count(v, 100000, &n) || !n)
+		return fail(err, errlen, "--shards '%s': a count of at least 1", v);
+	const char *env = getenv("JOB_COMPLETION_INDEX");
+	if (!env || rl_parse_count(env, 100000, &i))
+		return fail(err, errlen, "--shards: JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job) is %s",
+			    env ? "not a number" : "not set; give --shard INDEX/COUNT");
+	if (i >= n)
+		return fail(err, errlen, "--shards %llu: JOB_COMPLETION_INDEX %llu is not below it",
+			    (unsigned long long)n, (unsigned long long)i);
+	o->shard = (uint32_t)i;
+	o->shards = (uint32_t)n;
+	return 0;
 }
 
 static int parse_u32(const char *flag, const char *v, uint64_t min, uint64_t max,
@@ -405,6 +437,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	int c, idx;
 	/* "-" first: each URL comes back as option 1, so URLs and flags may be mixed */
 	bool pipeline_given = false, connections_given = false;
+	const char *start_at = NULL;
 	while ((c = getopt_long(argc, argv, "-:c:t:d:D:z:n:R:P:m:w:W:X:H:b:o:kqvh", long_opts, &idx)) != -1) {
 		int rc = 0;
 		switch (c) {
@@ -556,6 +589,13 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_NO_PREFLIGHT_REQUEST: o->preflight_request = false; break;
 		case OPT_NO_KERNEL_TIMESTAMPS: o->kernel_timestamps = false; break;
 		case OPT_KERNEL_TIMESTAMPS: o->kernel_timestamps = true; break;
+		case OPT_SHARD: rc = rl_shard_parse(optarg, &o->shard, &o->shards, err, errlen) ? RL_OPTIONS_BAD : 0; break;
+		case OPT_SHARDS: rc = parse_shards(o, optarg, err, errlen); break;
+		case OPT_START_AT: start_at = optarg; break;
+		case OPT_START_GRACE:
+			if (rl_parse_duration_ns(optarg, &o->start_grace_ns))
+				return fail(err, errlen, "--start-grace: invalid duration '%s'", optarg);
+			break;
 		case OPT_H1: break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose++; break;
@@ -637,6 +677,20 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		o->duration_ns = 10ULL * 1000000000;
 	if (o->warmup_ns && !o->duration_ns)
 		return fail(err, errlen, "--warmup: give the run a duration (-d); -n counts every request");
+	o->start_grace_ns = o->start_grace_ns ? o->start_grace_ns : DEFAULT_START_GRACE_NS;
+	if (start_at) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		int64_t now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+		if (rl_start_at_parse(start_at, now_ns, &o->start_at_ns, err, errlen))
+			return RL_OPTIONS_BAD;
+		if (o->start_at_ns + (int64_t)o->start_grace_ns < now_ns)
+			return fail(err, errlen, "--start-at '%s' is %.3f s past, beyond --start-grace", start_at,
+				    (double)(now_ns - o->start_at_ns) / 1e9);
+	}
+	o->plan_fingerprint = rl_shard_fingerprint(o);
+	if (rl_shard_split(o, err, errlen))
+		return RL_OPTIONS_BAD;
 	if (!o->threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o->threads = n > 0 ? (uint32_t)n : 1;

@@ -118,6 +118,8 @@ static void make_requests(const struct rl_options *o, const struct rl_target *ta
 			.connect_timeout_ns = o->connect_timeout_ns,
 			.pacing_quantum_ns = o->pacing_quantum_ns,
 			.tls_resume = 1,
+			.shard = o->shard, /* its {{seq}} values are this shard's too */
+			.shards = o->shards,
 		};
 		struct rl_result res;
 		if (rl_engine_run(&plan, pf, n, NULL, 0, &res, err, sizeof(err))) {
@@ -128,7 +130,8 @@ static void make_requests(const struct rl_options *o, const struct rl_target *ta
 					*made += (uint32_t)res.targets[k].requests;
 				say_outcome(&targets[of[k]], &res.targets[k]);
 			}
-			*next_seq = res.next_seq;
+			/* the run's values start above every one the pre-flight used */
+			*next_seq = res.next_seq > o->shard ? res.next_seq - o->shard : 0;
 			rl_result_free(&res);
 		}
 	}

@@ -345,6 +345,13 @@ static int plan_workers(struct run_ctx *ctx, const struct rl_group_def *groups, 
 					       : plan->rate * w->fan.nvus / nvus; /* groups alone: rounds/s by users */
 			w->pace.open_loop = true;
 			w->pace.interval_ns = (uint64_t)(1e9 / share);
+			/* one schedule over every worker of every shard: worker i of shard s starts
+			 * (i * shards + s) / (the whole run's rate) after the run, so N shards at
+			 * R/N each make one even schedule of R */
+			uint32_t shards = plan->shards ? plan->shards : 1;
+			w->pace.phase_ns = (uint64_t)((double)(i * shards + plan->shard) * 1e9 / (plan->rate * shards));
+			if (w->pace.phase_ns >= w->pace.interval_ns)
+				w->pace.phase_ns = 0;
 			if (!w->pace.interval_ns)
 				w->pace.interval_ns = 1;
 		}
@@ -396,6 +403,12 @@ static int start_workers(struct run_ctx *ctx, struct rl_result *res, char *err, 
 		return -1;
 	}
 	const struct rl_plan *plan = ctx->sh.plan;
+	if (plan->start_at_ns > 0) {
+		/* --start-at: every shard's clock starts at the same instant (CLOCK_REALTIME) */
+		struct timespec at = { plan->start_at_ns / 1000000000LL, plan->start_at_ns % 1000000000LL };
+		while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR && !atomic_load(&ctx->sh.stop))
+			;
+	}
 	getrusage(RUSAGE_SELF, &ctx->ru0);
 	clock_gettime(CLOCK_REALTIME, &res->started_at);
 	ctx->sh.start_ns = rl_now_ns();

@@ -224,7 +224,11 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	}
 	rl_h2_pool_init(w);
 	/* {{seq}} is unique across workers: worker i renders i, i + n, i + 2n, ... */
-	rl_tpl_state_init(&w->tpl, rl_now_ns() ^ ((uint64_t)w->id << 48), plan->first_seq + w->id, plan->threads);
+	/* {{seq}}: worker w of shard s takes first + w * shards + s, then every threads * shards:
+	 * no value twice across threads or shards */
+	uint32_t shards = plan->shards ? plan->shards : 1;
+	rl_tpl_state_init(&w->tpl, rl_now_ns() ^ ((uint64_t)w->id << 48),
+			  plan->first_seq + (uint64_t)w->id * shards + plan->shard, (uint64_t)plan->threads * shards);
 	if ((rc = setup_buffers(w, slots)))
 		return rc;
 	setup_connections(w, slots, first_global_conn);
@@ -568,7 +572,7 @@ void rl_worker_run(struct rl_worker *w)
 	for (uint32_t v = 0; v < w->fan.nvus; v++)
 		rl_vu_start(w, &w->fan.vus[v]); /* members send as their connections open */
 
-	w->pace.start_ns = sh->start_ns;
+	w->pace.start_ns = sh->start_ns + w->pace.phase_ns;
 	for (;;) {
 		if (w->pace.open_loop)
 			pace(w);

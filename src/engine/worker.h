@@ -169,6 +169,7 @@ struct rl_shared {           /* what all workers of a run read */
 struct rl_pacer {
 	bool open_loop;
 	uint64_t start_ns, interval_ns;
+	uint64_t phase_ns;            /* this worker's first start after the run's (interleaving) */
 	uint64_t next_k, due_k, max_backlog;
 	struct rl_conn *ready;        /* connections with room for a request */
 };

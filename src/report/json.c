@@ -225,6 +225,33 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_num(&w, "duration_s", res->duration_s, 6);
 	rl_jw_bool(&w, "interrupted", res->interrupted);
 	rl_jw_u64(&w, "preflight_requests", r->preflight_requests);
+	if (o->shards > 1) {
+		/* a shard of a sharded run: what `ringload merge` checks and lines up */
+		char plan[24];
+		snprintf(plan, sizeof(plan), "%016llx", (unsigned long long)o->plan_fingerprint);
+		rl_jw_obj(&w, "shard");
+		rl_jw_u64(&w, "count", o->shards);
+		rl_jw_str(&w, "plan", plan);
+		if (!r->nshard_rows) {
+			uint64_t started = (uint64_t)res->started_at.tv_sec * 1000000000ULL + (uint64_t)res->started_at.tv_nsec;
+			rl_jw_u64(&w, "index", o->shard);
+			if (o->start_at_ns > 0) {
+				rl_jw_u64(&w, "start_at_ms", (uint64_t)o->start_at_ns / 1000000);
+				rl_jw_num(&w, "start_offset_ms", ((double)started - (double)o->start_at_ns) / 1e6, 3);
+			}
+		} else {
+			rl_jw_arr(&w, "shards");
+			for (size_t i = 0; i < r->nshard_rows; i++) {
+				rl_jw_obj(&w, NULL);
+				rl_jw_u64(&w, "index", r->shard_rows[i].index);
+				rl_jw_u64(&w, "started_at_ms", r->shard_rows[i].started_at_ms);
+				rl_jw_num(&w, "start_offset_ms", r->shard_rows[i].start_offset_ms, 3);
+				rl_jw_end_obj(&w);
+			}
+			rl_jw_end_arr(&w);
+		}
+		rl_jw_end_obj(&w);
+	}
 	if (o->rate > 0) {
 		rl_jw_obj(&w, "rate");
 		rl_jw_num(&w, "target_rps", rl_report_target_rps(o), 3);

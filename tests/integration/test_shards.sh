@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Sharded runs on one machine, as on a cluster: four shards, each a process in its own
+# network namespace with its own address (veth pairs to a bridge in the server's
+# namespace), one --start-at, -R split four ways against one nginx. nginx's log holds
+# exactly the merged count, no {{seq}} value twice, the starts within 20 ms, the merged
+# rate the whole one within 1%, and the merged percentiles those of one histogram of
+# every shard's samples. Then the shard specs and merge's checks.
+. "$(dirname "$0")/../lib.sh"
+cd "$TEST_TMP" || exit 1
+
+check "shard_bad_specs_exit_2" bash -c "for s in 4/4 1/0 x/4 2 -1/4; do '$RINGLOAD' --shard \$s -n 1 http://127.0.0.1:1/ 2> e; \
+	test \$? = 2 && test \$(wc -l < e) = 1 && grep -q -- '--shard' e || exit 1; done"
+check "shards_needs_job_completion_index" bash -c "'$RINGLOAD' --shards 4 -n 1 http://127.0.0.1:1/ 2>&1 | grep -q JOB_COMPLETION_INDEX; \
+	JOB_COMPLETION_INDEX=4 '$RINGLOAD' --shards 4 -n 1 http://127.0.0.1:1/ 2> /dev/null; test \$? = 2"
+check "start_at_past_exit_2" bash -c "'$RINGLOAD' --start-at 2020-01-01T00:00:00Z -n 1 http://127.0.0.1:1/ 2>&1 | grep -q 'past'; \
+	'$RINGLOAD' --start-at yesterday -n 1 http://127.0.0.1:1/ 2> /dev/null; test \$? = 2"
+
+if ! ip netns add "rls$$" 2> /dev/null; then
+	ok "sharded_run_in_namespaces # SKIP no permission to create network namespaces here"
+	exit 0
+fi
+SRV="rls$$"
+cleanup_ns() {
+	ip netns pids "$SRV" 2> /dev/null | xargs -r kill 2> /dev/null
+	for i in 0 1 2 3; do ip netns del "rlc$$-$i" 2> /dev/null; done
+	ip netns del "$SRV" 2> /dev/null
+}
+trap 'cleanup_ns; cleanup' EXIT
+ip -n "$SRV" link set lo up
+ip -n "$SRV" link add br0 type bridge
+ip -n "$SRV" addr add 10.203.0.1/24 dev br0
+ip -n "$SRV" link set br0 up
+for i in 0 1 2 3; do
+	ip netns add "rlc$$-$i"
+	ip -n "rlc$$-$i" link set lo up
+	ip link add "rlv$$$i" netns "rlc$$-$i" type veth peer name "rlp$i" netns "$SRV"
+	ip -n "$SRV" link set "rlp$i" master br0 up
+	ip -n "rlc$$-$i" addr add "10.203.0.$((10 + i))/24" dev "rlv$$$i"
+	ip -n "rlc$$-$i" link set "rlv$$$i" up
+done
+
+mkdir -p nginx
+cat > nginx/nginx.conf <<CONF
+worker_processes 1;
+daemon on;
+pid $TEST_TMP/nginx/nginx.pid;
+error_log $TEST_TMP/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  log_format rl '\$msec \$remote_addr \$request_uri \$http_x_ringload_preflight';
+  access_log $TEST_TMP/access.log rl;
+  client_body_temp_path $TEST_TMP/nginx;
+  server { listen 10.203.0.1:8080; location / { return 200 "ok\n"; } }
+}
+CONF
+ip netns exec "$SRV" nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log"
+for _ in $(seq 100); do
+	ip netns exec "rlc$$-0" bash -c 'exec 3<>/dev/tcp/10.203.0.1/8080' 2> /dev/null && break
+	sleep 0.05
+done
+
+AT=$(python3 -c 'import time; print(f"{time.time() + 2:.3f}")')
+for i in 0 1 2 3; do
+	ip netns exec "rlc$$-$i" timeout -k 2 20 "$RINGLOAD" -q -o json --shard "$i/4" --start-at "$AT" \
+		-R 800 -c 8 -t 2 -d 2s "http://10.203.0.1:8080/seq/{{seq}}" > "s$i.json" 2> "s$i.err" &
+done
+wait
+"$RINGLOAD" merge -o merged.json s0.json s1.json s2.json s3.json 2> merge.err
+logged=$(log_lines access.log > /dev/null; grep -vc ' 1$' access.log)
+check "sharded_nginx_log_equals_merged_total (nginx $logged)" test "$(jget merged.json 'd["total"]["requests"]')" = "$logged"
+check "sharded_each_shard_from_its_own_address" test "$(grep -v ' 1$' access.log | cut -d' ' -f2 | sort -u | tr '\n' ' ')" = \
+	"10.203.0.10 10.203.0.11 10.203.0.12 10.203.0.13 "
+check "sharded_seq_never_repeats" python3 - access.log <<'PY'
+import re, sys
+s = [int(re.search(r"/seq/(\d+) ", l).group(1)) for l in open(sys.argv[1])]
+assert len(s) == len(set(s)) > 1500, (len(s), len(set(s)))
+PY
+# one even schedule of 800/s: arrivals 1.25 ms apart, not four at once every 5 ms
+check "sharded_schedule_interleaves" python3 - access.log <<'PY'
+import sys
+t = sorted(float(l.split()[0]) for l in open(sys.argv[1]) if not l.rstrip().endswith(" 1"))
+gaps = [b - a for a, b in zip(t, t[1:])]
+same_ms = sum(g < 0.0005 for g in gaps) / len(gaps)
+assert same_ms < 0.3, same_ms  # four shards at once would put 3 of 4 arrivals in one millisecond
+PY
+check "sharded_starts_within_20ms ($(jget merged.json '[r["start_offset_ms"] for r in d["shard"]["shards"]]'))" \
+	test "$(jget merged.json 'max(r["started_at_ms"] for r in d["shard"]["shards"]) - min(r["started_at_ms"] for r in d["shard"]["shards"]) <= 20')" = True
+check "sharded_rate_is_the_whole_within_1pct ($(jget merged.json 'd["rate"]["achieved_rps"]'))" \
+	test "$(jget merged.json 'abs(d["rate"]["achieved_rps"] - 800) <= 8 and d["rate"]["target_rps"] == 800')" = True
+check "sharded_merged_percentiles_are_one_histograms" python3 - merged.json s0.json s1.json s2.json s3.json <<'PY'
+import base64, json, math, sys
+
+def counts(h):
+    raw, out, i = base64.b64decode(h["counts"]), [], 0
+    while i < len(raw):
+        v = shift = 0
+        while True:
+            b = raw[i]; i += 1
+            v |= (b & 0x7F) << shift; shift += 7
+            if not b & 0x80:
+                break
+        v = (v >> 1) ^ -(v & 1)
+        out.extend([0] * -v if v < 0 else [v])
+    return out
+
+def value_at(index):  # the bucket's highest equivalent value, as rl_hist_percentile
+    bucket, sub = index >> 10, (index & 1023) + 1024
+    if bucket == 0:
+        return sub - 1024
+    return (sub << (bucket - 1)) + (1 << (bucket - 1)) - 1
+
+merged = json.load(open(sys.argv[1]))["total"]
+shards = [json.load(open(f))["total"]["histogram"] for f in sys.argv[2:]]
+cs = [counts(h) for h in shards]
+n = max(map(len, cs))
+one = [sum(c[k] if k < len(c) else 0 for c in cs) for k in range(n)]
+lo, hi = min(h["min"] for h in shards), max(h["max"] for h in shards)
+total = sum(one)
+assert total == merged["latency_ms"]["count"], (total, merged["latency_ms"]["count"])
+for name, pct in (("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)):
+    want, seen = max(1, math.ceil(pct / 100 * total)), 0
+    for k, c in enumerate(one):
+        seen += c
+        if seen >= want:
+            v = min(max(value_at(k), lo), hi)
+            break
+    assert abs(v / 1000 - merged["latency_ms"][name]) < 0.0006, (name, v / 1000, merged["latency_ms"][name])
+PY
+
+# merge refuses what is not one run: a shard twice, one missing, another plan
+"$RINGLOAD" merge -o bad.json s0.json s1.json s1.json s3.json 2> dup.err
+check "merge_says_missing_and_doubled (rc $?)" grep -q "missing 2; doubled 1" dup.err
+ip netns exec "rlc$$-0" "$RINGLOAD" -q -o json --shard 0/4 -R 400 -c 8 -t 1 -d 300ms \
+	"http://10.203.0.1:8080/other" > other.json 2> /dev/null
+"$RINGLOAD" merge -o bad.json other.json s1.json s2.json s3.json 2> plan.err
+check "merge_refuses_another_plan" bash -c "grep -q 'not one run' plan.err"
