@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "ringload/stages.h"
@@ -91,6 +92,8 @@ struct rl_plan {
 	bool kernel_timestamps;       /* stamp responses in the kernel where it can (TCP) */
 	uint32_t shard, shards;       /* this generator is shard `shard` of `shards` (0: one) */
 	int64_t start_at_ns;          /* CLOCK_REALTIME instant the clock starts at; 0: at once */
+	const struct sockaddr_storage *sources; /* local addresses connections bind to, in turn */
+	uint32_t nsources;
 	rl_progress_fn progress;      /* NULL: no progress views */
 	void *progress_arg;
 };

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "ringload/h1.h"
 #include "ringload/stages.h"
@@ -69,6 +70,8 @@ struct rl_options {
 	uint64_t plan_fingerprint; /* the whole run's plan, before this shard's split */
 	int64_t start_at_ns;       /* --start-at, CLOCK_REALTIME; 0: at once */
 	uint64_t start_grace_ns;   /* --start-grace: a start this late still runs */
+	struct sockaddr_storage *sources; /* --source: local addresses, round-robin (owned) */
+	uint32_t nsources;
 	char *owned[RL_MAX_HEADERS + 2 * RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
 	char **argv_mem;           /* argv with other tools' flags rewritten (freed) */
 	size_t nowned;

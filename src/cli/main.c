@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -91,10 +93,37 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	p->shard = o->shard;
 	p->shards = o->shards;
 	p->start_at_ns = o->start_at_ns;
+	p->sources = o->sources;
+	p->nsources = o->nsources;
 	if (o->progress && !o->quiet && isatty(STDERR_FILENO)) {
 		p->progress = rl_report_progress;
 		p->progress_arg = stderr;
 	}
+}
+
+/* --source: every address must be this machine's, or every connect from it would fail. */
+static int check_sources(const struct rl_options *o, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < o->nsources; i++) {
+		const struct sockaddr_storage *s = &o->sources[i];
+		int fd = socket(s->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+		if (fd < 0)
+			continue;
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		int rc = bind(fd, (const struct sockaddr *)s,
+			      s->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		int e = errno;
+		close(fd);
+		if (rc) {
+			char a[INET6_ADDRSTRLEN] = "?";
+			inet_ntop(s->ss_family, s->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)s)->sin_addr
+									: (const void *)&((const struct sockaddr_in6 *)s)->sin6_addr,
+				  a, sizeof(a));
+			snprintf(err, errlen, "--source %s: not an address of this machine (%s)", a, strerror(e));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Local ports ran out (EADDRNOTAVAIL): said once, with the fix, after the run. */
@@ -103,7 +132,8 @@ static void warn_addr_exhausted(const struct rl_target *targets, const struct rl
 	for (size_t i = 0; i < res->ntargets; i++) {
 		if (res->targets[i].errors[RL_ERR_CONNECT_ADDRNOTAVAIL]) {
 			fprintf(stderr, "ringload: out of local ports connecting to %s (EADDRNOTAVAIL): counted as "
-				"connect_addrnotavail; widen net.ipv4.ip_local_port_range or lower -c\n",
+				"connect_addrnotavail; widen net.ipv4.ip_local_port_range, connect from more local "
+				"addresses (--source A,B,... or A-B) or lower -c\n",
 				targets[i].url);
 			return;
 		}
@@ -260,6 +290,11 @@ static int cmd_run(int argc, char **argv)
 			code = EXIT_USAGE;
 			goto out;
 		}
+	}
+	if (check_sources(&o, err, sizeof(err))) {
+		fprintf(stderr, "ringload: %s\n", err);
+		code = EXIT_USAGE;
+		goto out;
 	}
 	if (raise_nofile(o.connections, err, sizeof(err))) {
 		fprintf(stderr, "ringload: %s\n", err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_NO_PREFLIGHT_REQUEST, OPT_NO_KERNEL_TIMESTAMPS, OPT_KERNEL_TIMESTAMPS, OPT_SHARD, OPT_SHARDS, OPT_START_AT,
-	OPT_START_GRACE, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
+	OPT_START_GRACE, OPT_SOURCE, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
 	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES, OPT_HTML,
 	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
@@ -61,6 +62,7 @@ static const struct option long_opts[] = {
 	{ "shards", required_argument, NULL, OPT_SHARDS },
 	{ "start-at", required_argument, NULL, OPT_START_AT },
 	{ "start-grace", required_argument, NULL, OPT_START_GRACE },
+	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ "h1", no_argument, NULL, OPT_H1 },
 	{ "h2", no_argument, NULL, OPT_H2 },
 	{ "streams", required_argument, NULL, 'm' },
@@ -196,6 +198,8 @@ void rl_options_usage(FILE *f)
 "      --start-at TIME      connect and pre-flight, then start at TIME: RFC 3339, Unix\n"
 "                           seconds or +DUR (every shard the same instant)\n"
 "      --start-grace DUR    a --start-at this far past still runs, its offset said (1s)\n"
+"      --source ADDR[,ADDR] local addresses to connect from, in turn (A-B: an IPv4 range),\n"
+"                           so one machine holds more than 64k connections to one port\n"
 "  -q, --quiet              print nothing but errors (and -o json/csv output)\n"
 "  -v, --verbose            more detail (engine features in use)\n"
 "  -h, --help               this text;  --version  the version\n"
@@ -225,6 +229,75 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return RL_OPTIONS_BAD;
+}
+
+#define MAX_SOURCES 65536
+
+static int add_source(struct rl_options *o, const struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	if (o->nsources == MAX_SOURCES)
+		return fail(err, errlen, "--source: more than %d addresses", MAX_SOURCES);
+	if (!(o->nsources & (o->nsources - 1))) { /* 0, 1, 2, 4...: grow */
+		void *p = realloc(o->sources, (o->nsources ? 2 * o->nsources : 1) * sizeof(*o->sources));
+		if (!p)
+			return fail(err, errlen, "out of memory");
+		o->sources = p;
+	}
+	o->sources[o->nsources++] = *ss;
+	return 0;
+}
+
+static int source_addr(const char *s, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* --source ADDR[,ADDR...], each an IPv4 or IPv6 address or an IPv4 range A-B */
+static int parse_sources(struct rl_options *o, const char *v, char *err, size_t errlen)
+{
+	char buf[256];
+	for (const char *p = v; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (!len || len >= sizeof(buf))
+			return fail(err, errlen, "--source '%s': give addresses, e.g. 10.0.0.1,10.0.0.2 or 10.0.0.1-10.0.0.8", v);
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		char *dash = strchr(buf, '-');
+		struct sockaddr_storage a, b;
+		if (dash) {
+			*dash = 0;
+			if (source_addr(buf, &a) || source_addr(dash + 1, &b) || a.ss_family != AF_INET ||
+			    b.ss_family != AF_INET)
+				return fail(err, errlen, "--source '%s': a range is two IPv4 addresses, A-B", v);
+			uint32_t lo = ntohl(((struct sockaddr_in *)&a)->sin_addr.s_addr);
+			uint32_t hi = ntohl(((struct sockaddr_in *)&b)->sin_addr.s_addr);
+			if (hi < lo || hi - lo >= MAX_SOURCES)
+				return fail(err, errlen, "--source '%s': the range runs backwards or spans over %d addresses",
+					    v, MAX_SOURCES);
+			for (uint64_t x = lo; x <= hi; x++) {
+				((struct sockaddr_in *)&a)->sin_addr.s_addr = htonl((uint32_t)x);
+				if (add_source(o, &a, err, errlen))
+					return RL_OPTIONS_BAD;
+			}
+		} else if (source_addr(buf, &a) || add_source(o, &a, err, errlen)) {
+			return o->nsources == MAX_SOURCES ? RL_OPTIONS_BAD
+							  : fail(err, errlen, "--source '%s': '%s' is not an IP address", v, buf);
+		}
+		p += len + (comma ? 1 : 0);
+	}
+	return 0;
 }
 
 /* --shards N: the index is the pod's in a Kubernetes Indexed Job */
@@ -592,6 +665,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_SHARD: rc = rl_shard_parse(optarg, &o->shard, &o->shards, err, errlen) ? RL_OPTIONS_BAD : 0; break;
 		case OPT_SHARDS: rc = parse_shards(o, optarg, err, errlen); break;
 		case OPT_START_AT: start_at = optarg; break;
+		case OPT_SOURCE: rc = parse_sources(o, optarg, err, errlen); break;
 		case OPT_START_GRACE:
 			if (rl_parse_duration_ns(optarg, &o->start_grace_ns))
 				return fail(err, errlen, "--start-grace: invalid duration '%s'", optarg);
@@ -712,6 +786,9 @@ void rl_options_free(struct rl_options *o)
 	o->argv_mem = NULL;
 	free(o->body);
 	free(o->data);
+	free(o->sources);
+	o->sources = NULL;
+	o->nsources = 0;
 	o->body = o->data = NULL;
 	for (size_t i = 0; i < o->nowned; i++)
 		free(o->owned[i]);

@@ -99,9 +99,30 @@ static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
 			!setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
 }
 
+/* --source: the local address, bound before the connect; the port is left to the
+ * connect (IP_BIND_ADDRESS_NO_PORT), so each address has its own 64k ports to every
+ * server address and port. */
+static int bind_source(struct rl_worker *w, struct rl_conn *c, int fd)
+{
+	const struct sockaddr_storage *src = &w->sh->plan->sources[c->source];
+	if (src->ss_family != rl_conn_target(w, c)->addr.ss_family)
+		return 0; /* an IPv4 source for an IPv6 target (or a Unix socket): the kernel picks */
+	int one = 1;
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	socklen_t len = src->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	return bind(fd, (const struct sockaddr *)src, len) ? -errno : 0;
+}
+
 int rl_io_attach(struct rl_worker *w, struct rl_conn *c, int fd)
 {
 	stamp_receives(w, c, fd);
+	if (w->sh->plan->nsources) {
+		int rc = bind_source(w, c, fd);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+	}
 	if (!w->feat.fixed_files) {
 		c->fd = fd;
 		return 0;

@@ -188,6 +188,8 @@ static void setup_connections(struct rl_worker *w, uint32_t slots, uint32_t firs
 		struct rl_conn *c = &w->conns[i];
 		c->slot = i;
 		c->fd = -1;
+		if (w->sh->plan->nsources) /* the run's connections take the addresses in turn */
+			c->source = (first_global_conn + i) % w->sh->plan->nsources;
 		if (i < w->fan.nregular)
 			c->target = rl_target_of_conn(w->sh, first_global_conn + i);
 		const struct rl_target *t = rl_conn_target(w, c);

@@ -96,6 +96,7 @@ struct rl_conn {
 	bool handshaking;    /* connected; the transport's handshake is not done yet */
 	bool rx_stamped;     /* the kernel stamps its receives (SO_TIMESTAMPING, recvmsg) */
 	uint64_t rx_last_kernel_ns; /* ... the last one's stamp */
+	uint32_t source;     /* --source: the local address it binds to (index) */
 	struct rl_tls_conn *tls; /* https://: the TLS session and its ciphertext out buffer */
 	struct rl_vu *vu;    /* a fan-out group member's connection: its requests are the VU's */
 	uint8_t member;

@@ -134,3 +134,38 @@ ip netns exec "rlc$$-0" "$RINGLOAD" -q -o json --shard 0/4 -R 400 -c 8 -t 1 -d 3
 	"http://10.203.0.1:8080/other" > other.json 2> /dev/null
 "$RINGLOAD" merge -o bad.json other.json s1.json s2.json s3.json 2> plan.err
 check "merge_refuses_another_plan" bash -c "grep -q 'not one run' plan.err"
+
+# many source addresses: in a namespace of our own with 1,000 local ports, 3,000
+# connections to one server port run out of ports from one address, and all open from
+# three (--source 127.0.0.2-127.0.0.4, bound before the connect; 127.0.0.1 still holds the
+# first run's ports in TIME_WAIT)
+cat > src.sh <<'NS'
+ip link set lo up
+"$RINGLOAD" serve --port 0 > src_serve.out 2>&1 &
+for _ in $(seq 100); do
+	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' src_serve.out | cut -d: -f3)
+	[ -n "$PORT" ] && break
+	sleep 0.05
+done
+# 1,000 local ports, none of them the server's own
+if [ "$PORT" -ge 40000 ] && [ "$PORT" -le 40999 ]; then
+	echo "41000 41999" > /proc/sys/net/ipv4/ip_local_port_range
+else
+	echo "40000 40999" > /proc/sys/net/ipv4/ip_local_port_range
+fi
+URL="http://127.0.0.1:$PORT/?ttfb=3s"
+timeout -k 2 30 "$RINGLOAD" -q -t 1 -c 3000 -n 3000 --timeout 20s --connect-timeout 5s --no-preflight -o json \
+	"$URL" > one.json 2> one.err
+timeout -k 2 30 "$RINGLOAD" -q -t 1 -c 3000 -n 3000 --timeout 20s --connect-timeout 5s --no-preflight -o json \
+	--source 127.0.0.2-127.0.0.4 "$URL" > three.json 2> three.err
+kill %1
+wait
+NS
+RINGLOAD="$RINGLOAD" timeout -k 2 80 unshare -n bash src.sh
+check "one_source_runs_out_of_ports ($(jget one.json '(d["total"]["connections"]["opened"], d["total"]["errors"].get("connect_addrnotavail"))'))" \
+	test "$(jget one.json 'd["total"]["errors"].get("connect_addrnotavail", 0) > 0 and d["total"]["connections"]["opened"] <= 1000')" = True
+check "one_source_exhaustion_says_the_fix" grep -q -- "--source" one.err
+check "three_sources_open_every_connection ($(jget three.json '(d["total"]["connections"]["opened"], d["total"]["successful"])'))" \
+	test "$(jget three.json '(d["total"]["connections"]["opened"], d["total"]["successful"], d["total"]["failed"])')" = "(3000, 3000, 0)"
+check "source_not_local_exit_2" bash -c "'$RINGLOAD' -n 1 --source 192.0.2.77 http://127.0.0.1:1/ 2>&1 | grep -q 'not an address of this machine'; \
+	'$RINGLOAD' -n 1 --source 10.0.0.9-10.0.0.1 http://127.0.0.1:1/ 2> /dev/null; test \$? = 2"
