@@ -59,6 +59,16 @@ struct rl_engine_io {
 	uint64_t recvs;       /* receive completions (a multishot receive posts many) */
 };
 
+/* A target's run so far, as workers publish it a few times a second (progress views,
+ * history rows, live metrics). */
+struct rl_live {
+	uint64_t requests, failed;
+	uint64_t open;                /* connections open now (not a count to difference) */
+	uint64_t in_flight;           /* requests issued, not ended, now */
+	struct rl_fail_counts fails;  /* failures by category, statuses by code */
+	struct rl_hist hist, hist_ok; /* latency of failed requests; of successful ones */
+};
+
 /* The run so far, as the engine publishes it a few times a second (for a progress
  * line): counts from every worker, latency merged over every target. */
 struct rl_progress_view {
@@ -68,6 +78,9 @@ struct rl_progress_view {
 	uint64_t requests_goal;        /* -n, 0: none */
 	double rps;                    /* since the last view */
 	const struct rl_hist *latency;
+	const struct rl_live *targets; /* each target's so far (its hist and hist_ok merged) */
+	size_t ntargets;
+	bool final;                    /* the run's end: the counts are the results' */
 };
 typedef void (*rl_progress_fn)(const struct rl_progress_view *v, void *arg);
 
@@ -96,6 +109,8 @@ struct rl_plan {
 	uint32_t nsources;
 	rl_progress_fn progress;      /* NULL: no progress views */
 	void *progress_arg;
+	rl_progress_fn live;          /* the same views for live metrics (NULL: none) */
+	void *live_arg;
 };
 
 static inline struct rl_stage_plan rl_plan_stages(const struct rl_plan *p)

@@ -72,6 +72,8 @@ struct rl_options {
 	uint64_t start_grace_ns;   /* --start-grace: a start this late still runs */
 	struct sockaddr_storage *sources; /* --source: local addresses, round-robin (owned) */
 	uint32_t nsources;
+	const char *metrics_listen; /* --metrics-listen ADDR:PORT: Prometheus text while it runs */
+	uint64_t metrics_linger_ns; /* --metrics-linger: serve the results this long after */
 	char *owned[RL_MAX_HEADERS + 2 * RL_MAX_TARGETS + 1]; /* strings made from flags (freed) */
 	char **argv_mem;           /* argv with other tools' flags rewritten (freed) */
 	size_t nowned;

@@ -41,6 +41,17 @@ struct rl_report {
 	size_t nshard_rows;
 };
 
+/* Live metrics (Prometheus text): each target's counts and one latency histogram. */
+struct rl_prom_view {
+	const char *const *names;
+	const struct rl_live *targets;
+	const struct rl_hist *latency; /* per target: every ended request */
+	size_t ntargets;
+	double cpu_user_s, cpu_sys_s, elapsed_s;
+	bool finished;
+};
+void rl_report_prometheus(FILE *f, const struct rl_prom_view *v);
+
 void rl_metrics_compute(const struct rl_stats *s, double duration_s, struct rl_metrics *m);
 double rl_report_cpu_us_per_request(const struct rl_result *res);
 /* n (a count of the client's own I/O) per request completed; 0 without requests */

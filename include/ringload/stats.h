@@ -13,6 +13,15 @@
 #define RL_STATUS_MAX 1000
 #define RL_H2_ERROR_CODES 16 /* RFC 9113 7: NO_ERROR..HTTP_1_1_REQUIRED; larger ones share 15 */
 
+/* A request's outcome counts, as rl_stats keeps them: what live views copy. */
+struct rl_fail_counts {
+	uint64_t errors[RL_ERR_COUNT];
+	uint64_t status[RL_STATUS_MAX];
+	uint64_t grpc_status[RL_GRPC_STATUS_COUNT];
+	uint64_t stream_reset[RL_H2_ERROR_CODES], goaway_failed[RL_H2_ERROR_CODES];
+	uint64_t tls_alert[RL_TLS_ALERTS];
+};
+
 struct rl_stats {
 	uint64_t requests, successful, failed;
 	uint64_t bytes_sent, bytes_received;
@@ -60,5 +69,9 @@ uint64_t rl_stats_error_sum(const struct rl_stats *s);
 typedef void (*rl_count_fn)(void *ctx, const char *name, uint64_t n);
 void rl_stats_each_status(const struct rl_stats *s, rl_count_fn fn, void *ctx);
 void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx);
+/* The same from copied counts; and the copy, added to a live view's. */
+void rl_fail_counts_each_error(const struct rl_fail_counts *c, rl_count_fn fn, void *ctx);
+void rl_fail_counts_add(struct rl_fail_counts *dst, const struct rl_stats *src);
+void rl_fail_counts_merge(struct rl_fail_counts *dst, const struct rl_fail_counts *src);
 
 #endif

@@ -13,6 +13,7 @@
 #include "ringload/engine.h"
 #include "ringload/options.h"
 #include "ringload/report.h"
+#include "metrics_listen.h"
 #include "preflight.h"
 #include "verb.h"
 #include "ringload/scenario.h"
@@ -170,6 +171,8 @@ static int cmd_run(int argc, char **argv)
 	struct rl_target *targets = calloc(RL_MAX_TARGETS, sizeof(*targets));
 	size_t ntargets = 0;
 	const struct rl_request_spec *spec_of[RL_MAX_TARGETS]; /* what each target was made from */
+	struct rl_metrics_listen *metrics = NULL;
+	struct rl_result *res = NULL;
 	struct rl_scenario sc = { 0 };
 	if (!targets) {
 		fprintf(stderr, "ringload: out of memory\n");
@@ -311,8 +314,23 @@ static int cmd_run(int argc, char **argv)
 	struct rl_plan plan;
 	plan_from_options(&o, &plan);
 	plan.first_seq = first_seq; /* the pre-flight's requests used the first values */
-	struct rl_result res;
-	int run_rc = rl_engine_run(&plan, targets, ntargets, sc.groups, sc.ngroups, &res, err, sizeof(err));
+	if (o.metrics_listen) {
+		if (!(metrics = rl_metrics_listen_start(o.metrics_listen, targets, ntargets, err, sizeof(err)))) {
+			fprintf(stderr, "ringload: %s\n", err);
+			code = EXIT_USAGE;
+			goto out;
+		}
+		plan.live = rl_metrics_listen_view;
+		plan.live_arg = metrics;
+	}
+	/* on the heap: a result holds a dozen 188 KiB histograms per scope */
+	res = calloc(1, sizeof(*res));
+	if (!res) {
+		fprintf(stderr, "ringload: out of memory\n");
+		code = EXIT_INTERNAL;
+		goto out;
+	}
+	int run_rc = rl_engine_run(&plan, targets, ntargets, sc.groups, sc.ngroups, res, err, sizeof(err));
 	if (plan.progress)
 		rl_report_progress_clear(stderr);
 	if (run_rc) {
@@ -320,8 +338,10 @@ static int cmd_run(int argc, char **argv)
 		code = EXIT_INTERNAL;
 		goto out;
 	}
-	warn_addr_exhausted(targets, &res);
-	struct rl_report rep = { .opt = &o, .targets = targets, .res = &res, .groups = sc.groups,
+	warn_addr_exhausted(targets, res);
+	if (metrics)
+		rl_metrics_listen_final(metrics, res);
+	struct rl_report rep = { .opt = &o, .targets = targets, .res = res, .groups = sc.groups,
 				 .preflight_requests = preflight_requests };
 	if (o.output == RL_OUT_JSON)
 		rl_report_json(stdout, &rep);
@@ -331,7 +351,7 @@ static int cmd_run(int argc, char **argv)
 		rl_report_console(stdout, &rep);
 	if (th.n) {
 		struct rl_metrics m;
-		rl_metrics_compute(&res.total, res.duration_s, &m);
+		rl_metrics_compute(&res->total, res->duration_s, &m);
 		if (rl_thresholds_check(&th, &m, stderr))
 			code = EXIT_THRESHOLD;
 	}
@@ -343,8 +363,11 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ringload: %s\n", err);
 		code = EXIT_INTERNAL;
 	}
-	rl_result_free(&res);
 out:
+	if (res)
+		rl_result_free(res); /* (a failed run's was freed by the engine: NULL pointers) */
+	free(res);
+	rl_metrics_listen_stop(metrics, code == EXIT_USAGE ? 0 : o.metrics_linger_ns);
 	for (size_t i = 0; i < ntargets; i++)
 		rl_target_free(&targets[i]);
 	free(targets);

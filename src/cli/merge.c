@@ -225,9 +225,13 @@ int rl_merge_main(int argc, char **argv)
 		return 2;
 	}
 	json_t **docs = calloc(n, sizeof(*docs));
-	struct rl_result res;
-	memset(&res, 0, sizeof(res));
-	rl_stats_init(&res.total);
+	/* on the heap: a result holds a dozen 188 KiB histograms per scope */
+	struct rl_result *res = calloc(1, sizeof(*res));
+	if (!res) {
+		fprintf(stderr, "ringload merge: out of memory\n");
+		return 1;
+	}
+	rl_stats_init(&res->total);
 	struct rl_target *targets = NULL;
 	struct rl_options o;
 	memset(&o, 0, sizeof(o));
@@ -245,18 +249,18 @@ int rl_merge_main(int argc, char **argv)
 		}
 		json_t *tg = json_object_get(docs[i], "targets");
 		if (i == 0) {
-			res.ntargets = json_array_size(tg);
-			res.targets = calloc(res.ntargets + 1, sizeof(*res.targets));
-			targets = calloc(res.ntargets + 1, sizeof(*targets));
-			if (!res.targets || !targets) {
+			res->ntargets = json_array_size(tg);
+			res->targets = calloc(res->ntargets + 1, sizeof(*res->targets));
+			targets = calloc(res->ntargets + 1, sizeof(*targets));
+			if (!res->targets || !targets) {
 				rc = 1;
 				break;
 			}
-			for (size_t t = 0; t < res.ntargets; t++)
-				rl_stats_init(&res.targets[t]);
-		} else if (json_array_size(tg) != res.ntargets) {
+			for (size_t t = 0; t < res->ntargets; t++)
+				rl_stats_init(&res->targets[t]);
+		} else if (json_array_size(tg) != res->ntargets) {
 			fprintf(stderr, "ringload merge: '%s' has %zu targets, '%s' %zu: not runs of one test\n",
-				path, json_array_size(tg), argv[optind], res.ntargets);
+				path, json_array_size(tg), argv[optind], res->ntargets);
 			rc = 2;
 			break;
 		}
@@ -269,7 +273,7 @@ int rl_merge_main(int argc, char **argv)
 	for (size_t i = 0; i < n && !rc; i++) {
 		const char *path = argv[optind + i];
 		json_t *d = docs[i], *tg = json_object_get(d, "targets"), *client = json_object_get(d, "client");
-		for (size_t t = 0; t < res.ntargets && !rc; t++) {
+		for (size_t t = 0; t < res->ntargets && !rc; t++) {
 			json_t *jt = json_array_get(tg, t);
 			const char *name = json_string_value(json_object_get(jt, "name"));
 			if (!name)
@@ -286,31 +290,31 @@ int rl_merge_main(int argc, char **argv)
 					name ? name : "?", targets[t].name ? targets[t].name : "?");
 				rc = 2;
 			}
-			if (!rc && add_stats(&res.targets[t], jt)) {
+			if (!rc && add_stats(&res->targets[t], jt)) {
 				fprintf(stderr, "ringload merge: '%s': target '%s' lacks lossless counts (a result "
 					"from an older ringload?)\n", path, name);
 				rc = 2;
 			}
 			if (!rc)
-				add_history(&res, t, json_object_get(jt, "history"), rl_json_u64(d, "started_at_ms"), base_ms);
+				add_history(res, t, json_object_get(jt, "history"), rl_json_u64(d, "started_at_ms"), base_ms);
 		}
 		if (rc)
 			break;
-		add_history(&res, res.ntargets, json_object_get(json_object_get(d, "total"), "history"),
+		add_history(res, res->ntargets, json_object_get(json_object_get(d, "total"), "history"),
 			    rl_json_u64(d, "started_at_ms"), base_ms);
 		double dur = json_number_value(json_object_get(d, "duration_s"));
-		if (dur > res.duration_s)
-			res.duration_s = dur;
-		res.interrupted |= json_is_true(json_object_get(d, "interrupted"));
+		if (dur > res->duration_s)
+			res->duration_s = dur;
+		res->interrupted |= json_is_true(json_object_get(d, "interrupted"));
 		preflight_requests += rl_json_u64(d, "preflight_requests");
-		res.cpu_user_s += json_number_value(json_object_get(client, "cpu_user_s"));
-		res.cpu_sys_s += json_number_value(json_object_get(client, "cpu_sys_s"));
-		res.io.enters += rl_json_u64(client, "io_uring_enters");
-		res.io.sends += rl_json_u64(client, "sends");
-		res.io.recvs += rl_json_u64(client, "recv_completions");
+		res->cpu_user_s += json_number_value(json_object_get(client, "cpu_user_s"));
+		res->cpu_sys_s += json_number_value(json_object_get(client, "cpu_sys_s"));
+		res->io.enters += rl_json_u64(client, "io_uring_enters");
+		res->io.sends += rl_json_u64(client, "sends");
+		res->io.recvs += rl_json_u64(client, "recv_completions");
 		long rss = (long)rl_json_u64(client, "max_rss_kb");
-		if (rss > res.max_rss_kb)
-			res.max_rss_kb = rss;
+		if (rss > res->max_rss_kb)
+			res->max_rss_kb = rss;
 		json_t *cfg = json_object_get(d, "config");
 		o.connections += (uint32_t)rl_json_u64(cfg, "connections");
 		o.threads += (uint32_t)rl_json_u64(cfg, "threads");
@@ -326,18 +330,18 @@ int rl_merge_main(int argc, char **argv)
 		o.method = json_string_value(json_object_get(cfg, "method"));
 	}
 	if (!rc) {
-		for (size_t t = 0; t < res.ntargets; t++)
-			rl_stats_merge(&res.total, &res.targets[t]);
-		for (size_t k = 0; k < res.nhistory; k++) /* rates over whole seconds */
-			for (size_t t = 0; t <= res.ntargets; t++)
-				res.history[k * (res.ntargets + 1) + t].rps = (double)res.history[k * (res.ntargets + 1) + t].requests;
-		res.started_at.tv_sec = (time_t)(base_ms / 1000);
-		res.started_at.tv_nsec = (long)(base_ms % 1000) * 1000000;
+		for (size_t t = 0; t < res->ntargets; t++)
+			rl_stats_merge(&res->total, &res->targets[t]);
+		for (size_t k = 0; k < res->nhistory; k++) /* rates over whole seconds */
+			for (size_t t = 0; t <= res->ntargets; t++)
+				res->history[k * (res->ntargets + 1) + t].rps = (double)res->history[k * (res->ntargets + 1) + t].requests;
+		res->started_at.tv_sec = (time_t)(base_ms / 1000);
+		res->started_at.tv_nsec = (long)(base_ms % 1000) * 1000000;
 		o.method = o.method ? o.method : "GET";
-		o.proto = res.ntargets ? targets[0].proto : RL_PROTO_H1;
-		for (size_t t = 0; t < res.ntargets && t < RL_MAX_TARGETS; t++)
+		o.proto = res->ntargets ? targets[0].proto : RL_PROTO_H1;
+		for (size_t t = 0; t < res->ntargets && t < RL_MAX_TARGETS; t++)
 			o.urls[o.nurls++] = targets[t].url ? targets[t].url : "";
-		struct rl_report rep = { .opt = &o, .targets = targets, .res = &res, .preflight_requests = preflight_requests,
+		struct rl_report rep = { .opt = &o, .targets = targets, .res = res, .preflight_requests = preflight_requests,
 					 .shard_rows = shard_rows, .nshard_rows = o.shards > 1 ? n : 0 };
 		if (rl_report_to_file(out, rl_report_json, &rep, err, sizeof(err))) {
 			fprintf(stderr, "ringload merge: %s\n", err);
@@ -349,6 +353,7 @@ int rl_merge_main(int argc, char **argv)
 	free(docs);
 	free(shard_rows);
 	free(targets);
-	rl_result_free(&res);
+	rl_result_free(res);
+	free(res);
 	return rc;
 }

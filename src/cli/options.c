@@ -26,7 +26,7 @@
 enum {
 	OPT_TIMEOUT = 256, OPT_CONNECT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_NO_PROGRESS,
 	OPT_ALLOW_UNREACHABLE, OPT_NO_PREFLIGHT, OPT_NO_PREFLIGHT_REQUEST, OPT_NO_KERNEL_TIMESTAMPS, OPT_KERNEL_TIMESTAMPS, OPT_SHARD, OPT_SHARDS, OPT_START_AT,
-	OPT_START_GRACE, OPT_SOURCE, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
+	OPT_START_GRACE, OPT_SOURCE, OPT_METRICS_LISTEN, OPT_METRICS_LINGER, OPT_H1, OPT_VERSION, OPT_H2, OPT_GRPC, OPT_DATA,
 	OPT_H2_WINDOW, OPT_MAX_MSG, OPT_PROTO, OPT_PROTOSET, OPT_SCENARIO, OPT_WARMUP, OPT_STAGES,
 	OPT_FAIL_IF, OPT_HISTORY, OPT_FAILURES, OPT_HTML,
 	/* other tools' spellings: h2load's -w/-W; ghz's --call, --data-file, --metadata,
@@ -63,6 +63,8 @@ static const struct option long_opts[] = {
 	{ "start-at", required_argument, NULL, OPT_START_AT },
 	{ "start-grace", required_argument, NULL, OPT_START_GRACE },
 	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
 	{ "h1", no_argument, NULL, OPT_H1 },
 	{ "h2", no_argument, NULL, OPT_H2 },
 	{ "streams", required_argument, NULL, 'm' },
@@ -200,6 +202,8 @@ void rl_options_usage(FILE *f)
 "      --start-grace DUR    a --start-at this far past still runs, its offset said (1s)\n"
 "      --source ADDR[,ADDR] local addresses to connect from, in turn (A-B: an IPv4 range),\n"
 "                           so one machine holds more than 64k connections to one port\n"
+"      --metrics-listen ADDR:PORT  serve live metrics (Prometheus text) while it runs\n"
+"      --metrics-linger DUR then serve the results this long before exiting (0)\n"
 "  -q, --quiet              print nothing but errors (and -o json/csv output)\n"
 "  -v, --verbose            more detail (engine features in use)\n"
 "  -h, --help               this text;  --version  the version\n"
@@ -666,6 +670,11 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_SHARDS: rc = parse_shards(o, optarg, err, errlen); break;
 		case OPT_START_AT: start_at = optarg; break;
 		case OPT_SOURCE: rc = parse_sources(o, optarg, err, errlen); break;
+		case OPT_METRICS_LISTEN: o->metrics_listen = optarg; break;
+		case OPT_METRICS_LINGER:
+			if (rl_parse_duration_ns(optarg, &o->metrics_linger_ns))
+				return fail(err, errlen, "--metrics-linger: invalid duration '%s'", optarg);
+			break;
 		case OPT_START_GRACE:
 			if (rl_parse_duration_ns(optarg, &o->start_grace_ns))
 				return fail(err, errlen, "--start-grace: invalid duration '%s'", optarg);

@@ -121,19 +121,20 @@ static void make_requests(const struct rl_options *o, const struct rl_target *ta
 			.shard = o->shard, /* its {{seq}} values are this shard's too */
 			.shards = o->shards,
 		};
-		struct rl_result res;
-		if (rl_engine_run(&plan, pf, n, NULL, 0, &res, err, sizeof(err))) {
-			fprintf(stderr, "ringload: pre-flight request: %s; the run goes on\n", err);
+		struct rl_result *res = calloc(1, sizeof(*res)); /* a dozen 188 KiB histograms */
+		if (!res || rl_engine_run(&plan, pf, n, NULL, 0, res, err, sizeof(err))) {
+			fprintf(stderr, "ringload: pre-flight request: %s; the run goes on\n", res ? err : "out of memory");
 		} else {
 			for (size_t k = 0; k < n; k++) {
-				if (res.targets[k].conns_opened)
-					*made += (uint32_t)res.targets[k].requests;
-				say_outcome(&targets[of[k]], &res.targets[k]);
+				if (res->targets[k].conns_opened)
+					*made += (uint32_t)res->targets[k].requests;
+				say_outcome(&targets[of[k]], &res->targets[k]);
 			}
 			/* the run's values start above every one the pre-flight used */
-			*next_seq = res.next_seq > o->shard ? res.next_seq - o->shard : 0;
-			rl_result_free(&res);
+			*next_seq = res->next_seq > o->shard ? res->next_seq - o->shard : 0;
+			rl_result_free(res);
 		}
+		free(res);
 	}
 	for (size_t k = 0; pf && k < n; k++)
 		rl_target_free(&pf[k]);

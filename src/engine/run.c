@@ -64,7 +64,8 @@ static void *worker_thread(void *p)
 static void live_reset(struct rl_live *cur, size_t nt)
 {
 	for (size_t t = 0; t < nt; t++) {
-		cur[t].requests = cur[t].failed = cur[t].open = 0;
+		cur[t].requests = cur[t].failed = cur[t].open = cur[t].in_flight = 0;
+		memset(&cur[t].fails, 0, sizeof(cur[t].fails));
 		rl_hist_reset(&cur[t].hist);
 		rl_hist_reset(&cur[t].hist_ok);
 	}
@@ -76,6 +77,8 @@ static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt)
 		cur[t].requests += src[t].requests;
 		cur[t].failed += src[t].failed;
 		cur[t].open += src[t].open;
+		cur[t].in_flight += src[t].in_flight;
+		rl_fail_counts_merge(&cur[t].fails, &src[t].fails);
 		rl_hist_merge(&cur[t].hist, &src[t].hist);
 		rl_hist_merge(&cur[t].hist_ok, &src[t].hist_ok);
 	}
@@ -228,7 +231,12 @@ static void progress_view(struct run_ctx *ctx, uint64_t now, struct rl_live *cur
 		rl_hist_merge(all, &cur[t].hist);
 		rl_hist_merge(all, &cur[t].hist_ok);
 	}
-	plan->progress(&v, plan->progress_arg);
+	v.targets = cur;
+	v.ntargets = ctx->sh.ntargets;
+	if (plan->progress)
+		plan->progress(&v, plan->progress_arg);
+	if (plan->live)
+		plan->live(&v, plan->live_arg);
 	ctx->last_view_requests = v.requests;
 	ctx->last_view_ns = now;
 }
@@ -446,7 +454,7 @@ static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size
 		if (rc)
 			continue;
 		uint64_t now = rl_now_ns();
-		if (plan->progress && now - last_view >= PROGRESS_EVERY_NS) {
+		if ((plan->progress || plan->live) && now - last_view >= PROGRESS_EVERY_NS) {
 			progress_view(ctx, now, ctx->cur, ctx->tmp, &ctx->hs[0]);
 			last_view = now;
 		}

@@ -295,15 +295,21 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 void rl_worker_live_counts(struct rl_worker *w)
 {
 	for (size_t t = 0; t < w->sh->ntargets; t++) {
-		w->live[t].requests = w->live[t].failed = w->live[t].open = 0;
+		struct rl_live *l = &w->live[t];
+		l->requests = l->failed = l->open = l->in_flight = 0;
+		memset(&l->fails, 0, sizeof(l->fails));
 		for (size_t s = 0; s < w->nstage_stats; s++) {
-			w->live[t].requests += w->stage_stats[s * w->sh->ntargets + t].requests;
-			w->live[t].failed += w->stage_stats[s * w->sh->ntargets + t].failed;
+			const struct rl_stats *st = &w->stage_stats[s * w->sh->ntargets + t];
+			l->requests += st->requests;
+			l->failed += st->failed;
+			rl_fail_counts_add(&l->fails, st);
 		}
 	}
-	for (uint32_t i = 0; i < w->nconns; i++)
+	for (uint32_t i = 0; i < w->nconns; i++) {
+		w->live[w->conns[i].target].in_flight += w->conns[i].inflight;
 		if (w->conns[i].state == C_OPEN)
 			w->live[w->conns[i].target].open++;
+	}
 	for (size_t g = 0; g < w->sh->ngroups; g++) { /* a group's rounds, as requests */
 		struct rl_live *l = &w->live[w->sh->ntargets + g];
 		const struct rl_group_stats *gs = &w->fan.stats[g];

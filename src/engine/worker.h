@@ -134,12 +134,6 @@ struct rl_conn {
 };
 
 /* Per target, cumulative over the (measured) run: what history rows are differences of. */
-struct rl_live {
-	uint64_t requests, failed;
-	uint64_t open;                /* connections open now (not a count to difference) */
-	struct rl_hist hist, hist_ok; /* latency of failed requests; of successful ones */
-};
-
 /* Counters a worker publishes for progress views (relaxed atomics, one writer), and a
  * copy of its latency histograms so far, under a sequence counter (odd while the worker
  * writes it): the main thread merges the copies. */

@@ -97,41 +97,83 @@ void rl_stats_each_status(const struct rl_stats *s, rl_count_fn fn, void *ctx)
 			fn(ctx, rl_grpc_status_names[i], s->grpc_status[i]);
 }
 
-void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx)
+/* The failure names of one set of counts (every array as rl_stats keeps it). */
+static void each_error(const uint64_t *errors, const uint64_t *tls_alert, const uint64_t *status,
+		       const uint64_t *grpc_status, const uint64_t *stream_reset, const uint64_t *goaway_failed,
+		       rl_count_fn fn, void *ctx)
 {
 	char name[64];
 	for (int i = 0; i < RL_ERR_COUNT; i++)
-		if (s->errors[i] && i != RL_ERR_TLS_ALERT)
-			fn(ctx, rl_err_names[i], s->errors[i]);
+		if (errors[i] && i != RL_ERR_TLS_ALERT)
+			fn(ctx, rl_err_names[i], errors[i]);
 	for (unsigned i = 0; i < RL_TLS_ALERTS; i++) {
-		if (s->tls_alert[i]) {
+		if (tls_alert[i]) {
 			char code[16];
 			snprintf(name, sizeof(name), "tls_alert:%s", rl_tls_alert_name(i, code, sizeof(code)));
-			fn(ctx, name, s->tls_alert[i]);
+			fn(ctx, name, tls_alert[i]);
 		}
 	}
 	for (int i = 400; i < RL_STATUS_MAX; i++) {
-		if (s->status[i]) {
+		if (status[i]) {
 			snprintf(name, sizeof(name), "http_%d", i);
-			fn(ctx, name, s->status[i]);
+			fn(ctx, name, status[i]);
 		}
 	}
 	for (int i = 1; i < RL_GRPC_STATUS_COUNT; i++) {
-		if (s->grpc_status[i]) {
+		if (grpc_status[i]) {
 			snprintf(name, sizeof(name), "grpc_%s", rl_grpc_status_names[i]);
-			fn(ctx, name, s->grpc_status[i]);
+			fn(ctx, name, grpc_status[i]);
 		}
 	}
 	for (int i = 0; i < RL_H2_ERROR_CODES; i++) {
-		if (s->stream_reset[i]) {
+		if (stream_reset[i]) {
 			snprintf(name, sizeof(name), "stream_reset:%s", nghttp2_http2_strerror((uint32_t)i));
-			fn(ctx, name, s->stream_reset[i]);
+			fn(ctx, name, stream_reset[i]);
 		}
 	}
 	for (int i = 0; i < RL_H2_ERROR_CODES; i++) {
-		if (s->goaway_failed[i]) {
+		if (goaway_failed[i]) {
 			snprintf(name, sizeof(name), "goaway:%s", nghttp2_http2_strerror((uint32_t)i));
-			fn(ctx, name, s->goaway_failed[i]);
+			fn(ctx, name, goaway_failed[i]);
 		}
 	}
 }
+
+void rl_stats_each_error(const struct rl_stats *s, rl_count_fn fn, void *ctx)
+{
+	each_error(s->errors, s->tls_alert, s->status, s->grpc_status, s->stream_reset, s->goaway_failed, fn, ctx);
+}
+
+void rl_fail_counts_each_error(const struct rl_fail_counts *c, rl_count_fn fn, void *ctx)
+{
+	each_error(c->errors, c->tls_alert, c->status, c->grpc_status, c->stream_reset, c->goaway_failed, fn, ctx);
+}
+
+static void add_counts(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] += src[i];
+}
+
+#define ADD(field) add_counts(dst->field, src->field, sizeof(dst->field) / sizeof(dst->field[0]))
+
+void rl_fail_counts_add(struct rl_fail_counts *dst, const struct rl_stats *src)
+{
+	ADD(errors);
+	ADD(status);
+	ADD(grpc_status);
+	ADD(stream_reset);
+	ADD(goaway_failed);
+	ADD(tls_alert);
+}
+
+void rl_fail_counts_merge(struct rl_fail_counts *dst, const struct rl_fail_counts *src)
+{
+	ADD(errors);
+	ADD(status);
+	ADD(grpc_status);
+	ADD(stream_reset);
+	ADD(goaway_failed);
+	ADD(tls_alert);
+}
+#undef ADD
