@@ -5,7 +5,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config liburing-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev libprotobuf-dev libssl-dev"
-TEST_PKGS="libcmocka-dev wrk openssl nginx-light h2o curl python3 python3-grpcio python3-protobuf protobuf-compiler nghttp2-client nghttp2-server chromium clang libclang-rt-14-dev valgrind iproute2"
+TEST_PKGS="libcmocka-dev wrk openssl nginx-light h2o curl python3 python3-grpcio python3-protobuf protobuf-compiler nghttp2-client nghttp2-server chromium clang libclang-rt-14-dev valgrind iproute2 kubernetes-client python3-yaml"
 BENCH_PKGS="wrk nghttp2-client util-linux time"
 
 case "${1:-all}" in
@@ -20,6 +20,11 @@ for p in $WANT; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done
+# a kubectl from elsewhere (Google's kubectl package) renders deploy/k8s as well as
+# Debian's kubernetes-client, which would conflict with it on /usr/bin/kubectl
+if command -v kubectl >/dev/null 2>&1; then
+	missing=$(printf '%s' "$missing" | sed 's/ kubernetes-client//')
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
