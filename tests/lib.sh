@@ -39,7 +39,8 @@ wait_port() {
 
 # nginx_run LOG_FORMAT HTTP_BODY: nginx with one worker, daemonized, its access log (format
 # LOG_FORMAT) in $TEST_TMP/access.log and everything else under $TEST_TMP/nginx; HTTP_BODY
-# is the rest of the http {} block (server blocks, ssl settings). Sets NGINX_PID.
+# is the rest of the http {} block (server blocks, ssl settings). Sets NGINX_PID. With
+# NGINX_IN set (ip netns exec NS), nginx runs in that network namespace.
 nginx_run() {
 	local format=$1 body=$2
 	mkdir -p "$TEST_TMP/nginx"
@@ -61,7 +62,7 @@ $body
 }
 CONF
 	NGINX_PID="$TEST_TMP/nginx/nginx.pid"
-	nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" \
+	${NGINX_IN:-} nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log" \
 		2>>"$TEST_TMP/nginx/error.log"
 }
 

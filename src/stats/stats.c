@@ -155,25 +155,24 @@ static void add_counts(uint64_t *dst, const uint64_t *src, size_t n)
 		dst[i] += src[i];
 }
 
-#define ADD(field) add_counts(dst->field, src->field, sizeof(dst->field) / sizeof(dst->field[0]))
+/* Adds each array of src (an rl_stats or an rl_fail_counts: the same names and sizes)
+ * to dst's. */
+#define ADD_FAILS(dst, src)                                                                        \
+	do {                                                                                       \
+		add_counts((dst)->errors, (src)->errors, RL_ERR_COUNT);                            \
+		add_counts((dst)->status, (src)->status, RL_STATUS_MAX);                           \
+		add_counts((dst)->grpc_status, (src)->grpc_status, RL_GRPC_STATUS_COUNT);          \
+		add_counts((dst)->stream_reset, (src)->stream_reset, RL_H2_ERROR_CODES);           \
+		add_counts((dst)->goaway_failed, (src)->goaway_failed, RL_H2_ERROR_CODES);         \
+		add_counts((dst)->tls_alert, (src)->tls_alert, RL_TLS_ALERTS);                     \
+	} while (0)
 
 void rl_fail_counts_add(struct rl_fail_counts *dst, const struct rl_stats *src)
 {
-	ADD(errors);
-	ADD(status);
-	ADD(grpc_status);
-	ADD(stream_reset);
-	ADD(goaway_failed);
-	ADD(tls_alert);
+	ADD_FAILS(dst, src);
 }
 
 void rl_fail_counts_merge(struct rl_fail_counts *dst, const struct rl_fail_counts *src)
 {
-	ADD(errors);
-	ADD(status);
-	ADD(grpc_status);
-	ADD(stream_reset);
-	ADD(goaway_failed);
-	ADD(tls_alert);
+	ADD_FAILS(dst, src);
 }
-#undef ADD

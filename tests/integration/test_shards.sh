@@ -39,21 +39,8 @@ for i in 0 1 2 3; do
 	ip -n "rlc$$-$i" link set "rlv$$$i" up
 done
 
-mkdir -p nginx
-cat > nginx/nginx.conf <<CONF
-worker_processes 1;
-daemon on;
-pid $TEST_TMP/nginx/nginx.pid;
-error_log $TEST_TMP/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  log_format rl '\$msec \$remote_addr \$request_uri \$http_x_ringload_preflight';
-  access_log $TEST_TMP/access.log rl;
-  client_body_temp_path $TEST_TMP/nginx;
-  server { listen 10.203.0.1:8080; location / { return 200 "ok\n"; } }
-}
-CONF
-ip netns exec "$SRV" nginx -c "$TEST_TMP/nginx/nginx.conf" -p "$TEST_TMP/nginx" -e "$TEST_TMP/nginx/error.log"
+NGINX_IN="ip netns exec $SRV" nginx_run '$msec $remote_addr $request_uri $http_x_ringload_preflight' \
+	'  server { listen 10.203.0.1:8080; location / { return 200 "ok\n"; } }'
 for _ in $(seq 100); do
 	ip netns exec "rlc$$-0" bash -c 'exec 3<>/dev/tcp/10.203.0.1/8080' 2> /dev/null && break
 	sleep 0.05
