@@ -154,6 +154,10 @@ done
 printf 'wrk.headers["Connection"] = "close"\n' > "$TMP/close.lua"
 compare newconn/full 10 wrk "-t1 -c10 -d$DURATION -s $TMP/close.lua https://127.0.0.1:$H1S_PORT/" \
 	"-k --tls-resume 0 -t1 -c10 -d$DURATION -H Connection:close https://127.0.0.1:$H1S_PORT/"
+# h2load resumes no session: -c N -n N gives each of N clients one request on its own
+# connection, every handshake full (all N at once, where ringload keeps 10 going)
+compare newconn/full 2000 h2load "--h1 -t1 -c2000 -n2000 https://127.0.0.1:$H1S_PORT/" \
+	"-k --tls-resume 0 -t1 -c10 -n2000 -H Connection:close https://127.0.0.1:$H1S_PORT/"
 compare newconn/resumed 10 wrk "-t1 -c10 -d$DURATION -s $TMP/close.lua https://127.0.0.1:$H1S_PORT/" \
 	"-k -t1 -c10 -d$DURATION -H Connection:close https://127.0.0.1:$H1S_PORT/"
 
