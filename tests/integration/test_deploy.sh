@@ -22,7 +22,9 @@ assert spec["completionMode"] == "Indexed" and spec["parallelism"] == n > 1, spe
 pod = spec["template"]["spec"]
 c = pod["containers"][0]
 args = c["args"]
-assert args[args.index("--shards") + 1] == str(n), args          # the index: JOB_COMPLETION_INDEX
+assert args[args.index("--shard") + 1] == f"$(JOB_COMPLETION_INDEX)/{n}", args
+idx = next(e for e in c["env"] if e["name"] == "JOB_COMPLETION_INDEX")
+assert "job-completion-index" in idx["valueFrom"]["fieldRef"]["fieldPath"], idx
 assert args[args.index("--start-at") + 1] == "$(START_AT)", args
 assert any(e["name"] == "START_AT" for e in c["env"]), c["env"]
 assert c["image"] == "ringload:latest", c["image"]
@@ -74,12 +76,14 @@ if a[0] == "wait":
     job = next(x for x in d if x["kind"] == "Job")
     cm = next(x for x in d if x["kind"] == "ConfigMap")
     c = job["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in c["env"]}
     for k, v in cm["data"].items():
         open(f"{state}/{k}", "w").write(v)
-    args = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], x).replace("/etc/ringload", state) for x in c["args"]]
     procs = []
     for i in range(job["spec"]["completions"]):
+        # the downward API's completion index, then $(VAR) as the kubelet expands it
+        env = {e["name"]: e["value"] if "value" in e else str(i) for e in c["env"]}
+        args = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], x).replace("/etc/ringload", state)
+                for x in c["args"]]
         log = open(f"{state}/pod-{i}.log", "w")
         procs.append(subprocess.Popen([os.environ["RINGLOAD"], *args], stdout=log, stderr=subprocess.STDOUT,
                                       env={**os.environ, "JOB_COMPLETION_INDEX": str(i)}))
