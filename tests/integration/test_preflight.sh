@@ -64,3 +64,14 @@ check "every_n_unmoved_by_the_preflight" test "$(jget every.json '(d["total"]["e
 
 "$RINGLOAD" -q -c 1 -n 10 --grpc foo.Bar/Baz "$SBASE" 2> grpc.err
 check "preflight_grpc_call_failure_said" grep -q "pre-flight request failed: grpc_UNIMPLEMENTED" grpc.err
+
+# a scenario's target is named by its name, not its templated URL
+DEAD=$(free_port)
+cat > names.json <<JSON
+{"targets": [{"name": "users", "url": "$SBASE/api/users/{{randint 1 10}}?status=503"},
+             {"name": "gone", "url": "http://127.0.0.1:$DEAD/x/{{randint 1 10}}"}]}
+JSON
+rc=0
+"$RINGLOAD" -q -n 10 --scenario names.json --allow-unreachable 2> names.err || rc=$?
+check "preflight_names_scenario_targets (rc $rc)" bash -c "grep -q '^ringload: gone (127.0.0.1:$DEAD) did not answer the pre-flight connect' names.err &&
+	grep -q '^ringload: users: pre-flight request failed: http_503' names.err && ! grep -q 'randint' names.err"
