@@ -1,6 +1,11 @@
 # Shared helpers for integration tests: TAP-like results, ephemeral ports, servers that
 # are started on 127.0.0.1 and always stopped, bounded waits. Source it, don't run it.
 set -u
+# serve_port LOG SCHEME: the port a `ringload serve --port 0` printed (shared with the
+# demo and the bench; namespace scripts source it through SERVE_PORT_SH)
+export SERVE_PORT_SH
+SERVE_PORT_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/serve-port.sh"
+. "$SERVE_PORT_SH"
 : "${RINGLOAD:?RINGLOAD must point at the binary (tests/run.sh sets it)}"
 TEST_TMP=$(mktemp -d /tmp/ringload-test.XXXXXX)
 PIDS=()
@@ -117,12 +122,8 @@ start_serve() {
 	"$RINGLOAD" serve --port 0 "$@" > "$TEST_TMP/serve.out" 2>&1 &
 	SERVE_PID=$!
 	PIDS+=("$SERVE_PID")
-	for _ in $(seq 100); do
-		SERVE_PORT=$(grep -o 'https\?://127.0.0.1:[0-9]*' "$TEST_TMP/serve.out" 2>/dev/null | cut -d: -f3)
-		[ -n "$SERVE_PORT" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	SERVE_PORT=$(serve_port "$TEST_TMP/serve.out" 'https\?')
+	[ -n "$SERVE_PORT" ]
 }
 
 # start_grpc_peer SCRIPT ARGS...: one of the python3-grpcio servers in tests/integration

@@ -65,7 +65,8 @@ struct rl_live {
 	uint64_t requests, failed;
 	uint64_t open;                /* connections open now (not a count to difference) */
 	uint64_t in_flight;           /* requests issued, not ended, now */
-	struct rl_fail_counts fails;  /* failures by category, statuses by code */
+	struct rl_fail_counts fails;  /* failures by category, statuses by code (kept only
+				       * when the plan has a live callback: zero otherwise) */
 	struct rl_hist hist, hist_ok; /* latency of failed requests; of successful ones */
 };
 

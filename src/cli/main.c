@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/source.h"
 #include "ringload/engine.h"
 #include "ringload/options.h"
 #include "ringload/report.h"
@@ -107,20 +108,17 @@ static int check_sources(const struct rl_options *o, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < o->nsources; i++) {
 		const struct sockaddr_storage *s = &o->sources[i];
-		int fd = socket(s->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+		int fd = socket(s->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
-		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-		int rc = bind(fd, (const struct sockaddr *)s,
-			      s->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-		int e = errno;
+		int rc = rl_bind_source(fd, s);
 		close(fd);
 		if (rc) {
 			char a[INET6_ADDRSTRLEN] = "?";
 			inet_ntop(s->ss_family, s->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)s)->sin_addr
 									: (const void *)&((const struct sockaddr_in6 *)s)->sin6_addr,
 				  a, sizeof(a));
-			snprintf(err, errlen, "--source %s: not an address of this machine (%s)", a, strerror(e));
+			snprintf(err, errlen, "--source %s: not an address of this machine (%s)", a, strerror(-rc));
 			return -1;
 		}
 	}

@@ -43,27 +43,21 @@ static int reach_targets(const struct rl_options *o, const struct rl_target *tar
 	return PREFLIGHT_OK;
 }
 
-/* The first failure's name and detail, for the line that says why. */
-struct first_failure {
-	const char *name;
-	char text[160];
-};
-
+/* The first failure's name, for the line that says why (copied: the name may be built
+ * in a buffer of the caller's). */
 static void keep_first(void *ctx, const char *name, uint64_t n)
 {
-	struct first_failure *f = ctx;
-	if (n && !f->name) {
-		f->name = name;
-		snprintf(f->text, sizeof(f->text), "%s", name);
-	}
+	char *first = ctx;
+	if (n && !first[0])
+		snprintf(first, 64, "%s", name);
 }
 
 static void say_outcome(const struct rl_target *t, const struct rl_stats *s)
 {
 	if (s->successful == s->requests && s->requests)
 		return;
-	struct first_failure f = { 0 };
-	rl_stats_each_error(s, keep_first, &f);
+	char first[64] = "";
+	rl_stats_each_error(s, keep_first, first);
 	const char *detail = "";
 	for (int e = 0; e < RL_ERR_COUNT; e++)
 		if (s->errors[e] && s->first_error[e][0]) {
@@ -74,7 +68,7 @@ static void say_outcome(const struct rl_target *t, const struct rl_stats *s)
 		fprintf(stderr, "ringload: %s: pre-flight request: no answer before the run's limits\n", t->name);
 	else
 		fprintf(stderr, "ringload: %s: pre-flight request failed: %s%s%s%s; the run goes on\n", t->name,
-			f.name ? f.text : "failed", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+			first[0] ? first : "failed", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
 }
 
 /* The request each reachable target's run would make, marked, on one connection per

@@ -71,14 +71,16 @@ static void live_reset(struct rl_live *cur, size_t nt)
 	}
 }
 
-static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt)
+/* (failures by category only for live metrics: workers count them only then) */
+static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt, bool fails)
 {
 	for (size_t t = 0; t < nt; t++) {
 		cur[t].requests += src[t].requests;
 		cur[t].failed += src[t].failed;
 		cur[t].open += src[t].open;
 		cur[t].in_flight += src[t].in_flight;
-		rl_fail_counts_merge(&cur[t].fails, &src[t].fails);
+		if (fails)
+			rl_fail_counts_merge(&cur[t].fails, &src[t].fails);
 		rl_hist_merge(&cur[t].hist, &src[t].hist);
 		rl_hist_merge(&cur[t].hist_ok, &src[t].hist_ok);
 	}
@@ -98,7 +100,7 @@ static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *t
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) != a)
 				continue;
-			live_add(cur, tmp, nt);
+			live_add(cur, tmp, nt, ctx->sh.plan->live);
 			break;
 		}
 	}
@@ -550,7 +552,7 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 	live_reset(ctx->cur, ntargets + ctx->sh.ngroups);
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
 		rl_worker_live_counts(&ctx->workers[i]);
-		live_add(ctx->cur, ctx->workers[i].live, ntargets + ctx->sh.ngroups);
+		live_add(ctx->cur, ctx->workers[i].live, ntargets + ctx->sh.ngroups, ctx->sh.plan->live);
 	}
 	double dur = (double)(end - ctx->sh.measure_ns) / 1e9;
 	if (dur > ctx->rows_done)

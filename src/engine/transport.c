@@ -8,6 +8,7 @@
 #include <linux/net_tstamp.h>
 #include <unistd.h>
 
+#include "common/source.h"
 #include "proto.h"
 #include "transport.h"
 
@@ -99,18 +100,12 @@ static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
 			!setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
 }
 
-/* --source: the local address, bound before the connect; the port is left to the
- * connect (IP_BIND_ADDRESS_NO_PORT), so each address has its own 64k ports to every
- * server address and port. */
+/* --source: the connection's local address, bound before the connect (an IPv4 source
+ * for an IPv6 target, or a Unix socket, is left to the kernel). */
 static int bind_source(struct rl_worker *w, struct rl_conn *c, int fd)
 {
 	const struct sockaddr_storage *src = &w->sh->plan->sources[c->source];
-	if (src->ss_family != rl_conn_target(w, c)->addr.ss_family)
-		return 0; /* an IPv4 source for an IPv6 target (or a Unix socket): the kernel picks */
-	int one = 1;
-	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-	socklen_t len = src->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	return bind(fd, (const struct sockaddr *)src, len) ? -errno : 0;
+	return src->ss_family == rl_conn_target(w, c)->addr.ss_family ? rl_bind_source(fd, src) : 0;
 }
 
 int rl_io_attach(struct rl_worker *w, struct rl_conn *c, int fd)

@@ -294,15 +294,18 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 /* Sums each target's counters over the stages into live, beside its histogram. */
 void rl_worker_live_counts(struct rl_worker *w)
 {
+	bool fails = w->sh->plan->live; /* failures by category: for live metrics only */
 	for (size_t t = 0; t < w->sh->ntargets; t++) {
 		struct rl_live *l = &w->live[t];
 		l->requests = l->failed = l->open = l->in_flight = 0;
-		memset(&l->fails, 0, sizeof(l->fails));
+		if (fails)
+			memset(&l->fails, 0, sizeof(l->fails));
 		for (size_t s = 0; s < w->nstage_stats; s++) {
 			const struct rl_stats *st = &w->stage_stats[s * w->sh->ntargets + t];
 			l->requests += st->requests;
 			l->failed += st->failed;
-			rl_fail_counts_add(&l->fails, st);
+			if (fails)
+				rl_fail_counts_add(&l->fails, st);
 		}
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {

@@ -82,11 +82,8 @@ void rl_report_prometheus(FILE *f, const struct rl_prom_view *v)
 			sample(f, "ringload_latency_seconds", v->names[t], extra,
 			       h->total ? (double)rl_hist_percentile(h, qs[q] * 100) / 1e6 : NAN);
 		}
-		fprintf(f, "ringload_latency_seconds_sum{target=\"");
-		label(f, v->names[t]);
-		fprintf(f, "\"} %.9g\nringload_latency_seconds_count{target=\"", (double)h->sum_us / 1e6);
-		label(f, v->names[t]);
-		fprintf(f, "\"} %llu\n", (unsigned long long)h->total);
+		sample(f, "ringload_latency_seconds_sum", v->names[t], NULL, (double)h->sum_us / 1e6);
+		sample(f, "ringload_latency_seconds_count", v->names[t], NULL, (double)h->total);
 	}
 	family(f, "ringload_client_cpu_seconds_total", "counter", "The client's own CPU time.");
 	fprintf(f, "ringload_client_cpu_seconds_total{mode=\"user\"} %.6f\n", v->cpu_user_s);

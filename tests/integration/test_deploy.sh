@@ -54,12 +54,12 @@ cp "$ROOT"/deploy/k8s/* k8s/
 sed -i "s|http://target.default.svc.cluster.local:8080|http://127.0.0.1:$SERVE_PORT|" k8s/scenario.json
 sed -i 's/^            - 60s$/            - 1s/; s/0.0.0.0:9464/127.0.0.1:0/; s/^            - 30s$/            - 0s/' k8s/job.yaml
 mkdir -p bin
-cat > bin/kubectl <<'STUB'
+cat > bin/kubectl <<'STANDIN'
 #!/usr/bin/env python3
 # A stand-in for kubectl: kustomize is the real one; apply keeps the manifest; wait runs
 # the Job's pods as processes; get and logs answer from them.
 import json, os, re, subprocess, sys, yaml
-state = os.environ["STUB_STATE"]
+state = os.environ["STANDIN_STATE"]
 a = sys.argv[1:]
 if a[:1] == ["-n"]:
     a = a[2:]
@@ -98,11 +98,11 @@ if a[0] == "get" and a[1] == "pods":
 if a[0] == "logs":
     sys.stdout.write(open(f"{state}/pod-{a[1].split('-')[1]}.log").read())
     sys.exit(0)
-sys.exit(f"stub kubectl: {a}")
-STUB
+sys.exit(f"stand-in kubectl: unknown command {a}")
+STANDIN
 chmod +x bin/kubectl
 mkdir -p state
-PATH="$TEST_TMP/bin:$PATH" REAL_KUBECTL="$(command -v kubectl)" STUB_STATE="$TEST_TMP/state" RINGLOAD="$RINGLOAD" \
+PATH="$TEST_TMP/bin:$PATH" REAL_KUBECTL="$(command -v kubectl)" STANDIN_STATE="$TEST_TMP/state" RINGLOAD="$RINGLOAD" \
 	K8S_DIR="$TEST_TMP/k8s" LEAD=2 timeout -k 2 60 "$ROOT/tools/k8s-run.sh" "$TEST_TMP/out" 2> run.err
 k8s_rc=$?
 [ "$k8s_rc" = 0 ] || sed "s/^/# /" run.err state/pod-0.log 2> /dev/null | head -20

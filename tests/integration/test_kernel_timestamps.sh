@@ -33,11 +33,7 @@ check "engine_says_kernel_timestamps" test "$(jget stall.json 'd["config"]["engi
 # sleeping CPU, which on a VM is an inter-processor interrupt and a VM exit (printed).
 taskset -c 0 "$RINGLOAD" serve --port 0 > serve0.out 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 100); do
-	PORT0=$(grep -o 'http://127.0.0.1:[0-9]*' serve0.out | cut -d: -f3)
-	[ -n "$PORT0" ] && break
-	sleep 0.05
-done
+PORT0=$(serve_port serve0.out http)
 taskset -c 0 "$RINGLOAD" -q -o json --kernel-timestamps -c 1 -t 1 -d 1s "http://127.0.0.1:$PORT0/" > idle.json
 cpus=$(nproc)
 [ "$cpus" -gt 1 ] && taskset -c 1 "$RINGLOAD" -q -o json --kernel-timestamps -c 1 -t 1 -d 1s "http://127.0.0.1:$PORT0/" > idle_other_cpu.json

@@ -36,11 +36,8 @@ cat > ns.sh <<'NS'
 ip link set lo up
 echo "40000 40009" > /proc/sys/net/ipv4/ip_local_port_range
 "$RINGLOAD" serve --port 0 > ns_serve.out 2>&1 &
-for _ in $(seq 100); do
-	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' ns_serve.out | cut -d: -f3)
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
+. "$SERVE_PORT_SH"
+PORT=$(serve_port ns_serve.out http)
 timeout -k 2 20 "$RINGLOAD" -q -t 1 -c 50 -n 3000 --json ns.json "http://127.0.0.1:$PORT/" 2> ns.err
 echo $? > ns.rc
 kill %1

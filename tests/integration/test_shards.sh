@@ -129,11 +129,8 @@ check "merge_refuses_another_plan" bash -c "grep -q 'not one run' plan.err"
 cat > src.sh <<'NS'
 ip link set lo up
 "$RINGLOAD" serve --port 0 > src_serve.out 2>&1 &
-for _ in $(seq 100); do
-	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' src_serve.out | cut -d: -f3)
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
+. "$SERVE_PORT_SH"
+PORT=$(serve_port src_serve.out http)
 # 1,000 local ports, none of them the server's own
 if [ "$PORT" -ge 40000 ] && [ "$PORT" -le 40999 ]; then
 	echo "41000 41999" > /proc/sys/net/ipv4/ip_local_port_range
