@@ -143,7 +143,11 @@ demo: $(BUILD)/ringload
 $(BUILD)/floor: bench/floor.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $< -o $@ $(LDLIBS)
 
-bench: $(BUILD)/ringload $(BUILD)/floor
+# ... and under an open loop's at a low rate (bench/open_floor.c): sleep, send, wait
+$(BUILD)/open_floor: bench/open_floor.c
+	$(CC) $(CFLAGS) $< -o $@
+
+bench: $(BUILD)/ringload $(BUILD)/floor $(BUILD)/open_floor
 	@tools/install-deps.sh all
 	@bench/bench.sh $(BUILD)/ringload
 

@@ -167,6 +167,72 @@ static void hist_decode_rejects_garbage(void **s)
 	free(h);
 }
 
+/* The span operations (copy, empty, merge, diff, percentiles over the counters between
+ * the extremes) against whole-array ones, for recorded histograms of every shape,
+ * tallied ones (extremes unknown) and values at the top of the range. */
+static void fill(struct rl_hist *h, int shape, int n)
+{
+	rl_hist_reset(h);
+	for (int i = 0; i < n; i++) {
+		uint64_t v = shape == 0 ? 1000 + rng() % 50 : shape == 1 ? rng() % 5000000
+			   : shape == 2 ? (i % 2 ? 3 : RL_HIST_HIGHEST_US + 7) : rng() % 100000;
+		if (shape == 3)
+			rl_hist_tally_ns(h, v * 1000); /* extremes unknown until settled */
+		else
+			rl_hist_record(h, v);
+	}
+}
+
+static void same_hist(const struct rl_hist *a, const struct rl_hist *b)
+{
+	assert_memory_equal(a->counts, b->counts, sizeof(a->counts));
+	assert_int_equal(a->total, b->total);
+	assert_int_equal(a->sum_us, b->sum_us);
+	for (double p = 0; p <= 100; p += 12.5)
+		assert_int_equal(rl_hist_percentile(a, p), rl_hist_percentile(b, p));
+}
+
+static void hist_span_operations_equal_whole_array_ones(void **s)
+{
+	struct rl_hist *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b)), *dst = malloc(sizeof(*dst)),
+		       *ref = malloc(sizeof(*ref));
+	rl_hist_reset(dst);
+	for (int shape = 0; shape < 4; shape++) {
+		for (int n = 0; n < 3; n++) {
+			fill(a, shape, n ? 1000 * n : 0);
+			/* copy over whatever dst held before: a stale span must not survive */
+			rl_hist_copy(dst, a);
+			same_hist(dst, a);
+			/* merge two into one, against counter-by-counter sums */
+			fill(b, (shape + 1) % 4, 700);
+			rl_hist_copy(dst, a);
+			rl_hist_merge(dst, b);
+			rl_hist_reset(ref);
+			for (unsigned i = 0; i < RL_HIST_COUNTS; i++)
+				ref->counts[i] = a->counts[i] + b->counts[i];
+			assert_memory_equal(dst->counts, ref->counts, sizeof(ref->counts));
+			assert_int_equal(dst->total, a->total + b->total);
+			/* diff of a grown copy and the original gives what was added (ref's counters
+			 * were written by hand above: reset makes it a histogram again) */
+			rl_hist_reset(ref);
+			rl_hist_copy(ref, a);
+			rl_hist_merge(ref, b);
+			rl_hist_diff(dst, ref, a);
+			for (unsigned i = 0; i < RL_HIST_COUNTS; i++)
+				assert_int_equal(dst->counts[i], b->counts[i]);
+			/* emptied, then refilled: nothing of the old span remains */
+			rl_hist_empty(dst);
+			rl_hist_reset(ref);
+			same_hist(dst, ref);
+			assert_int_equal(dst->min_us, UINT64_MAX);
+		}
+	}
+	free(a);
+	free(b);
+	free(dst);
+	free(ref);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +243,7 @@ int main(void)
 		cmocka_unit_test(hist_merge_equals_recording_everything_in_one),
 		cmocka_unit_test(hist_encoding_round_trips),
 		cmocka_unit_test(hist_decode_rejects_garbage),
+		cmocka_unit_test(hist_span_operations_equal_whole_array_ones),
 	};
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
 }

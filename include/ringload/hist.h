@@ -28,7 +28,13 @@ struct rl_hist_summary {
 	double min, mean, stddev, p50, p90, p95, p99, p999, max; /* milliseconds */
 };
 
+/* Makes any memory an empty histogram (every counter written). */
 void rl_hist_reset(struct rl_hist *h);
+/* Empties a histogram that is one already, writing only the counters its extremes span:
+ * a few hundred, where rl_hist_reset writes 23,552. So do rl_hist_copy and rl_hist_diff
+ * to their destination, which must be a histogram already. */
+void rl_hist_empty(struct rl_hist *h);
+void rl_hist_copy(struct rl_hist *dst, const struct rl_hist *src);
 
 /* A value's bucket is the power of two above its top sub-bucket bits; inside a bucket the
  * resolution is value >> bucket, which keeps the relative error under 1/1024. */

@@ -11,32 +11,36 @@
 struct pool_hdr {
 	uint32_t cls;        /* size class, or RL_H2_POOL_CLASSES for a plain malloc */
 	uint32_t pad;
-	uint64_t size;
+	uint64_t size;       /* a plain malloc's size (realloc copies it) */
 };
 
-static unsigned size_class(size_t n)
+/* The smallest cls with 1 << (cls + POOL_MIN_SHIFT) >= n; RL_H2_POOL_CLASSES: too large. */
+static inline unsigned size_class(size_t n)
 {
 	if (n <= (size_t)1 << POOL_MIN_SHIFT)
 		return 0;
-	/* the smallest cls with 1 << (cls + POOL_MIN_SHIFT) >= n */
-	unsigned bits = 64 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
-	return bits - POOL_MIN_SHIFT < RL_H2_POOL_CLASSES ? bits - POOL_MIN_SHIFT : RL_H2_POOL_CLASSES;
+	unsigned cls = 64 - POOL_MIN_SHIFT - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+	return cls < RL_H2_POOL_CLASSES ? cls : RL_H2_POOL_CLASSES;
 }
 
+static size_t class_bytes(const struct pool_hdr *h)
+{
+	return h->cls < RL_H2_POOL_CLASSES ? (size_t)1 << (h->cls + POOL_MIN_SHIFT) : h->size;
+}
+
+/* A block on a class's free list keeps its header: taking it writes nothing. */
 static void *pool_malloc(size_t size, void *ud)
 {
 	struct rl_h2_pool *pool = ud;
 	unsigned cls = size_class(size);
 	struct pool_hdr *h;
-	if (cls < RL_H2_POOL_CLASSES && pool->free[cls]) {
-		h = pool->free[cls];
+	if (cls < RL_H2_POOL_CLASSES && (h = pool->free[cls])) {
 		pool->free[cls] = *(void **)(h + 1);
-	} else {
-		size_t bytes = cls < RL_H2_POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size;
-		h = malloc(sizeof(*h) + bytes);
-		if (!h)
-			return NULL;
+		return h + 1;
 	}
+	h = malloc(sizeof(*h) + (cls < RL_H2_POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size));
+	if (!h)
+		return NULL;
 	h->cls = cls;
 	h->size = size;
 	return h + 1;
@@ -48,12 +52,13 @@ static void pool_free(void *p, void *ud)
 		return;
 	struct rl_h2_pool *pool = ud;
 	struct pool_hdr *h = (struct pool_hdr *)p - 1;
-	if (h->cls >= RL_H2_POOL_CLASSES) {
+	unsigned cls = h->cls;
+	if (cls >= RL_H2_POOL_CLASSES) {
 		free(h);
 		return;
 	}
-	*(void **)p = pool->free[h->cls];
-	pool->free[h->cls] = h;
+	*(void **)p = pool->free[cls];
+	pool->free[cls] = h;
 }
 
 static void *pool_calloc(size_t n, size_t size, void *ud)
@@ -70,11 +75,11 @@ static void *pool_realloc(void *p, size_t size, void *ud)
 {
 	if (!p)
 		return pool_malloc(size, ud);
-	struct pool_hdr *h = (struct pool_hdr *)p - 1;
+	size_t had = class_bytes((struct pool_hdr *)p - 1);
 	void *q = pool_malloc(size, ud);
 	if (!q)
 		return NULL;
-	memcpy(q, p, h->size < size ? h->size : size);
+	memcpy(q, p, had < size ? had : size);
 	pool_free(p, ud);
 	return q;
 }

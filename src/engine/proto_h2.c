@@ -214,22 +214,29 @@ static void arm_timer(struct rl_worker *w, struct rl_conn *c)
 static void finish(struct rl_worker *w, struct rl_conn *c, struct rl_req *r)
 {
 	const struct rl_h2_messages *msgs = messages_of(c);
+	uint16_t code = r->resp.status; /* the final head's: the response rules saw to it */
 	r->done = true;
-	if (!r->status) {
-		rl_acct_fail(w, c, r, RL_ERR_PROTOCOL, "response without :status");
-		return;
-	}
-	if (msgs && r->status == 200) {
+	if (msgs && code == 200) {
 		int status;
 		const char *bad = msgs->verdict(r, &status);
 		if (bad)
 			rl_acct_fail(w, c, r, RL_ERR_PROTOCOL, bad);
 		else
-			rl_acct_response(w, c, r, r->status, status, status == RL_GRPC_OK, r->payload);
+			rl_acct_response(w, c, r, code, status, status == RL_GRPC_OK, r->payload);
 		return;
 	}
 	/* a message layer's call answered with another status fails under that status */
-	rl_acct_response(w, c, r, r->status, -1, !msgs && r->status < 400, r->payload);
+	rl_acct_response(w, c, r, code, -1, !msgs && code < 400, r->payload);
+}
+
+/* The response broke a rule of RFC 9113 that h2_response.c checks: it fails as
+ * malformed, and the stream is reset with PROTOCOL_ERROR (8.1.1). Later callbacks on the
+ * stream see it done. */
+static void malformed(struct rl_worker *w, struct rl_conn *c, struct rl_req *r, const char *rule)
+{
+	r->done = true;
+	rl_acct_fail(w, c, r, RL_ERR_H2_MALFORMED, rule);
+	nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_PROTOCOL_ERROR);
 }
 
 static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
@@ -330,31 +337,34 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 {
 	struct rl_conn *c = ud;
 	struct rl_req *r = stream_req(c, f->hd.stream_id);
-	if (r)
-		rl_req_first_byte(c->w, r);
+	if (!r || r->done)
+		return 0;
+	rl_req_first_byte(c->w, r);
+	const char *broken = rl_h2_response_begin_block(&r->resp);
+	if (broken)
+		malformed(c->w, c, r, broken);
 	return 0;
 }
 
-static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
-		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, nghttp2_rcbuf *name,
+		     nghttp2_rcbuf *value, uint8_t flags, void *ud)
 {
 	struct rl_conn *c = ud;
 	struct rl_req *r = stream_req(c, f->hd.stream_id);
 	if (!r || r->done)
 		return 0;
-	if (nlen == 7 && !memcmp(name, ":status", 7)) {
-		unsigned code = 0;
-		for (size_t i = 0; i < vlen && i < 3; i++)
-			code = code * 10 + (unsigned)(value[i] - '0');
-		r->status = vlen == 3 && code >= 100 && code < RL_STATUS_MAX ? (uint16_t)code : 0;
-	} else if (nlen == 14 && !memcmp(name, "content-length", 14)) {
-		int64_t n = 0;
-		for (size_t i = 0; i < vlen && i < 18; i++) /* nghttp2 checked it is all digits */
-			n = n * 10 + (value[i] - '0');
-		r->content_length = n;
-	} else if (messages_of(c)) {
-		messages_of(c)->on_header(r, name, nlen, value, vlen);
-	}
+	nghttp2_vec n = nghttp2_rcbuf_get_buf(name), v = nghttp2_rcbuf_get_buf(value);
+	/* a name from HPACK's static table needs no check (a value from it is rare: :status) */
+	struct rl_h2_field field = {
+		.name = n.base, .nlen = n.len, .value = v.base, .vlen = v.len,
+		.name_static = nghttp2_rcbuf_is_static(name),
+	};
+	enum rl_h2_field_kind kind;
+	const char *broken = rl_h2_response_field(&r->resp, &field, &kind);
+	if (broken)
+		malformed(c->w, c, r, broken);
+	else if (kind == RL_H2F_OTHER && messages_of(c))
+		messages_of(c)->on_header(r, n.base, n.len, v.base, v.len);
 	return 0;
 }
 
@@ -366,6 +376,11 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
 	if (!r || r->done)
 		return 0;
 	rl_req_first_byte(c->w, r);
+	const char *broken = rl_h2_response_data(&r->resp, len, false);
+	if (broken) {
+		malformed(c->w, c, r, broken);
+		return 0;
+	}
 	const struct rl_h2_messages *msgs = messages_of(c);
 	if (!msgs) {
 		r->payload += len;
@@ -402,29 +417,31 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 		}
 		return 0;
 	}
-	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
-	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-		struct rl_req *r = stream_req(c, f->hd.stream_id);
-		if (r && !r->done)
-			finish(w, c, r);
-	}
+	if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
+		return 0;
+	bool end_stream = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+	if (f->hd.type == NGHTTP2_DATA && !end_stream)
+		return 0;
+	struct rl_req *r = stream_req(c, f->hd.stream_id);
+	if (!r || r->done)
+		return 0;
+	const char *broken = f->hd.type == NGHTTP2_HEADERS ? rl_h2_response_end_block(&r->resp, end_stream)
+							   : rl_h2_response_data(&r->resp, 0, true);
+	if (broken)
+		malformed(w, c, r, broken);
+	else if (end_stream)
+		finish(w, c, r);
 	return 0;
 }
 
-/* Why nghttp2 reset a stream itself: the response broke an HTTP/2 messaging rule. */
+/* Why nghttp2 reset a stream itself (its HTTP messaging checks are off: ours are in
+ * h2_response.c): a frame that broke a stream rule, such as its flow-control window. */
 static const char *malformed_reason(const struct rl_req *r, char *buf, size_t len)
 {
 	if (r->reset_code == NGHTTP2_FLOW_CONTROL_ERROR)
 		snprintf(buf, len, "DATA beyond the stream's flow-control window (FLOW_CONTROL_ERROR)");
-	else if (r->status && r->content_length >= 0 && !r->lib_error)
-		/* nghttp2 checks DATA against content-length without a callback */
-		snprintf(buf, len, "DATA did not match content-length (%lld bytes declared)",
-			 (long long)r->content_length);
-	else if (!r->status)
-		snprintf(buf, len, "response HEADERS with %s :status",
-			 r->lib_error == NGHTTP2_ERR_HTTP_HEADER ? "an invalid" : "no");
 	else
-		snprintf(buf, len, "%s", nghttp2_strerror(r->lib_error ? r->lib_error : NGHTTP2_ERR_HTTP_MESSAGING));
+		snprintf(buf, len, "%s", nghttp2_strerror(r->lib_error ? r->lib_error : NGHTTP2_ERR_PROTO));
 	return buf;
 }
 
@@ -467,6 +484,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 }
 
 static nghttp2_session_callbacks *shared_callbacks;
+static nghttp2_option *shared_options;
 
 static void callbacks_init(void)
 {
@@ -474,13 +492,18 @@ static void callbacks_init(void)
 	nghttp2_session_callbacks_new(&cbs);
 	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	nghttp2_session_callbacks_set_on_header_callback2(cbs, on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, on_invalid_frame_recv);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_send);
 	shared_callbacks = cbs;
+	/* nghttp2's HTTP messaging checks cost more per request than all of ringload's own
+	 * code, and they ignore most invalid fields; h2_response.c checks the same rules (and
+	 * those fields) as each response is read */
+	nghttp2_option_new(&shared_options);
+	nghttp2_option_set_no_http_messaging(shared_options, 1);
 }
 
 static int h2_open(struct rl_worker *w, struct rl_conn *c)
@@ -490,7 +513,7 @@ static int h2_open(struct rl_worker *w, struct rl_conn *c)
 	c->goaway = false;
 	c->h2_last = false;
 	c->h2_cached_id = 0;
-	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, NULL, &w->h2_pool.mem))
+	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, shared_options, &w->h2_pool.mem))
 		return -1;
 	const struct rl_plan *plan = w->sh->plan;
 	/* RFC 9113 deprecates RFC 7540's priority tree (5.3.2); announcing that we do not
@@ -554,7 +577,7 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 		memset(r, 0, sizeof(*r));
 		r->start_ns = take.start_ns;
 		r->retries = take.retries;
-		r->content_length = -1;
+		rl_h2_response_init(&r->resp, t->head);
 		if (msgs)
 			msgs->stream_init(w, r);
 		prd.source.ptr = r;

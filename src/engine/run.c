@@ -66,8 +66,8 @@ static void live_reset(struct rl_live *cur, size_t nt)
 	for (size_t t = 0; t < nt; t++) {
 		cur[t].requests = cur[t].failed = cur[t].open = cur[t].in_flight = 0;
 		memset(&cur[t].fails, 0, sizeof(cur[t].fails));
-		rl_hist_reset(&cur[t].hist);
-		rl_hist_reset(&cur[t].hist_ok);
+		rl_hist_empty(&cur[t].hist);
+		rl_hist_empty(&cur[t].hist_ok);
 	}
 }
 
@@ -96,7 +96,7 @@ static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *t
 			uint64_t a = atomic_load_explicit(&p->hist_seq, memory_order_acquire);
 			if (a & 1)
 				continue;
-			memcpy(tmp, p->pub, nt * sizeof(*tmp));
+			rl_live_copy(tmp, p->pub, nt);
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) != a)
 				continue;
@@ -168,8 +168,8 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct
 		return -1;
 	res->history = rows;
 	struct rl_history_row *row = &rows[res->nhistory * (nt + 1)];
-	rl_hist_reset(total);
-	rl_hist_reset(total_ok);
+	rl_hist_empty(total);
+	rl_hist_empty(total_ok);
 	uint64_t req = 0, failed = 0, users = 0;
 	for (size_t t = 0; t <= nt; t++, row++) {
 		row->target_rps = 0;
@@ -202,7 +202,7 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct
 		row_times(row, h);
 		row->p99_ok_ms = rl_hist_percentile(h_ok, 99) / 1000.0;
 	}
-	memcpy(prev, cur, (nt + ng) * sizeof(*prev));
+	rl_live_copy(prev, cur, nt + ng);
 	res->nhistory++;
 	return 0;
 }
@@ -228,7 +228,7 @@ static void progress_view(struct run_ctx *ctx, uint64_t now, struct rl_live *cur
 	if (now > ctx->last_view_ns)
 		v.rps = (double)(v.requests - ctx->last_view_requests) * 1e9 / (double)(now - ctx->last_view_ns);
 	snapshot(ctx, cur, tmp);
-	rl_hist_reset(all);
+	rl_hist_empty(all);
 	for (size_t t = 0; t < ctx->sh.ntargets; t++) {
 		rl_hist_merge(all, &cur[t].hist);
 		rl_hist_merge(all, &cur[t].hist_ok);
@@ -584,7 +584,7 @@ int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t 
 	ctx.cur = calloc(ntargets + ngroups, sizeof(*ctx.cur));
 	ctx.prev = calloc(ntargets + ngroups, sizeof(*ctx.prev));
 	ctx.tmp = calloc(ntargets + ngroups, sizeof(*ctx.tmp));
-	ctx.hs = malloc(4 * sizeof(*ctx.hs));
+	ctx.hs = calloc(4, sizeof(*ctx.hs)); /* zeroed: empty histograms */
 
 	/* workers never see SIGINT/SIGTERM: the main thread takes them with sigtimedwait */
 	sigemptyset(&ctx.sigs);

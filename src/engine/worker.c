@@ -322,6 +322,15 @@ void rl_worker_live_counts(struct rl_worker *w)
 	}
 }
 
+void rl_live_copy(struct rl_live *dst, const struct rl_live *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		memcpy(&dst[i], &src[i], offsetof(struct rl_live, hist));
+		rl_hist_copy(&dst[i].hist, &src[i].hist);
+		rl_hist_copy(&dst[i].hist_ok, &src[i].hist_ok);
+	}
+}
+
 static void publish_progress(struct rl_worker *w)
 {
 	atomic_store_explicit(&w->progress.requests, w->completed, memory_order_relaxed);
@@ -336,7 +345,7 @@ static void publish_progress(struct rl_worker *w)
 	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.hist_seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	memcpy(w->progress.pub, w->live, (w->sh->ntargets + w->sh->ngroups) * sizeof(*w->live));
+	rl_live_copy(w->progress.pub, w->live, w->sh->ntargets + w->sh->ngroups);
 	atomic_store_explicit(&w->progress.hist_seq, seq + 2, memory_order_release);
 }
 
@@ -526,8 +535,8 @@ static void start_measuring(struct rl_worker *w)
 		struct rl_tls_agreed agreed = w->stats[t].agreed; /* the handshake was in the warm-up */
 		rl_stats_init(&w->stats[t]);
 		w->stats[t].agreed = agreed;
-		rl_hist_reset(&w->live[t].hist);
-		rl_hist_reset(&w->live[t].hist_ok);
+		rl_hist_empty(&w->live[t].hist);
+		rl_hist_empty(&w->live[t].hist_ok);
 	}
 	for (size_t g = 0; g < w->sh->ngroups; g++) { /* the groups' rounds start afresh too */
 		memset(&w->fan.stats[g], 0, offsetof(struct rl_group_stats, latency));

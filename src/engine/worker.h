@@ -19,6 +19,7 @@
 #include "common/userdata.h"
 #include "ringload/engine.h"
 #include "ringload/grpc.h"
+#include "ringload/h2_response.h"
 #include "ringload/h1.h"
 #include "timerwheel.h"
 
@@ -44,7 +45,6 @@ struct rl_req {
 	uint32_t out_end;    /* HTTP/1.1: offset just past its bytes in the out buffer */
 	/* HTTP/2 and gRPC */
 	int32_t stream_id;
-	uint16_t status;     /* :status */
 	int8_t grpc_status;  /* -1 none yet, -2 not a status */
 	bool active;         /* the slot holds a stream nghttp2 still knows */
 	bool done;           /* counted: a late close or frame changes nothing */
@@ -53,7 +53,7 @@ struct rl_req {
 	bool local_reset;    /* nghttp2 reset the stream itself: the response broke a rule ... */
 	uint8_t reset_code;  /* ... with this error code */
 	int16_t lib_error;   /* nghttp2's reason for an invalid frame on this stream, or 0 */
-	int64_t content_length; /* the response's content-length, or -1 */
+	struct rl_h2_response resp; /* the response as read: its status, and the rules it kept */
 	uint64_t body_off, payload;
 	const uint8_t *body; /* this stream's request body (rendered, with templates) */
 	size_t body_len;
@@ -371,5 +371,9 @@ bool rl_vu_take_round(struct rl_worker *w);
 void rl_acct_connect_failed(struct rl_worker *w, struct rl_conn *c, int res);
 /* The same for a connection that could not be set up (err, detail). */
 void rl_acct_conn_failed(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail);
+
+/* n copies, src to dst (each dst a valid rl_live already): the histograms by their spans,
+ * so a snapshot costs a few KB, not 370 KB, per target */
+void rl_live_copy(struct rl_live *dst, const struct rl_live *src, size_t n);
 
 #endif

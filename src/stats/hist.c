@@ -4,6 +4,8 @@
 #include "ringload/hist.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,32 +23,86 @@ static uint64_t hist_value_at(unsigned index, uint64_t *width)
 	return (uint64_t)sub << bucket;
 }
 
+/* The counters a histogram may hold non-zero: those from its least to its greatest
+ * value's. Recording, merging, diffs, settling and the JSON keep the extremes, so the
+ * span is usually a few hundred of the 23,552; with unknown extremes (a tallied
+ * histogram before rl_hist_settle: min above max) it is every counter. The operations
+ * below touch the span only, so the engine's snapshots (several a second, each target)
+ * cost little. false: an empty histogram, all counters zero. */
+static bool hist_span(uint64_t total, uint64_t min_us, uint64_t max_us, unsigned *lo, unsigned *hi)
+{
+	if (!total)
+		return false;
+	if (min_us > max_us) {
+		*lo = 0;
+		*hi = RL_HIST_COUNTS - 1;
+		return true;
+	}
+	*lo = rl_hist_index(min_us < RL_HIST_HIGHEST_US ? min_us : RL_HIST_HIGHEST_US);
+	*hi = rl_hist_index(max_us < RL_HIST_HIGHEST_US ? max_us : RL_HIST_HIGHEST_US);
+	return true;
+}
+
 void rl_hist_reset(struct rl_hist *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->min_us = UINT64_MAX;
 }
 
+void rl_hist_empty(struct rl_hist *h)
+{
+	unsigned lo, hi;
+	if (hist_span(h->total, h->min_us, h->max_us, &lo, &hi))
+		memset(&h->counts[lo], 0, (hi - lo + 1) * sizeof(h->counts[0]));
+	memset(h, 0, offsetof(struct rl_hist, counts));
+	h->min_us = UINT64_MAX;
+}
+
+void rl_hist_copy(struct rl_hist *dst, const struct rl_hist *src)
+{
+	/* the source's header read once: under a seqlock it may change while this copies,
+	 * and the span copied must be the one the copy's header gives */
+	uint64_t total = src->total, min_us = src->min_us, max_us = src->max_us;
+	unsigned lo, hi;
+	rl_hist_empty(dst);
+	dst->total = total;
+	dst->min_us = min_us;
+	dst->max_us = max_us;
+	dst->sum_us = src->sum_us;
+	dst->sum_sq_us = src->sum_sq_us;
+	if (hist_span(total, min_us, max_us, &lo, &hi))
+		memcpy(&dst->counts[lo], &src->counts[lo], (hi - lo + 1) * sizeof(dst->counts[0]));
+}
+
 void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src)
 {
-	if (!src->total)
+	unsigned lo, hi;
+	if (!hist_span(src->total, src->min_us, src->max_us, &lo, &hi))
 		return;
-	for (unsigned i = 0; i < RL_HIST_COUNTS; i++)
+	bool dst_known = !dst->total || dst->min_us <= dst->max_us;
+	if (dst_known && src->min_us <= src->max_us) {
+		if (src->min_us < dst->min_us)
+			dst->min_us = src->min_us;
+		if (src->max_us > dst->max_us)
+			dst->max_us = src->max_us;
+	} else { /* either's extremes unknown: the sum's are too (every counter in its span) */
+		dst->min_us = UINT64_MAX;
+		dst->max_us = 0;
+	}
+	for (unsigned i = lo; i <= hi; i++)
 		dst->counts[i] += src->counts[i];
 	dst->total += src->total;
 	dst->sum_us += src->sum_us;
 	dst->sum_sq_us += src->sum_sq_us;
-	if (src->min_us < dst->min_us)
-		dst->min_us = src->min_us;
-	if (src->max_us > dst->max_us)
-		dst->max_us = src->max_us;
 }
 
 void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct rl_hist *earlier)
 {
-	rl_hist_reset(dst);
-	unsigned lo = RL_HIST_COUNTS, hi = 0;
-	for (unsigned i = 0; i < RL_HIST_COUNTS; i++) {
+	rl_hist_empty(dst);
+	unsigned from, to, lo = RL_HIST_COUNTS, hi = 0;
+	if (!hist_span(later->total, later->min_us, later->max_us, &from, &to))
+		return; /* nothing recorded by the later one: nor by the earlier */
+	for (unsigned i = from; i <= to; i++) {
 		uint64_t n = later->counts[i] - earlier->counts[i];
 		dst->counts[i] = n;
 		if (n) {
@@ -95,7 +151,9 @@ uint64_t rl_hist_percentile(const struct rl_hist *h, double pct)
 	if (want < 1)
 		want = 1;
 	uint64_t seen = 0;
-	for (unsigned i = 0; i < RL_HIST_COUNTS; i++) {
+	unsigned lo, hi;
+	hist_span(h->total, h->min_us, h->max_us, &lo, &hi);
+	for (unsigned i = lo; i <= hi; i++) {
 		seen += h->counts[i];
 		if (seen >= want) {
 			uint64_t width, v = hist_value_at(i, &width);

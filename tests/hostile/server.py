@@ -280,6 +280,28 @@ class H2Peer:
         if mode == "h2_missing_status":
             self.headers(stream, [(b"content-type", b"text/plain")], end_stream=True)
             return False
+        # rules nghttp2's HTTP messaging checks held before ringload checked them itself
+        # (RFC 9113 8.1-8.3): each is the same h2_malformed failure
+        broken_heads = {
+            "h2_uppercase_field_name": [(b":status", b"200"), (b"X-Upper", b"1")],
+            "h2_newline_in_value": [(b":status", b"200"), (b"x-a", b"a\nb")],
+            "h2_connection_field": [(b":status", b"200"), (b"connection", b"close")],
+            "h2_pseudo_after_regular": [(b":status", b"200"), (b"x-a", b"b"), (b":status", b"200")],
+            "h2_request_pseudo_field": [(b":status", b"200"), (b":path", b"/")],
+        }
+        if mode in broken_heads:
+            self.headers(stream, broken_heads[mode], end_stream=True)
+            return False
+        if mode == "h2_data_short_of_content_length":
+            self.headers(stream, [(b":status", b"200"), (b"content-length", b"4")])
+            self.send(frame(DATA, END_STREAM, stream, b"ok"))
+            return False
+        if mode == "h2_interim_and_trailers":  # valid: a 103, the response, trailers
+            self.headers(stream, [(b":status", b"103"), (b"link", b"</style.css>; rel=preload")])
+            self.headers(stream, [(b":status", b"200"), (b"content-length", b"2")])
+            self.send(frame(DATA, 0, stream, b"ok"))
+            self.headers(stream, [(b"x-checksum", b"abc")], end_stream=True)
+            return False
         if mode == "h2_data_beyond_content_length":
             self.headers(stream, [(b":status", b"200"), (b"content-length", b"2")])
             self.send(frame(DATA, END_STREAM, stream, b"okay"))
@@ -333,7 +355,9 @@ H2 = ["h2_never_answers", "h2_bad_preface", "h2_goaway_mid_run", "h2_rst_some_st
       "grpc_data_after_trailers", "grpc_server_reset", "grpc_http_503",
       "h2_goaway_error_close", "h2_goaway_noerror_each", "h2_refuse_every_stream", "h2_bad_status",
       "h2_missing_status", "h2_data_beyond_content_length", "h2_flow_control_overrun", "h2_data_on_stream_0",
-      "h2_bad_settings", "h2_hpack_error"]
+      "h2_bad_settings", "h2_hpack_error", "h2_uppercase_field_name", "h2_newline_in_value",
+      "h2_connection_field", "h2_pseudo_after_regular", "h2_request_pseudo_field",
+      "h2_data_short_of_content_length", "h2_interim_and_trailers"]
 
 
 def handle(conn, mode):

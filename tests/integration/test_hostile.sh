@@ -132,6 +132,14 @@ malformed() { # WORDS: every failure is h2_malformed, its --failures message nam
 hostile h2_bad_status 3 "$(malformed ':status')" "${H2[@]}"
 hostile h2_missing_status 3 "$(malformed ':status')" "${H2[@]}"
 hostile h2_data_beyond_content_length 3 "$(malformed 'content-length')" "${H2[@]}"
+# ringload checks these itself (nghttp2's HTTP messaging checks are off: h2_response.c)
+hostile h2_data_short_of_content_length 3 "$(malformed 'short of content-length')" "${H2[@]}"
+hostile h2_uppercase_field_name 3 "$(malformed 'invalid field name')" "${H2[@]}"
+hostile h2_newline_in_value 3 "$(malformed 'invalid field value')" "${H2[@]}"
+hostile h2_connection_field 3 "$(malformed 'connection-specific')" "${H2[@]}"
+hostile h2_pseudo_after_regular 3 "$(malformed 'after a regular field')" "${H2[@]}"
+hostile h2_request_pseudo_field 3 "$(malformed 'may not carry')" "${H2[@]}"
+hostile h2_interim_and_trailers 3 "$succeeds and t['payload_bytes'] == 2 * t['successful']" "${H2[@]}"
 conn_error() { # WORDS: every failure is protocol, with a message naming the connection error
 	echo "$(with_message protocol "$1")"
 }
