@@ -180,21 +180,29 @@ static const struct rl_h2_messages *messages_of(const struct rl_conn *c)
 	return c->proto->messages;
 }
 
-/* The request on stream id. The last request found is kept, since a response's HEADERS,
- * DATA and close callbacks all ask for the same stream; only requests are kept, never a
- * miss, so the one change to forget is the close that unhooks the request. */
-static struct rl_req *stream_req(struct rl_conn *c, int32_t id)
+/* The request on stream id. Requests are found through a small table by stream id (the
+ * streams open at once have neighbouring ids), else through nghttp2's stream map; a
+ * request counts only while its slot still holds that stream, so a stale entry in either
+ * finds nothing. */
+static struct rl_req *stream_req_lookup(struct rl_conn *c, int32_t id)
 {
 	if (id <= 0)
 		return NULL;
-	if (id != c->h2_cached_id) {
-		struct rl_req *r = nghttp2_session_get_stream_user_data(c->h2, id);
-		if (!r)
+	uint8_t slot = c->h2_slot_of[(id >> 1) & 15];
+	struct rl_req *r = slot ? &c->reqs[slot - 1] : NULL;
+	if (!r || !r->active || r->stream_id != id) {
+		r = nghttp2_session_get_stream_user_data(c->h2, id);
+		if (!r || !r->active || r->stream_id != id)
 			return NULL;
-		c->h2_cached = r;
-		c->h2_cached_id = id;
 	}
-	return c->h2_cached;
+	c->h2_cached = r;
+	return r;
+}
+
+static inline struct rl_req *stream_req(struct rl_conn *c, int32_t id)
+{
+	struct rl_req *r = c->h2_cached;
+	return r && r->stream_id == id && r->active ? r : stream_req_lookup(c, id);
 }
 
 static void arm_timer(struct rl_worker *w, struct rl_conn *c)
@@ -265,33 +273,41 @@ static const char *error_meaning(uint32_t code)
 	}
 }
 
+/* nghttp2 ends the session over the server's connection error: the GOAWAY says which
+ * error, and its debug data usually why. */
+__attribute__((cold, noinline)) static void goaway_sent(struct rl_worker *w, const nghttp2_goaway *g)
+{
+	int n = snprintf(w->h2_error, sizeof(w->h2_error), "HTTP/2 connection error %s: ",
+			 nghttp2_http2_strerror(g->error_code));
+	if (g->opaque_data_len)
+		snprintf(w->h2_error + n, sizeof(w->h2_error) - (size_t)n, "%.*s", (int)g->opaque_data_len,
+			 (const char *)g->opaque_data);
+	else
+		snprintf(w->h2_error + n, sizeof(w->h2_error) - (size_t)n, "%s",
+			 w->h2_lib_error ? nghttp2_strerror(w->h2_lib_error) : error_meaning(g->error_code));
+}
+
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
 	struct rl_conn *c = ud;
-	struct rl_req *r = stream_req(c, f->hd.stream_id);
-	if (f->hd.type == NGHTTP2_RST_STREAM && r && !r->done) {
+	bool last = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+		    (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA);
+	if (last) {
+		/* the request's last frame is in this turn's send: handed over at its submit */
+		struct rl_req *r = stream_req(c, f->hd.stream_id);
+		if (r)
+			r->sent_ns = c->w->flush_ns;
+	} else if (f->hd.type == NGHTTP2_RST_STREAM) {
 		/* our own resets (a timeout, broken gRPC framing) end the request first; one on
 		 * a request still open is nghttp2's, over a response that broke a rule */
-		r->local_reset = true;
-		r->reset_code = (uint8_t)(f->rst_stream.error_code < 256 ? f->rst_stream.error_code : 255);
+		struct rl_req *r = stream_req(c, f->hd.stream_id);
+		if (r && !r->done) {
+			r->local_reset = true;
+			r->reset_code = (uint8_t)(f->rst_stream.error_code < 256 ? f->rst_stream.error_code : 255);
+		}
 	} else if (f->hd.type == NGHTTP2_GOAWAY) {
-		/* nghttp2 ends the session over the server's connection error: the GOAWAY says
-		 * which error, and its debug data usually why */
-		const nghttp2_goaway *g = &f->goaway;
-		struct rl_worker *w = c->w;
-		int n = snprintf(w->h2_error, sizeof(w->h2_error), "HTTP/2 connection error %s: ",
-				 nghttp2_http2_strerror(g->error_code));
-		if (g->opaque_data_len)
-			snprintf(w->h2_error + n, sizeof(w->h2_error) - (size_t)n, "%.*s", (int)g->opaque_data_len,
-				 (const char *)g->opaque_data);
-		else
-			snprintf(w->h2_error + n, sizeof(w->h2_error) - (size_t)n, "%s",
-				 w->h2_lib_error ? nghttp2_strerror(w->h2_lib_error) : error_meaning(g->error_code));
+		goaway_sent(c->w, &f->goaway);
 	}
-	/* the request's last frame is in this turn's send: handed over at its submit */
-	if (r && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
-	    (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA))
-		r->sent_ns = c->w->flush_ns;
 	return 0;
 }
 
@@ -326,7 +342,6 @@ static int on_frame_not_send(nghttp2_session *s, const nghttp2_frame *f, int lib
 			else
 				rl_acct_give_back(w, c);
 		}
-		nghttp2_session_set_stream_user_data(s, r->stream_id, NULL); /* if it has a stream */
 		release_slot(w, c, r);
 		break;
 	}
@@ -452,7 +467,6 @@ static void release_slot(struct rl_worker *w, struct rl_conn *c, struct rl_req *
 	if (!r->active)
 		return;
 	r->active = false;
-	c->h2_cached_id = 0;
 	c->inflight--;
 	c->refill = true;
 	if (!c->goaway)
@@ -478,7 +492,6 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 			rl_acct_reset(w, c, r, code);
 		}
 	}
-	nghttp2_session_set_stream_user_data(s, id, NULL);
 	release_slot(w, c, r);
 	return 0;
 }
@@ -512,7 +525,7 @@ static int h2_open(struct rl_worker *w, struct rl_conn *c)
 	pthread_once(&once, callbacks_init);
 	c->goaway = false;
 	c->h2_last = false;
-	c->h2_cached_id = 0;
+	memset(c->h2_slot_of, 0, sizeof(c->h2_slot_of));
 	if (nghttp2_session_client_new3(&c->h2, shared_callbacks, c, shared_options, &w->h2_pool.mem))
 		return -1;
 	const struct rl_plan *plan = w->sh->plan;
@@ -596,6 +609,8 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 		}
 		r->stream_id = id;
 		r->active = true;
+		if (i < 255)
+			c->h2_slot_of[(id >> 1) & 15] = (uint8_t)(i + 1);
 		c->inflight++;
 		added = true;
 		if (t->no_keepalive) {

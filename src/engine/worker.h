@@ -112,8 +112,9 @@ struct rl_conn {
 	uint8_t *rbuf;       /* receive buffer when there is no buffer ring */
 	struct rl_worker *w;
 	nghttp2_session *h2;
-	int32_t h2_cached_id;      /* the stream whose request stream_req found last (0: none) ... */
-	struct rl_req *h2_cached;  /* ... and its request: a response's callbacks ask 4-8 times */
+	struct rl_req *h2_cached;  /* the request stream_req found last: a response's callbacks
+				    * ask for it 4-8 times ... */
+	uint8_t h2_slot_of[16];    /* ... and stream id / 2 % 16 -> a request's slot + 1 (0: none) */
 	bool goaway;         /* no new streams: finish, then reconnect */
 	bool h2_last;        /* --no-keepalive: this connection's one stream is out */
 	bool refill;         /* a stream closed: its slot can take the next request */

@@ -13,7 +13,12 @@ int rl_grpc_deframe(struct rl_grpc_deframer *d, const uint8_t *buf, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
-		if (d->remaining) {
+		if (!d->remaining && !d->hdr_len && len - i >= RL_GRPC_PREFIX) {
+			/* a whole prefix in this piece (the common case): read it in place */
+			memcpy(d->hdr, buf + i, RL_GRPC_PREFIX);
+			d->hdr_len = RL_GRPC_PREFIX;
+			i += RL_GRPC_PREFIX;
+		} else if (d->remaining) {
 			size_t n = len - i < d->remaining ? len - i : d->remaining;
 			d->remaining -= (uint32_t)n;
 			d->message_bytes += n;
@@ -21,10 +26,11 @@ int rl_grpc_deframe(struct rl_grpc_deframer *d, const uint8_t *buf, size_t len)
 			if (!d->remaining)
 				d->messages++;
 			continue;
+		} else {
+			d->hdr[d->hdr_len++] = buf[i++];
+			if (d->hdr_len < RL_GRPC_PREFIX)
+				continue;
 		}
-		d->hdr[d->hdr_len++] = buf[i++];
-		if (d->hdr_len < RL_GRPC_PREFIX)
-			continue;
 		d->hdr_len = 0;
 		if (d->hdr[0] > 1)
 			return RL_GRPC_E_FLAG;
