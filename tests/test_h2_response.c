@@ -28,10 +28,8 @@ static const char *play(struct rl_h2_response *r, bool head_request, const char 
 			broken = rl_h2_response_data(r, strtoul(s + (end ? 3 : 2), NULL, 10), end);
 		} else if (s[0] == 'F') {
 			const char *eq = strchr(s + 3, '=');
-			struct rl_h2_field f = { (const uint8_t *)s + 2, (const uint8_t *)eq + 1,
-						 (size_t)(eq - s - 2), strlen(eq + 1), false, false };
-			enum rl_h2_field_kind kind;
-			broken = rl_h2_response_field(r, &f, &kind);
+			broken = rl_h2_response_field(r, (const uint8_t *)s + 2, (size_t)(eq - s - 2),
+						      (const uint8_t *)eq + 1, strlen(eq + 1), false);
 		} else {
 			fail_msg("bad script line %s", s);
 		}

@@ -33,21 +33,17 @@ struct rl_h2_response {
 	bool regular_seen;      /* the block has had a regular field: no pseudo-field after it */
 	bool no_body;           /* a HEAD request, or a 204 or 304 answer: DATA is malformed */
 	bool head_request;
+	uint8_t kind;           /* the last valid field's enum rl_h2_field_kind */
 };
 
 void rl_h2_response_init(struct rl_h2_response *r, bool head_request);
 /* A HEADERS frame begins: a response head, or the trailers after the final one. */
 const char *rl_h2_response_begin_block(struct rl_h2_response *r);
-/* One decoded field. A name or value from HPACK's static table (RFC 7541 Appendix A) is
- * valid as it stands: its check is skipped. */
-struct rl_h2_field {
-	const uint8_t *name, *value;
-	size_t nlen, vlen;
-	bool name_static, value_static;
-};
-/* One field of the block; *kind says what it was when valid. */
-const char *rl_h2_response_field(struct rl_h2_response *r, const struct rl_h2_field *f,
-				 enum rl_h2_field_kind *kind);
+/* One field of the block; r->kind says what it was when valid. A name from HPACK's
+ * static table (RFC 7541 Appendix A), name_static, is valid as it stands: its check is
+ * skipped. */
+const char *rl_h2_response_field(struct rl_h2_response *r, const uint8_t *name, size_t nlen,
+				 const uint8_t *value, size_t vlen, bool name_static);
 /* The block ended (END_HEADERS); end_stream: its frame carried END_STREAM. */
 const char *rl_h2_response_end_block(struct rl_h2_response *r, bool end_stream);
 /* A DATA payload (len may be 0), and whether the frame ended the stream. */

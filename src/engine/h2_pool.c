@@ -28,6 +28,17 @@ static size_t class_bytes(const struct pool_hdr *h)
 	return h->cls < RL_H2_POOL_CLASSES ? (size_t)1 << (h->cls + POOL_MIN_SHIFT) : h->size;
 }
 
+/* A class's first block, or a block too large for any class: from libc, with its header. */
+__attribute__((noinline)) static void *pool_grow(unsigned cls, size_t size)
+{
+	struct pool_hdr *h = malloc(sizeof(*h) + (cls < RL_H2_POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size));
+	if (!h)
+		return NULL;
+	h->cls = cls;
+	h->size = size;
+	return h + 1;
+}
+
 /* A block on a class's free list keeps its header: taking it writes nothing. */
 static void *pool_malloc(size_t size, void *ud)
 {
@@ -38,12 +49,7 @@ static void *pool_malloc(size_t size, void *ud)
 		pool->free[cls] = *(void **)(h + 1);
 		return h + 1;
 	}
-	h = malloc(sizeof(*h) + (cls < RL_H2_POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size));
-	if (!h)
-		return NULL;
-	h->cls = cls;
-	h->size = size;
-	return h + 1;
+	return pool_grow(cls, size);
 }
 
 static void pool_free(void *p, void *ud)

@@ -4,6 +4,7 @@
  * one loop turn queues leaves in one send. A stream is a request slot; it completes at
  * END_STREAM (ttfb at the response HEADERS). A message layer (gRPC's, proto_grpc.c)
  * may add its own framing and verdict to the streams. */
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,25 +362,41 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 	return 0;
 }
 
-static int on_header(nghttp2_session *s, const nghttp2_frame *f, nghttp2_rcbuf *name,
-		     nghttp2_rcbuf *value, uint8_t flags, void *ud)
+/* Where libnghttp2 is loaded. A field name that points in there is one of HPACK's static
+ * table (RFC 7541 Appendix A): nghttp2 decodes every other name into memory it
+ * allocates. Those names are valid as they stand, so their check is skipped. */
+static uintptr_t nghttp2_image_lo = UINTPTR_MAX, nghttp2_image_hi;
+
+static int find_nghttp2_image(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	if (!info->dlpi_name || !strstr(info->dlpi_name, "libnghttp2"))
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (lo < nghttp2_image_lo)
+			nghttp2_image_lo = lo;
+		if (hi > nghttp2_image_hi)
+			nghttp2_image_hi = hi;
+	}
+	return 1;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
 	struct rl_conn *c = ud;
 	struct rl_req *r = stream_req(c, f->hd.stream_id);
 	if (!r || r->done)
 		return 0;
-	nghttp2_vec n = nghttp2_rcbuf_get_buf(name), v = nghttp2_rcbuf_get_buf(value);
-	/* a name from HPACK's static table needs no check (a value from it is rare: :status) */
-	struct rl_h2_field field = {
-		.name = n.base, .nlen = n.len, .value = v.base, .vlen = v.len,
-		.name_static = nghttp2_rcbuf_is_static(name),
-	};
-	enum rl_h2_field_kind kind;
-	const char *broken = rl_h2_response_field(&r->resp, &field, &kind);
+	bool name_static = (uintptr_t)name >= nghttp2_image_lo && (uintptr_t)name < nghttp2_image_hi;
+	const char *broken = rl_h2_response_field(&r->resp, name, nlen, value, vlen, name_static);
 	if (broken)
 		malformed(c->w, c, r, broken);
-	else if (kind == RL_H2F_OTHER && messages_of(c))
-		messages_of(c)->on_header(r, n.base, n.len, v.base, v.len);
+	else if (r->resp.kind == RL_H2F_OTHER && messages_of(c))
+		messages_of(c)->on_header(r, name, nlen, value, vlen);
 	return 0;
 }
 
@@ -505,7 +522,8 @@ static void callbacks_init(void)
 	nghttp2_session_callbacks_new(&cbs);
 	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-	nghttp2_session_callbacks_set_on_header_callback2(cbs, on_header);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	dl_iterate_phdr(find_nghttp2_image, NULL);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);

@@ -131,22 +131,20 @@ static const char *content_length_field(struct rl_h2_response *r, const uint8_t 
 
 /* A field: the pseudo-field rules, the characters (RFC 9113 8.2.1) and the
  * connection-specific fields (8.2.2), which mean something only in HTTP/1.1. */
-const char *rl_h2_response_field(struct rl_h2_response *r, const struct rl_h2_field *f,
-				 enum rl_h2_field_kind *kind)
+const char *rl_h2_response_field(struct rl_h2_response *r, const uint8_t *name, size_t nlen,
+				 const uint8_t *value, size_t vlen, bool name_static)
 {
-	const uint8_t *name = f->name, *value = f->value;
-	size_t nlen = f->nlen, vlen = f->vlen;
-	*kind = RL_H2F_OTHER;
+	r->kind = RL_H2F_OTHER;
 	if (nlen && name[0] == ':') { /* :status is the one a response has; its digits are its check */
 		if (!IS(name, nlen, ":status"))
 			return rl_h2_field_name_ok(name, nlen) ? "a pseudo-field a response may not carry"
 							       : "an invalid field name (RFC 9113 8.2.1)";
-		*kind = RL_H2F_STATUS;
+		r->kind = RL_H2F_STATUS;
 		return status_field(r, value, vlen);
 	}
-	if (!f->name_static && !rl_h2_field_name_ok(name, nlen))
+	if (!name_static && !rl_h2_field_name_ok(name, nlen))
 		return "an invalid field name (RFC 9113 8.2.1)";
-	if (!f->value_static && !value_ok(value, vlen))
+	if (!value_ok(value, vlen))
 		return "an invalid field value (RFC 9113 8.2.1)";
 	r->regular_seen = true;
 	if (r->phase == RL_H2R_HEAD && !r->status)
@@ -169,7 +167,7 @@ const char *rl_h2_response_field(struct rl_h2_response *r, const struct rl_h2_fi
 			return NULL;
 		if (r->status < 200)
 			return "content-length on a 1xx response";
-		*kind = RL_H2F_CONTENT_LENGTH;
+		r->kind = RL_H2F_CONTENT_LENGTH;
 		return content_length_field(r, value, vlen);
 	case 16:
 		if (IS(name, nlen, "proxy-connection"))
