@@ -24,11 +24,34 @@ static const uint8_t name_byte_ok[256] = {
 	['y'] = 1, ['z'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1,
 };
 
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+#define LOWS  0x7f7f7f7f7f7f7f7fULL
+
+/* Whether any of eight name bytes is one the table refuses: 0x80 and up, under 0x21,
+ * 0x7f, ':' or 'A'-'Z'. Each test is exact about "any" (no carry crosses a byte). */
+static inline bool name_word_bad(const uint8_t *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	uint64_t low = x & LOWS;
+	uint64_t del = x ^ (ONES * 0x7f), colon = x ^ (ONES * ':');
+	uint64_t upper = (low + ONES * (0x80 - 'A')) & ~(low + ONES * (0x80 - 'Z' - 1));
+	uint64_t bad = x | ((x - ONES * 0x21) & ~x) | ((del - ONES) & ~del) | ((colon - ONES) & ~colon) | upper;
+	return bad & HIGHS;
+}
+
 bool rl_h2_field_name_ok(const uint8_t *name, size_t len)
 {
 	if (!len)
 		return false;
 	size_t i = name[0] == ':' && len > 1; /* a pseudo-field's colon */
+	if (len - i >= 8) { /* eight at a time, the last word overlapping the one before */
+		for (; i + 8 < len; i += 8)
+			if (name_word_bad(name + i))
+				return false;
+		return !name_word_bad(name + len - 8);
+	}
 	unsigned ok = 1;
 	for (; i < len; i++)
 		ok &= name_byte_ok[name[i]];
@@ -38,9 +61,6 @@ bool rl_h2_field_name_ok(const uint8_t *name, size_t len)
 /* RFC 9113 8.2.1: no NUL, LF or CR anywhere, no SP or HTAB at either end. Eight bytes
  * at a time (the last word overlaps the one before it): a value with no byte under 0x0e
  * holds none of the three, and the exact test runs only where one is under it. */
-#define ONES  0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
 static bool bytes_ok(const uint8_t *v, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
