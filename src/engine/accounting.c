@@ -153,9 +153,8 @@ static void count_failed(struct rl_worker *w, struct rl_stats *st)
 static void record_end(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, uint64_t sent, bool ok)
 {
 	uint64_t now = w->now_ns, latency = now > r->start_ns ? now - r->start_ns : 0;
-	struct rl_live *live = &w->live[st - w->stats];
+	/* (the live copies for progress are summed from these when published) */
 	rl_hist_record_ns(ok ? &st->latency_ok : &st->latency, latency);
-	rl_hist_record_ns(ok ? &live->hist_ok : &live->hist, latency);
 	if (w->pace.open_loop && sent) {
 		rl_hist_record_ns(&st->latency_uncorrected, now > sent ? now - sent : 0);
 		rl_hist_record_ns(&st->queue, sent > r->start_ns ? sent - r->start_ns : 0);

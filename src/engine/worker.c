@@ -291,7 +291,9 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 			      io_uring_buf_ring_mask(b->n), (int)b->to_advance++);
 }
 
-/* Sums each target's counters over the stages into live, beside its histogram. */
+/* Sums each target's counters and latency over the stages into live: a request's
+ * latency is recorded once, in its stage's statistics (failures apart from successes
+ * until the run's end folds them into one). */
 void rl_worker_live_counts(struct rl_worker *w)
 {
 	bool fails = w->sh->plan->live; /* failures by category: for live metrics only */
@@ -300,13 +302,19 @@ void rl_worker_live_counts(struct rl_worker *w)
 		l->requests = l->failed = l->open = l->in_flight = 0;
 		if (fails)
 			memset(&l->fails, 0, sizeof(l->fails));
+		rl_hist_empty(&l->hist);
+		rl_hist_empty(&l->hist_ok);
 		for (size_t s = 0; s < w->nstage_stats; s++) {
 			const struct rl_stats *st = &w->stage_stats[s * w->sh->ntargets + t];
 			l->requests += st->requests;
 			l->failed += st->failed;
 			if (fails)
 				rl_fail_counts_add(&l->fails, st);
+			rl_hist_merge(&l->hist, &st->latency);
+			rl_hist_merge(&l->hist_ok, &st->latency_ok);
 		}
+		if (w->latency_folded)
+			rl_hist_subtract(&l->hist, &l->hist_ok);
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		w->live[w->conns[i].target].in_flight += w->conns[i].inflight;
@@ -318,7 +326,7 @@ void rl_worker_live_counts(struct rl_worker *w)
 		const struct rl_group_stats *gs = &w->fan.stats[g];
 		l->requests = gs->rounds;
 		l->failed = gs->rounds - gs->full;
-		l->hist = gs->latency;
+		rl_hist_copy(&l->hist, &gs->latency);
 	}
 }
 
@@ -535,8 +543,6 @@ static void start_measuring(struct rl_worker *w)
 		struct rl_tls_agreed agreed = w->stats[t].agreed; /* the handshake was in the warm-up */
 		rl_stats_init(&w->stats[t]);
 		w->stats[t].agreed = agreed;
-		rl_hist_empty(&w->live[t].hist);
-		rl_hist_empty(&w->live[t].hist_ok);
 	}
 	for (size_t g = 0; g < w->sh->ngroups; g++) { /* the groups' rounds start afresh too */
 		memset(&w->fan.stats[g], 0, offsetof(struct rl_group_stats, latency));
@@ -654,6 +660,7 @@ void rl_worker_run(struct rl_worker *w)
 	w->end_ns = w->now_ns;
 	for (size_t i = 0; i < w->nstage_stats * w->sh->ntargets; i++)
 		rl_acct_fold_latency(&w->stage_stats[i]);
+	w->latency_folded = true;
 	/* requests still in flight at the end (or refused, waiting to be sent again) are
 	 * reported apart, not as results */
 	for (uint32_t i = 0; i < w->nconns; i++)
