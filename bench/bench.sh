@@ -207,15 +207,16 @@ if want_row open; then
 	done
 	open_row "closed loop"
 	# the floor at -R 2000 (bench/open_floor.c): the simplest client, blocking syscalls,
-	# two wake-ups a request (due, then the reply) or one (the reply read at the next)
+	# two wake-ups a request (due, then the reply) or one (the reply read at the next),
+	# and a timed wake-up alone (no I/O)
 	OPEN_FLOOR=$(dirname "$RINGLOAD")/open_floor
-	for mode in wait lazy; do
+	for mode in wait lazy sleep; do
 		: > "$TMP/o.rows"
 		for _ in $(seq "$REPS"); do
 			taskset -c "$CLIENT_CPU" "$OPEN_FLOOR" "$SPORT" 2000 $((2000 * SECS)) $mode >> "$TMP/o.rows"
 		done
 		awk '{ print $2 }' "$TMP/o.rows" | median |
-			awk -v l="floor -R 2000 $mode" -v w="$([ $mode = wait ] && echo 2 || echo 1)" \
+			awk -v l="floor -R 2000 $mode" -v w="$(case $mode in wait) echo 2 ;; *) echo 1 ;; esac)" \
 				'{ printf "%-22s %12d %12.2f %12s\n", l, 2000, $1, w " wakes" }'
 	done
 fi

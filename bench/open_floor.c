@@ -4,8 +4,9 @@
  * (blocking recv: a second wake-up). With "lazy" it never waits for a response: it reads
  * what has arrived (MSG_DONTWAIT) when it wakes for the next send, one wake-up per
  * request, which an exact client could do only with the kernel's receive timestamps.
- * Parses nothing. Prints the requests and the CPU (user + system) per request in µs.
- *   open_floor PORT RATE REQUESTS [lazy]   (127.0.0.1, one connection) */
+ * With "sleep" it only sleeps until each is due: what one timed wake-up costs. Parses
+ * nothing. Prints the requests and the CPU (user + system) per request in µs.
+ *   open_floor PORT RATE REQUESTS [wait|lazy|sleep]   (127.0.0.1, one connection) */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,12 +30,12 @@ static double cpu_us(void)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: open_floor PORT RATE REQUESTS [lazy]\n");
+		fprintf(stderr, "usage: open_floor PORT RATE REQUESTS [wait|lazy|sleep]\n");
 		return 2;
 	}
 	int port = atoi(argv[1]);
 	long rate = atol(argv[2]), n = atol(argv[3]);
-	int lazy = argc > 4 && !strcmp(argv[4], "lazy");
+	int lazy = argc > 4 && !strcmp(argv[4], "lazy"), sleep_only = argc > 4 && !strcmp(argv[4], "sleep");
 	if (port <= 0 || rate <= 0 || n <= 0) {
 		fprintf(stderr, "open_floor: PORT, RATE and REQUESTS must be positive\n");
 		return 2;
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+	if (fd < 0 || (!sleep_only && connect(fd, (struct sockaddr *)&a, sizeof(a)))) {
 		perror("open_floor: connect");
 		return 1;
 	}
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
 			due.tv_nsec -= 1000000000L;
 		}
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+		if (sleep_only)
+			continue;
 		if (lazy && i)
 			(void)!recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(request) - 1) {
