@@ -139,7 +139,7 @@ static void response_counts_success_with_one_latency_sample(void **state)
 	assert_int_equal(f->stats.status[200], 1);
 	assert_int_equal(f->stats.latency_ok.total, 1);
 	assert_int_equal(f->stats.ttfb.total, 1);
-	rl_worker_live_counts(&f->w); /* the progress copy: summed from the stage's statistics */
+	rl_worker_live_counts(&f->w, &f->live); /* the progress copy: from the stage's statistics */
 	assert_int_equal(f->live.hist_ok.total, 1);
 	assert_int_equal(f->live.hist.total, 0);
 	assert_int_equal(f->c->inflight, 4); /* refilled */

@@ -551,7 +551,7 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 	/* the last (partial) second, from the workers' own state: rows add up exactly */
 	live_reset(ctx->cur, ntargets + ctx->sh.ngroups);
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
-		rl_worker_live_counts(&ctx->workers[i]);
+		rl_worker_live_counts(&ctx->workers[i], ctx->workers[i].live);
 		live_add(ctx->cur, ctx->workers[i].live, ntargets + ctx->sh.ngroups, ctx->sh.plan->live);
 	}
 	double dur = (double)(end - ctx->sh.measure_ns) / 1e9;

@@ -294,35 +294,42 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 /* Sums each target's counters and latency over the stages into live: a request's
  * latency is recorded once, in its stage's statistics (failures apart from successes
  * until the run's end folds them into one). */
-void rl_worker_live_counts(struct rl_worker *w)
+void rl_worker_live_counts(struct rl_worker *w, struct rl_live *live)
 {
 	bool fails = w->sh->plan->live; /* failures by category: for live metrics only */
 	for (size_t t = 0; t < w->sh->ntargets; t++) {
-		struct rl_live *l = &w->live[t];
+		struct rl_live *l = &live[t];
 		l->requests = l->failed = l->open = l->in_flight = 0;
 		if (fails)
 			memset(&l->fails, 0, sizeof(l->fails));
-		rl_hist_empty(&l->hist);
-		rl_hist_empty(&l->hist_ok);
+		if (w->nstage_stats == 1) { /* no stages: the one statistics' copy */
+			rl_hist_copy(&l->hist, &w->stage_stats[t].latency);
+			rl_hist_copy(&l->hist_ok, &w->stage_stats[t].latency_ok);
+		} else {
+			rl_hist_empty(&l->hist);
+			rl_hist_empty(&l->hist_ok);
+		}
 		for (size_t s = 0; s < w->nstage_stats; s++) {
 			const struct rl_stats *st = &w->stage_stats[s * w->sh->ntargets + t];
 			l->requests += st->requests;
 			l->failed += st->failed;
 			if (fails)
 				rl_fail_counts_add(&l->fails, st);
-			rl_hist_merge(&l->hist, &st->latency);
-			rl_hist_merge(&l->hist_ok, &st->latency_ok);
+			if (w->nstage_stats > 1) {
+				rl_hist_merge(&l->hist, &st->latency);
+				rl_hist_merge(&l->hist_ok, &st->latency_ok);
+			}
 		}
 		if (w->latency_folded)
 			rl_hist_subtract(&l->hist, &l->hist_ok);
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {
-		w->live[w->conns[i].target].in_flight += w->conns[i].inflight;
+		live[w->conns[i].target].in_flight += w->conns[i].inflight;
 		if (w->conns[i].state == C_OPEN)
-			w->live[w->conns[i].target].open++;
+			live[w->conns[i].target].open++;
 	}
 	for (size_t g = 0; g < w->sh->ngroups; g++) { /* a group's rounds, as requests */
-		struct rl_live *l = &w->live[w->sh->ntargets + g];
+		struct rl_live *l = &live[w->sh->ntargets + g];
 		const struct rl_group_stats *gs = &w->fan.stats[g];
 		l->requests = gs->rounds;
 		l->failed = gs->rounds - gs->full;
@@ -349,11 +356,10 @@ static void publish_progress(struct rl_worker *w)
 		return;
 	/* a seqlock: odd while copying; the reader retries on a change */
 	w->published_tick = tick;
-	rl_worker_live_counts(w);
 	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.hist_seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	rl_live_copy(w->progress.pub, w->live, w->sh->ntargets + w->sh->ngroups);
+	rl_worker_live_counts(w, w->progress.pub); /* straight into the published copy */
 	atomic_store_explicit(&w->progress.hist_seq, seq + 2, memory_order_release);
 }
 

@@ -296,7 +296,7 @@ uint64_t rl_worker_intended_ns(const struct rl_worker *w, uint64_t k);
 /* nconns: the regular connections; w->fan.vu_group/nvus add the fan-out groups' */
 int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_conn);
 void rl_worker_run(struct rl_worker *w);
-void rl_worker_live_counts(struct rl_worker *w);
+void rl_worker_live_counts(struct rl_worker *w, struct rl_live *live);
 /* The target of the run's g-th regular connection (by weight, interleaved). */
 uint32_t rl_target_of_conn(const struct rl_shared *sh, uint32_t g);
 void rl_worker_free(struct rl_worker *w);

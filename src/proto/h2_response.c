@@ -117,6 +117,19 @@ static bool is(const uint8_t *s, size_t n, const char *lit, size_t litlen)
 }
 #define IS(s, n, lit) is(s, n, lit, sizeof(lit) - 1)
 
+/* RFC 9113 8.2.2: fields that mean something only on an HTTP/1.1 connection. */
+static bool connection_specific(const uint8_t *name, size_t nlen, const uint8_t *value, size_t vlen)
+{
+	switch (nlen) {
+	case 2: return IS(name, nlen, "te") && !IS(value, vlen, "trailers");
+	case 7: return IS(name, nlen, "upgrade");
+	case 10: return IS(name, nlen, "connection") || IS(name, nlen, "keep-alive");
+	case 16: return IS(name, nlen, "proxy-connection");
+	case 17: return IS(name, nlen, "transfer-encoding");
+	default: return false;
+	}
+}
+
 static const char *status_field(struct rl_h2_response *r, const uint8_t *v, size_t vlen)
 {
 	if (r->phase != RL_H2R_HEAD)
@@ -169,38 +182,13 @@ const char *rl_h2_response_field(struct rl_h2_response *r, const uint8_t *name, 
 	r->regular_seen = true;
 	if (r->phase == RL_H2R_HEAD && !r->status)
 		return "response HEADERS with no :status first";
-	switch (nlen) {
-	case 2:
-		if (IS(name, nlen, "te") && !IS(value, vlen, "trailers"))
-			break;
-		return NULL;
-	case 7:
-		if (IS(name, nlen, "upgrade"))
-			break;
-		return NULL;
-	case 10:
-		if (IS(name, nlen, "connection") || IS(name, nlen, "keep-alive"))
-			break;
-		return NULL;
-	case 14:
-		if (r->phase != RL_H2R_HEAD || !IS(name, nlen, "content-length"))
-			return NULL;
+	if (nlen == 14 && r->phase == RL_H2R_HEAD && IS(name, nlen, "content-length")) {
 		if (r->status < 200)
 			return "content-length on a 1xx response";
 		r->kind = RL_H2F_CONTENT_LENGTH;
 		return content_length_field(r, value, vlen);
-	case 16:
-		if (IS(name, nlen, "proxy-connection"))
-			break;
-		return NULL;
-	case 17:
-		if (IS(name, nlen, "transfer-encoding"))
-			break;
-		return NULL;
-	default:
-		return NULL;
 	}
-	return "a connection-specific field (RFC 9113 8.2.2)";
+	return connection_specific(name, nlen, value, vlen) ? "a connection-specific field (RFC 9113 8.2.2)" : NULL;
 }
 
 const char *rl_h2_response_end_block(struct rl_h2_response *r, bool end_stream)
