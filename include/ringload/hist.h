@@ -35,9 +35,6 @@ void rl_hist_reset(struct rl_hist *h);
  * to their destination, which must be a histogram already. */
 void rl_hist_empty(struct rl_hist *h);
 void rl_hist_copy(struct rl_hist *dst, const struct rl_hist *src);
-/* dst -= src, where dst holds everything src does: its extremes come from its buckets
- * after (within the 0.1% resolution). */
-void rl_hist_subtract(struct rl_hist *dst, const struct rl_hist *src);
 
 /* A value's bucket is the power of two above its top sub-bucket bits; inside a bucket the
  * resolution is value >> bucket, which keeps the relative error under 1/1024. */

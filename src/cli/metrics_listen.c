@@ -66,7 +66,7 @@ void rl_metrics_listen_view(const struct rl_progress_view *v, void *arg)
 	struct rl_metrics_listen *m = arg;
 	size_t n = v->ntargets < m->ntargets ? v->ntargets : m->ntargets;
 	for (size_t t = 0; t < n; t++) {
-		rl_hist_reset(&m->latency[t]);
+		rl_hist_empty(&m->latency[t]); /* by its span: a view comes every 200 ms */
 		rl_hist_merge(&m->latency[t], &v->targets[t].hist);
 		rl_hist_merge(&m->latency[t], &v->targets[t].hist_ok);
 	}
@@ -86,7 +86,7 @@ void rl_metrics_listen_final(struct rl_metrics_listen *m, const struct rl_result
 		live[t].requests = s->requests;
 		live[t].failed = s->failed;
 		rl_fail_counts_add(&live[t].fails, s);
-		m->latency[t] = s->latency;
+		rl_hist_copy(&m->latency[t], &s->latency);
 	}
 	struct rl_prom_view pv = { m->names, live, m->latency, n, res->cpu_user_s, res->cpu_sys_s, res->duration_s,
 				   true };

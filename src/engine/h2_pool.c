@@ -23,15 +23,16 @@ static inline unsigned size_class(size_t n)
 	return cls < RL_H2_POOL_CLASSES ? cls : RL_H2_POOL_CLASSES;
 }
 
-static size_t class_bytes(const struct pool_hdr *h)
+/* A block's room: its class's size, or what a plain malloc was asked for. */
+static size_t block_bytes(unsigned cls, size_t size)
 {
-	return h->cls < RL_H2_POOL_CLASSES ? (size_t)1 << (h->cls + POOL_MIN_SHIFT) : h->size;
+	return cls < RL_H2_POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size;
 }
 
 /* A class's first block, or a block too large for any class: from libc, with its header. */
 __attribute__((noinline)) static void *pool_grow(unsigned cls, size_t size)
 {
-	struct pool_hdr *h = malloc(sizeof(*h) + (cls < RL_H2_POOL_CLASSES ? (size_t)1 << (cls + POOL_MIN_SHIFT) : size));
+	struct pool_hdr *h = malloc(sizeof(*h) + block_bytes(cls, size));
 	if (!h)
 		return NULL;
 	h->cls = cls;
@@ -81,7 +82,8 @@ static void *pool_realloc(void *p, size_t size, void *ud)
 {
 	if (!p)
 		return pool_malloc(size, ud);
-	size_t had = class_bytes((struct pool_hdr *)p - 1);
+	const struct pool_hdr *h = (const struct pool_hdr *)p - 1;
+	size_t had = block_bytes(h->cls, h->size);
 	void *q = pool_malloc(size, ud);
 	if (!q)
 		return NULL;

@@ -523,13 +523,13 @@ static void callbacks_init(void)
 	nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
-	dl_iterate_phdr(find_nghttp2_image, NULL);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, on_invalid_frame_recv);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_send);
 	shared_callbacks = cbs;
+	dl_iterate_phdr(find_nghttp2_image, NULL); /* where static-table names live */
 	/* nghttp2's HTTP messaging checks cost more per request than all of ringload's own
 	 * code, and they ignore most invalid fields; h2_response.c checks the same rules (and
 	 * those fields) as each response is read */

@@ -546,6 +546,12 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 			res->max_backlog += w->pace.max_backlog;
 		}
 	}
+	/* the results' latency is every request's: the workers keep successes apart */
+	for (size_t t = 0; t < ntargets; t++)
+		rl_acct_fold_latency(&res->targets[t]);
+	rl_acct_fold_latency(&res->total);
+	for (size_t s = 0; res->stages && s < plan->nstages; s++)
+		rl_acct_fold_latency(&res->stages[s]);
 	merge_groups(ctx, res, ngroups);
 	res->features = ctx->workers[0].feat;
 	/* the last (partial) second, from the workers' own state: rows add up exactly */

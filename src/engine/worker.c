@@ -292,8 +292,8 @@ void rl_worker_recycle_buf(struct rl_worker *w, unsigned bid)
 }
 
 /* Sums each target's counters and latency over the stages into live: a request's
- * latency is recorded once, in its stage's statistics (failures apart from successes
- * until the run's end folds them into one). */
+ * latency is recorded once, in its stage's statistics (failures apart from successes;
+ * the results fold them into one). */
 void rl_worker_live_counts(struct rl_worker *w, struct rl_live *live)
 {
 	bool fails = w->sh->plan->live; /* failures by category: for live metrics only */
@@ -302,26 +302,17 @@ void rl_worker_live_counts(struct rl_worker *w, struct rl_live *live)
 		l->requests = l->failed = l->open = l->in_flight = 0;
 		if (fails)
 			memset(&l->fails, 0, sizeof(l->fails));
-		if (w->nstage_stats == 1) { /* no stages: the one statistics' copy */
-			rl_hist_copy(&l->hist, &w->stage_stats[t].latency);
-			rl_hist_copy(&l->hist_ok, &w->stage_stats[t].latency_ok);
-		} else {
-			rl_hist_empty(&l->hist);
-			rl_hist_empty(&l->hist_ok);
-		}
+		rl_hist_empty(&l->hist);
+		rl_hist_empty(&l->hist_ok);
 		for (size_t s = 0; s < w->nstage_stats; s++) {
 			const struct rl_stats *st = &w->stage_stats[s * w->sh->ntargets + t];
 			l->requests += st->requests;
 			l->failed += st->failed;
 			if (fails)
 				rl_fail_counts_add(&l->fails, st);
-			if (w->nstage_stats > 1) {
-				rl_hist_merge(&l->hist, &st->latency);
-				rl_hist_merge(&l->hist_ok, &st->latency_ok);
-			}
+			rl_hist_merge(&l->hist, &st->latency);
+			rl_hist_merge(&l->hist_ok, &st->latency_ok);
 		}
-		if (w->latency_folded)
-			rl_hist_subtract(&l->hist, &l->hist_ok);
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		live[w->conns[i].target].in_flight += w->conns[i].inflight;
@@ -664,9 +655,6 @@ void rl_worker_run(struct rl_worker *w)
 	}
 	w->stopping = true;
 	w->end_ns = w->now_ns;
-	for (size_t i = 0; i < w->nstage_stats * w->sh->ntargets; i++)
-		rl_acct_fold_latency(&w->stage_stats[i]);
-	w->latency_folded = true;
 	/* requests still in flight at the end (or refused, waiting to be sent again) are
 	 * reported apart, not as results */
 	for (uint32_t i = 0; i < w->nconns; i++)

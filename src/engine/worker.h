@@ -241,7 +241,6 @@ struct rl_worker {
 	uint32_t tls_ramp_left;       /* slots whose first handshake has not ended yet */
 	size_t slot_scratch;          /* bytes per slot: the most any target's protocol needs */
 	bool stopping;
-	bool latency_folded; /* each stage's latency holds its successes too (the run is over) */
 	bool measuring;               /* past the warm-up: statistics are the results */
 	uint64_t now_ns;              /* the clock read after the last wait */
 	uint64_t flush_ns;            /* the clock read before this turn's submit */

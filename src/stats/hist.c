@@ -121,37 +121,6 @@ void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct
 	}
 }
 
-void rl_hist_subtract(struct rl_hist *dst, const struct rl_hist *src)
-{
-	unsigned from, to, lo = RL_HIST_COUNTS, hi = 0;
-	if (!hist_span(dst->total, dst->min_us, dst->max_us, &from, &to))
-		return;
-	bool known = dst->min_us <= dst->max_us;
-	unsigned slo, shi;
-	if (hist_span(src->total, src->min_us, src->max_us, &slo, &shi))
-		for (unsigned i = slo; i <= shi; i++)
-			dst->counts[i] -= src->counts[i];
-	dst->total -= src->total;
-	dst->sum_us -= src->sum_us;
-	dst->sum_sq_us -= src->sum_sq_us;
-	if (!known)
-		return; /* the extremes stay unknown */
-	for (unsigned i = from; i <= to; i++) {
-		if (dst->counts[i]) {
-			if (i < lo)
-				lo = i;
-			hi = i;
-		}
-	}
-	dst->min_us = UINT64_MAX;
-	dst->max_us = 0;
-	if (dst->total) {
-		uint64_t width;
-		dst->min_us = hist_value_at(lo, &width);
-		dst->max_us = hist_value_at(hi, &width) + width - 1;
-	}
-}
-
 void rl_hist_settle(struct rl_hist *h)
 {
 	if (!h->total || h->min_us <= h->max_us)
