@@ -8,6 +8,9 @@ HOSTILE="$(dirname "$0")/../hostile/server.py"
 # start_hostile MODE: sets HOSTILE_PORT
 start_hostile() {
 	local out="$TEST_TMP/hostile.$1.out"
+	# emptied here, before the server starts: a mode started twice must never read the
+	# port its first server (now gone) printed, which the background redirect truncates late
+	: > "$out"
 	python3 "$HOSTILE" "$1" 0 > "$out" 2>&1 &
 	PIDS+=("$!")
 	HOSTILE_PID=$!

@@ -118,20 +118,17 @@ check "ringload_counts_10000_ok" test "$(jget "$TEST_TMP/r.json" '(d["total"]["r
 # same without it (RINGLOAD_COMPAT=nodefer, as on a kernel before 6.1); two threads,
 # each ring enabled by the thread that runs it (-v names the mode, then logs requests)
 for mode in default nodefer; do
-	RINGLOAD_COMPAT=$([ $mode = nodefer ] && echo nodefer) "$RINGLOAD" serve --port 0 --threads 2 -v > "$TEST_TMP/s2.out" 2>&1 &
+	# a log of its own per mode: the port read must be this server's, never the one
+	# the last mode's server printed before the new log is truncated
+	RINGLOAD_COMPAT=$([ $mode = nodefer ] && echo nodefer) "$RINGLOAD" serve --port 0 --threads 2 -v > "$TEST_TMP/s2.$mode.out" 2>&1 &
 	S2PID=$!
 	PIDS+=("$S2PID")
-	S2PORT=""
-	for _ in $(seq 100); do
-		S2PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TEST_TMP/s2.out" 2>/dev/null | cut -d: -f3)
-		[ -n "$S2PORT" ] && break
-		sleep 0.05
-	done
+	S2PORT=$(serve_port "$TEST_TMP/s2.$mode.out" http)
 	"$RINGLOAD" -q -o json -c 8 -t 2 -n 4000 "http://127.0.0.1:$S2PORT/" > "$TEST_TMP/s2h1.json"
 	"$RINGLOAD" -q -o json --h2 -c 8 -t 2 -n 4000 "http://127.0.0.1:$S2PORT/" > "$TEST_TMP/s2h2.json"
 	want="DEFER_TASKRUN (in"
 	[ $mode = nodefer ] && want="COOP_TASKRUN or plain"
-	check "serve_two_threads_${mode}_all_ok" test "$(grep -c "io_uring completions: $want" "$TEST_TMP/s2.out") \
+	check "serve_two_threads_${mode}_all_ok" test "$(grep -c "io_uring completions: $want" "$TEST_TMP/s2.$mode.out") \
 $(jget "$TEST_TMP/s2h1.json" 'd["total"]["successful"]') $(jget "$TEST_TMP/s2h2.json" 'd["total"]["successful"]')" = "1 4000 4000"
 	kill -TERM "$S2PID"
 	wait "$S2PID"
