@@ -24,6 +24,7 @@ struct outcome {
 
 typedef int (*parse_fn)(struct rl_h1_parser *, const uint8_t *, size_t, size_t *);
 static parse_fn parse_with = rl_h1_parse;
+static struct rl_h1_memo *memo_with; /* the head memo the parsers use, when set */
 
 /* Feeds data in pieces cut at the given offsets; then, when eof, tells the parser. */
 static struct outcome run_pieces(const char *data, size_t len, bool head, const size_t *cuts,
@@ -31,6 +32,7 @@ static struct outcome run_pieces(const char *data, size_t len, bool head, const 
 {
 	struct rl_h1_parser p;
 	rl_h1_parser_init(&p, head);
+	p.memo = memo_with;
 	struct outcome o = { .rc = RL_H1_AGAIN, .keep_alive = -1 };
 	size_t pos = 0;
 	for (size_t k = 0; k <= ncuts && o.rc == RL_H1_AGAIN; k++) {
@@ -82,7 +84,21 @@ static struct outcome parse_all_ways(const char *data, size_t len, bool head, bo
 			assert_same(&whole, &split, way ? "byte machine, split" : "split", cut);
 		}
 	}
+	/* through a head memo: the first parse fills it, the others take it (whole, or
+	 * split after the head) or pass it by (split inside the head) */
+	static struct rl_h1_memo memo;
+	memset(&memo, 0, sizeof(memo));
 	parse_with = rl_h1_parse;
+	memo_with = &memo;
+	for (int pass = 0; pass < 2; pass++) {
+		struct outcome again = run_pieces(data, len, head, NULL, 0, eof);
+		assert_same(&whole, &again, pass ? "memo, whole" : "filling the memo, whole", 0);
+	}
+	for (size_t cut = 1; cut < len; cut++) {
+		struct outcome split = run_pieces(data, len, head, &cut, 1, eof);
+		assert_same(&whole, &split, "memo, split", cut);
+	}
+	memo_with = NULL;
 	if (len > 1) {
 		size_t *cuts = malloc((len - 1) * sizeof(*cuts));
 		for (size_t i = 0; i < len - 1; i++)
@@ -404,8 +420,22 @@ static const char *const real_heads[] = {
 static struct outcome parse_once(parse_fn fn, const char *data, size_t len)
 {
 	parse_with = fn;
+	memo_with = NULL;
 	struct outcome o = run_pieces(data, len, false, NULL, 0, true);
 	parse_with = rl_h1_parse;
+	return o;
+}
+
+/* data, parsed through a memo that first read `first` */
+static struct outcome parse_memo(const char *first, size_t first_len, const char *data, size_t len)
+{
+	static struct rl_h1_memo memo;
+	memset(&memo, 0, sizeof(memo));
+	parse_with = rl_h1_parse;
+	memo_with = &memo;
+	run_pieces(first, first_len, false, NULL, 0, true);
+	struct outcome o = run_pieces(data, len, false, NULL, 0, true);
+	memo_with = NULL;
 	return o;
 }
 
@@ -424,8 +454,64 @@ static void h1_fast_path_agrees_with_the_byte_machine(void **s)
 				struct outcome fast = parse_once(rl_h1_parse, buf, len);
 				struct outcome bytes = parse_once(rl_h1_parse_bytewise, buf, len);
 				assert_same(&fast, &bytes, real_heads[k], at * 256 + grammar[g]);
+				/* a memo of the real head, which this one differs from at `at`; then
+				 * a memo of this head, if the fast path kept it */
+				struct outcome memo = parse_memo(real_heads[k], strlen(real_heads[k]), buf, len);
+				assert_same(&memo, &bytes, "memo of the real head", at * 256 + grammar[g]);
+				memo = parse_memo(buf, len, buf, len);
+				assert_same(&memo, &bytes, "memo of this head", at * 256 + grammar[g]);
 			}
 	}
+}
+
+/* One response through a parser on memo m: its status, or the error. */
+static int memo_status(struct rl_h1_memo *m, const char *r, bool head)
+{
+	struct rl_h1_parser p;
+	rl_h1_parser_init(&p, head);
+	p.memo = m;
+	size_t used;
+	int rc = rl_h1_parse(&p, (const uint8_t *)r, strlen(r), &used);
+	return rc == RL_H1_DONE ? p.status : rc;
+}
+
+/* The memo is taken for a byte-identical head read from the same start, and only then:
+ * a marked memo (its status changed by hand) shows where it was taken. */
+static void h1_memo_is_taken_only_for_the_same_head(void **s)
+{
+	static const char a[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
+	static const char a_other[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alivf\r\n\r\nok";
+	static const char a_bad[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\n\r\nok";
+	static struct rl_h1_memo m;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(memo_status(&m, a, false), 200);
+	assert_int_equal(m.len, strlen(a) - 2);
+	m.after.status = 299; /* the mark */
+	assert_int_equal(memo_status(&m, a, false), 299);          /* taken */
+	assert_int_equal(memo_status(&m, a_other, false), 200);    /* one byte differs */
+	assert_int_equal(memo_status(&m, a, false), 200);          /* a_other's memo now */
+	m.after.status = 299;
+	assert_int_equal(memo_status(&m, a, true), 200);           /* a HEAD request's */
+	/* after an interim response the parser is not where the memo's head was read from */
+	memo_status(&m, a, false);
+	m.after.status = 299;
+	{
+		static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		char both[256];
+		snprintf(both, sizeof(both), "%s%s", interim, a);
+		assert_int_equal(memo_status(&m, both, false), 200);
+	}
+	/* a head the fast path leaves to the byte machine is never kept */
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(memo_status(&m, a_bad, false), 200);
+	assert_int_equal(m.len, 0);
+	/* nor is one longer than RL_H1_MEMO_MAX */
+	char big[RL_H1_MEMO_MAX + 128];
+	int n = snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nX: %0*d\r\nContent-Length: 0\r\n\r\n",
+			 RL_H1_MEMO_MAX, 7);
+	assert_true(n > RL_H1_MEMO_MAX && (size_t)n < sizeof(big));
+	assert_int_equal(memo_status(&m, big, false), 200);
+	assert_int_equal(m.len, 0);
 }
 
 static void sink_body(void *ctx, const uint8_t *p, size_t n)
@@ -466,6 +552,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(h1_content_length_body),
 		cmocka_unit_test(h1_fast_path_agrees_with_the_byte_machine),
+		cmocka_unit_test(h1_memo_is_taken_only_for_the_same_head),
 		cmocka_unit_test(h1_header_names_are_case_insensitive),
 		cmocka_unit_test(h1_stops_at_end_of_response),
 		cmocka_unit_test(h1_chunked_with_extensions_and_trailers),

@@ -33,6 +33,8 @@ enum rl_h1_error {
 	RL_H1_E_TRUNCATED = -13,     /* EOF inside the response */
 };
 
+struct rl_h1_memo;
+
 struct rl_h1_parser {
 	uint8_t state, next, hdr, val_state;
 	uint8_t is_head : 1, trailers : 1, has_cl : 1, te_present : 1, te_chunked : 1,
@@ -48,6 +50,23 @@ struct rl_h1_parser {
 	 * across resets */
 	void (*on_body)(void *ctx, const uint8_t *p, size_t n);
 	void *body_ctx;
+	struct rl_h1_memo *memo; /* the head memo, when set; kept across resets */
+};
+
+/* The last whole head the fast path read, and the parser's state after it. Servers
+ * send the same head again and again (nginx's changes with its Date, once a second): a
+ * head byte-identical to the memo's, read from the same starting state, has the same
+ * verdict and fields, so it is compared, not read again. Owned by the caller and shared
+ * by the parsers that point at it (on one thread); a head longer than RL_H1_MEMO_MAX is
+ * never kept. */
+#define RL_H1_MEMO_MAX 512
+
+struct rl_h1_memo {
+	uint32_t len;     /* the head's bytes, 0 while empty */
+	int rc;           /* what the parse returned at the head's end */
+	bool is_head;     /* the request was HEAD */
+	struct rl_h1_parser after;
+	uint8_t head[RL_H1_MEMO_MAX];
 };
 
 /* A new parser, with no body sink; reset readies it for the next response and keeps

@@ -15,39 +15,54 @@
 
 #include "proto.h"
 
+/* The i-th request from the ring's head (i <= the ring's size, head below it). */
 static inline struct rl_req *req_at(struct rl_worker *w, struct rl_conn *c, uint32_t i)
 {
-	return &c->reqs[(c->head + i) % w->sh->plan->pipeline];
+	uint32_t k = c->head + i;
+	return &c->reqs[k < w->pipeline ? k : k - w->pipeline];
+}
+
+/* The oldest request on the connection: the one the next response answers. */
+static inline struct rl_req *head_req(struct rl_conn *c)
+{
+	return &c->reqs[c->head];
+}
+
+static inline uint32_t next_slot(const struct rl_worker *w, uint32_t k)
+{
+	return k + 1 < w->pipeline ? k + 1 : 0;
 }
 
 /* Drops the head request from the ring; the parser is ready for the next response. */
 static void pop_head(struct rl_worker *w, struct rl_conn *c)
 {
-	c->head = (c->head + 1) % w->sh->plan->pipeline;
+	c->head = next_slot(w, c->head);
 	c->inflight--;
 	rl_h1_parser_reset(&c->parser, rl_conn_target(w, c)->head);
 }
 
+/* The oldest request's deadline. The timer moves only when it would fire late: one left
+ * armed for an earlier request fires early, and h1_on_timer moves it on then, so a
+ * keep-alive connection re-arms about once per timeout, not once per request. */
 static void arm_request_timer(struct rl_worker *w, struct rl_conn *c)
 {
-	if (c->inflight)
-		rl_tw_arm(&w->tw, &c->timer, req_at(w, c, 0)->start_ns + rl_conn_target(w, c)->timeout_ns);
-	else
-		rl_tw_cancel(&w->tw, &c->timer);
+	uint64_t deadline = head_req(c)->start_ns + rl_conn_target(w, c)->timeout_ns;
+	if (!rl_timer_armed(&c->timer) || c->timer.expires_ns > deadline)
+		rl_tw_arm(&w->tw, &c->timer, deadline);
 }
 
 /* Accounting touches neither the ring nor the parser: count first, then pop. */
-static void complete_head(struct rl_worker *w, struct rl_conn *c)
+static void complete_head(struct rl_worker *w, struct rl_conn *c, const struct rl_req *head)
 {
 	unsigned status = c->parser.status;
-	rl_acct_response(w, c, req_at(w, c, 0), status, -1, status < 400, c->parser.body_bytes);
+	rl_acct_response(w, c, head, status, -1, status < 400, c->parser.body_bytes);
 	pop_head(w, c);
 }
 
 static void h1_drain(struct rl_worker *w, struct rl_conn *c, enum rl_err err, const char *detail)
 {
 	while (c->inflight) {
-		rl_acct_drain(w, c, req_at(w, c, 0), err, detail);
+		rl_acct_drain(w, c, head_req(c), err, detail);
 		pop_head(w, c);
 	}
 }
@@ -128,7 +143,7 @@ static size_t render_request(struct rl_worker *w, const struct rl_target *t, cha
 static void body_seen(void *ctx, const uint8_t *p, size_t n)
 {
 	struct rl_conn *c = ctx;
-	struct rl_req *r = req_at(c->w, c, 0);
+	struct rl_req *r = head_req(c);
 	r->body_match = rl_expect_feed(&rl_conn_target(c->w, c)->expect, r->body_match, p, n);
 }
 
@@ -138,6 +153,8 @@ static int h1_open(struct rl_worker *w, struct rl_conn *c)
 	rl_h1_parser_init(&c->parser, t->head);
 	c->parser.on_body = t->expect.body_len ? body_seen : NULL;
 	c->parser.body_ctx = c;
+	c->parser.memo = &w->h1_memo;
+	c->out_base = 0;
 	return 0;
 }
 
@@ -147,7 +164,7 @@ static void h1_fill(struct rl_worker *w, struct rl_conn *c)
 		return;
 	const struct rl_target *t = rl_conn_target(w, c);
 	/* the target's own, at most the plan's (which sizes the ring); 0: the plan's */
-	uint32_t pipeline = t->pipeline ? t->pipeline : w->sh->plan->pipeline;
+	uint32_t pipeline = t->pipeline ? t->pipeline : w->pipeline;
 	bool was_idle = !c->inflight;
 	struct rl_take take;
 	while (c->inflight < pipeline && rl_acct_take(w, c, &take)) {
@@ -163,7 +180,7 @@ static void h1_fill(struct rl_worker *w, struct rl_conn *c)
 			memcpy(c->out + c->out_len, t->request, t->request_len);
 			c->out_len += (uint32_t)t->request_len;
 		}
-		r->out_end = c->out_len;
+		r->out_end = c->out_base + c->out_len;
 		c->inflight++;
 		rl_conn_mark_dirty(w, c);
 	}
@@ -176,25 +193,28 @@ static void h1_fill(struct rl_worker *w, struct rl_conn *c)
 /* Every request now in the buffer leaves with this turn's send. */
 static void h1_handed(struct rl_worker *w, struct rl_conn *c, uint64_t now_ns)
 {
-	for (uint32_t i = 0; i < c->inflight; i++) {
-		struct rl_req *r = req_at(w, c, i);
+	for (uint32_t i = 0, k = c->head; i < c->inflight; i++) {
+		struct rl_req *r = &c->reqs[k];
 		if (!r->sent_ns)
 			r->sent_ns = now_ns;
+		if (i + 1 < c->inflight)
+			k = next_slot(w, k);
 	}
 }
 
 /* A short send leaves the rest of a request unsent: that request is not handed over
- * until its last byte is, so it loses its stamp. */
+ * until its last byte is, so it loses its stamp. Positions count from the connect, so a
+ * whole send (the usual) looks at no request. */
 static void h1_sent(struct rl_worker *w, struct rl_conn *c, uint32_t sent)
 {
-	for (uint32_t i = 0; i < c->inflight; i++) {
-		struct rl_req *r = req_at(w, c, i);
-		if (r->out_end > sent) {
+	bool whole = sent == c->out_len;
+	c->out_base += sent;
+	if (whole)
+		return;
+	for (uint32_t i = 0, k = c->head; i < c->inflight; i++, k = next_slot(w, k)) {
+		struct rl_req *r = &c->reqs[k];
+		if ((int32_t)(r->out_end - c->out_base) > 0)
 			r->sent_ns = 0;
-			r->out_end -= sent;
-		} else {
-			r->out_end = 0;
-		}
 	}
 }
 
@@ -210,7 +230,7 @@ static bool h1_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *da
 			rl_conn_close(w, c);
 			return false;
 		}
-		struct rl_req *r = req_at(w, c, 0);
+		struct rl_req *r = head_req(c);
 		if (!r->first_ns) {
 			rl_req_first_byte(w, r);
 			if (!r->sent_ns) /* answered before its last byte left: no wait to measure */
@@ -223,7 +243,7 @@ static bool h1_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *da
 		if (rc == RL_H1_DONE) {
 			/* --no-keepalive: the client closes after each response, whatever the server said */
 			bool keep_alive = c->parser.keep_alive && !rl_conn_target(w, c)->no_keepalive;
-			complete_head(w, c);
+			complete_head(w, c, r);
 			if (!keep_alive) {
 				h1_drain(w, c, RL_ERR_COUNT, NULL);
 				rl_conn_close(w, c);
@@ -242,7 +262,7 @@ static void h1_on_eof(struct rl_worker *w, struct rl_conn *c)
 	if (c->inflight && rl_h1_parser_started(&c->parser)) {
 		int rc = rl_h1_finish(&c->parser);
 		if (rc == RL_H1_DONE) {
-			complete_head(w, c); /* a body delimited by the close */
+			complete_head(w, c, head_req(c)); /* a body delimited by the close */
 			h1_drain(w, c, RL_ERR_COUNT, NULL);
 		} else {
 			h1_drain(w, c, RL_ERR_EOF, rl_h1_strerror(rc));
@@ -256,6 +276,11 @@ static void h1_on_eof(struct rl_worker *w, struct rl_conn *c)
  * may still come), so everything on it fails as a timeout. */
 static void h1_on_timer(struct rl_worker *w, struct rl_conn *c)
 {
+	uint64_t deadline = head_req(c)->start_ns + rl_conn_target(w, c)->timeout_ns;
+	if (w->now_ns < deadline) { /* armed for an earlier request */
+		rl_tw_arm(&w->tw, &c->timer, deadline);
+		return;
+	}
 	rl_conn_fail(w, c, RL_ERR_TIMEOUT, NULL);
 }
 

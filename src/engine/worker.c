@@ -224,6 +224,7 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 		if (s > slots)
 			slots = s;
 	}
+	w->pipeline = plan->pipeline;
 	rl_h2_pool_init(w);
 	/* {{seq}} is unique across workers: worker i renders i, i + n, i + 2n, ... */
 	/* {{seq}}: worker w of shard s takes first + w * shards + s, then every threads * shards:

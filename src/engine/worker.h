@@ -42,7 +42,8 @@ struct rl_req {
 	uint64_t first_ns;   /* first response byte; 0 until then */
 	uint64_t first_kernel_ns; /* ... as the kernel stamped its arrival; 0: no stamp */
 	uint8_t body_match;  /* --expect-body: the search's state over the payload so far */
-	uint32_t out_end;    /* HTTP/1.1: offset just past its bytes in the out buffer */
+	uint32_t out_end;    /* HTTP/1.1: its last byte's position in the connection's sent
+			      * stream (out_base counts), plus one */
 	/* HTTP/2 and gRPC */
 	int32_t stream_id;
 	int8_t grpc_status;  /* -1 none yet, -2 not a status */
@@ -109,6 +110,7 @@ struct rl_conn {
 	uint32_t head, inflight;
 	char *out;           /* pending bytes: [out_sent, out_len) not yet sent */
 	uint32_t out_len, out_sent;
+	uint32_t out_base;   /* HTTP/1.1: bytes sent before out[0] since the connect (wraps) */
 	uint8_t *rbuf;       /* receive buffer when there is no buffer ring */
 	struct rl_worker *w;
 	nghttp2_session *h2;
@@ -225,10 +227,12 @@ struct rl_worker {
 	struct rl_fanout fan;
 	struct rl_bufring bufs;
 	struct rl_h2_pool h2_pool;
+	struct rl_h1_memo h1_memo;    /* the last HTTP/1.1 head read whole, for all connections */
 	char *tpl_scratch;            /* a rendered body, before its Content-Length */
 	uint8_t *scratch_mem;         /* every connection's slots' scratch */
 	struct rl_retry *retry_mem;   /* every connection's retry list */
 	uint32_t slots;               /* request slots per connection */
+	uint32_t pipeline;            /* HTTP/1.1: the request ring's size, the plan's -p */
 	char h2_error[128];           /* the connection error nghttp2 just answered with GOAWAY */
 	int h2_lib_error;             /* nghttp2's reason for the last invalid connection-level frame */
 	struct rl_tls_conn *tls_mem;  /* https://: one TLS state per connection ... */

@@ -425,6 +425,9 @@ static bool quick_value(struct rl_h1_parser *q, const uint8_t *v, size_t n)
  * parser and keeps it only when the head ends as expected, leaving the parser where the
  * byte machine would after the blank line. Returns the head's length, or 0 to leave
  * everything, errors included, to the byte machine, so both give one verdict. */
+/* The parser's state up to its name buffer: what a head decides. */
+#define HEAD_STATE offsetof(struct rl_h1_parser, name)
+
 static size_t fast_head(struct rl_h1_parser *p, const uint8_t *buf, size_t len, int *rc)
 {
 	if (len > RL_H1_MAX_HEADER_BLOCK)
@@ -484,6 +487,40 @@ static size_t fast_head(struct rl_h1_parser *p, const uint8_t *buf, size_t len, 
 	return i;
 }
 
+/* The memo's head, when buf opens with it and the parser is where it was read from (a
+ * fresh response, no interim one before it): the parser takes the state after it, and
+ * the head's length is returned; else 0. */
+static inline size_t memo_hit(struct rl_h1_parser *p, const uint8_t *buf, size_t len, int *rc)
+{
+	const struct rl_h1_memo *m = p->memo;
+	if (!m || !m->len || m->len > len || m->is_head != p->is_head || p->interim ||
+	    memcmp(buf, m->head, m->len))
+		return 0;
+	memcpy(p, &m->after, HEAD_STATE);
+	*rc = m->rc;
+	return m->len;
+}
+
+/* The fast path through the memo: a head equal to the memo's takes its outcome; a head
+ * the fast path reads whole from a fresh parser becomes the memo. */
+static size_t memo_head(struct rl_h1_parser *p, const uint8_t *buf, size_t len, int *rc)
+{
+	size_t n = memo_hit(p, buf, len, rc);
+	if (n)
+		return n;
+	struct rl_h1_memo *m = p->memo;
+	bool fresh = !p->interim;
+	n = fast_head(p, buf, len, rc);
+	if (m && fresh && n && n <= RL_H1_MEMO_MAX) {
+		m->len = (uint32_t)n;
+		m->rc = *rc;
+		m->is_head = p->is_head;
+		memcpy(&m->after, p, HEAD_STATE);
+		memcpy(m->head, buf, n);
+	}
+	return n;
+}
+
 static inline int parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *consumed, bool fast)
 {
 	size_t i = 0;
@@ -522,7 +559,7 @@ static inline int parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, 
 			break;
 		}
 		if (p->state == P_START && fast) {
-			size_t n = fast_head(p, buf + i, len - i, &rc);
+			size_t n = memo_head(p, buf + i, len - i, &rc);
 			if (n) {
 				i += n;
 				if (rc != RL_H1_AGAIN)
@@ -739,7 +776,23 @@ static inline int parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, 
 
 int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *consumed)
 {
-	return parse(p, buf, len, consumed, true);
+	/* the usual response, its head the memo's and its whole body here, without the loop */
+	int rc;
+	size_t n = p->state == P_START ? memo_hit(p, buf, len, &rc) : 0;
+	if (n && p->state == P_BODY_LENGTH && !p->on_body && p->remaining <= len - n) {
+		*consumed = n + (size_t)p->remaining;
+		p->body_bytes = p->remaining;
+		p->remaining = 0;
+		p->state = P_DONE;
+		return RL_H1_DONE;
+	}
+	if (n && rc != RL_H1_AGAIN) {
+		*consumed = n;
+		return rc;
+	}
+	rc = parse(p, buf + n, len - n, consumed, true);
+	*consumed += n;
+	return rc;
 }
 
 int rl_h1_parse_bytewise(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *consumed)

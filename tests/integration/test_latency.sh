@@ -61,6 +61,11 @@ on_time() { # NAME JSON CATEGORY
 on_time grpc_deadline_sample_between_100_and_102_ms "$TEST_TMP/dl.json" grpc_DEADLINE_EXCEEDED
 "$RINGLOAD" -q -o json --timeout 100ms -c 8 -t 1 -n 40 "$BASE/?ttfb=300ms" > "$TEST_TMP/h1to.json"
 on_time h1_timeout_sample_between_100_and_102_ms "$TEST_TMP/h1to.json" timeout
+# one keep-alive connection: nine quick responses, then a stall; its timer was armed for
+# an earlier request and moves on when that moment comes, so the stall still ends on time
+"$RINGLOAD" -q -o json --timeout 100ms -c 1 -t 1 -n 30 "$BASE/?ttfb=300ms&every=10" > "$TEST_TMP/h1ka.json"
+check "h1_keepalive_timeout_on_time ($(jget "$TEST_TMP/h1ka.json" '"max %.3f ms" % d["total"]["latency_ms"]["max"]'))" \
+	test "$(jget "$TEST_TMP/h1ka.json" 'd["total"]["errors"].get("timeout", 0) == 3 and d["total"]["successful"] == 27 and 100 <= d["total"]["latency_ms"]["max"] <= '"$LATE")" = True
 "$RINGLOAD" -q -o json --h2 --timeout 100ms -c 2 -t 1 -m 8 -n 48 "$BASE/?ttfb=300ms" > "$TEST_TMP/h2to.json"
 on_time h2_timeout_sample_between_100_and_102_ms "$TEST_TMP/h2to.json" timeout
 
