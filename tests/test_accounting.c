@@ -63,6 +63,7 @@ static int setup(void **state)
 	c->reqs = f->reqs;
 	c->retry = f->retry;
 	w->slots = 4;
+	w->pipeline = f->plan.pipeline; /* as rl_worker_setup sets it */
 	c->out = f->out;
 	c->rbuf = f->rbuf;
 	c->state = C_CONNECTING;
