@@ -16,6 +16,18 @@ SANFLAGS :=
 endif
 OPT      := $(if $(filter 1,$(DEBUG)),-O0,-O2)
 
+# Link-time optimisation for the binary users run: the hot path crosses files (the
+# parser, the accounting, the histograms), and inlining across them takes about 5% off
+# the instructions per request. The objects are fat (machine code as well), so the
+# tests link them as they are, without the slower optimising link. GCC only; off with
+# SAN=1, DEBUG=1 or NOLTO=1.
+ifeq ($(SAN)$(DEBUG)$(NOLTO),)
+ifneq ($(shell $(CC) --version 2>/dev/null | grep -c 'Free Software Foundation'),0)
+LTO      := -flto=auto -ffat-lto-objects
+AR       := gcc-ar
+endif
+endif
+
 # A fresh Debian machine has none of the libraries: install them before pkg-config runs.
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
 ifneq ($(shell command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PKGS) && \
@@ -31,7 +43,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 endif
 
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+CFLAGS   += $(LTO) -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
@@ -85,7 +97,7 @@ $(BUILD)/libringload.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/ringload: $(BUILD)/obj/src/cli/main.o $(BUILD)/libringload.a
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(if $(LTO),$(OPT) -flto=auto) $^ $(LDLIBS) -o $@
 
 # ringload with the test-only hooks (RL_TEST_HOOKS in worker.c: a loop made slow on
 # purpose); users' builds never have them
