@@ -184,18 +184,18 @@ static const struct rl_h2_messages *messages_of(const struct rl_conn *c)
 /* The request on stream id. Requests are found through a small table by stream id (the
  * streams open at once have neighbouring ids), else through nghttp2's stream map; a
  * request counts only while its slot still holds that stream, so a stale entry in either
- * finds nothing. */
-static struct rl_req *stream_req_lookup(struct rl_conn *c, int32_t id)
+ * finds nothing. The last one found is tried first: a response's callbacks ask for it
+ * again and again. */
+static inline bool holds_stream(const struct rl_req *r, int32_t id)
 {
-	if (id <= 0)
+	return r && r->active && r->stream_id == id;
+}
+
+static struct rl_req *stream_req_in_map(struct rl_conn *c, int32_t id)
+{
+	struct rl_req *r = id > 0 ? nghttp2_session_get_stream_user_data(c->h2, id) : NULL;
+	if (!holds_stream(r, id))
 		return NULL;
-	uint8_t slot = c->h2_slot_of[(id >> 1) & 15];
-	struct rl_req *r = slot ? &c->reqs[slot - 1] : NULL;
-	if (!r || !r->active || r->stream_id != id) {
-		r = nghttp2_session_get_stream_user_data(c->h2, id);
-		if (!r || !r->active || r->stream_id != id)
-			return NULL;
-	}
 	c->h2_cached = r;
 	return r;
 }
@@ -203,7 +203,14 @@ static struct rl_req *stream_req_lookup(struct rl_conn *c, int32_t id)
 static inline struct rl_req *stream_req(struct rl_conn *c, int32_t id)
 {
 	struct rl_req *r = c->h2_cached;
-	return r && r->stream_id == id && r->active ? r : stream_req_lookup(c, id);
+	if (holds_stream(r, id))
+		return r;
+	uint8_t slot = c->h2_slot_of[(id >> 1) & 15];
+	r = slot && id > 0 ? &c->reqs[slot - 1] : NULL;
+	if (!holds_stream(r, id))
+		return stream_req_in_map(c, id);
+	c->h2_cached = r;
+	return r;
 }
 
 static void arm_timer(struct rl_worker *w, struct rl_conn *c)
