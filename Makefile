@@ -2,6 +2,7 @@
 #   make            build/ringload          make test    every test (SAN=1: ASan+UBSan)
 #   make demo       serve + load test       make bench   ringload beside wrk
 #   make install PREFIX=/usr/local          DEBUG=1      -O0, no Werror surprises hidden
+#                                           NOLTO=1      no link-time optimisation
 
 PKGS     := liburing libnghttp2 libprotobuf-c jansson openssl
 PREFIX   ?= /usr/local
