@@ -98,7 +98,7 @@ $(BUILD)/libringload.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/ringload: $(BUILD)/obj/src/cli/main.o $(BUILD)/libringload.a
-	$(CC) $(LDFLAGS) $(if $(LTO),$(OPT) -flto=auto) $^ $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(LTO) $(OPT) $^ $(LDLIBS) -o $@
 
 # ringload with the test-only hooks (RL_TEST_HOOKS in worker.c: a loop made slow on
 # purpose); users' builds never have them

@@ -41,12 +41,17 @@ static void pop_head(struct rl_worker *w, struct rl_conn *c)
 	rl_h1_parser_reset(&c->parser, rl_conn_target(w, c)->head);
 }
 
+static uint64_t head_deadline(const struct rl_worker *w, struct rl_conn *c)
+{
+	return head_req(c)->start_ns + rl_conn_target(w, c)->timeout_ns;
+}
+
 /* The oldest request's deadline. The timer moves only when it would fire late: one left
  * armed for an earlier request fires early, and h1_on_timer moves it on then, so a
  * keep-alive connection re-arms about once per timeout, not once per request. */
 static void arm_request_timer(struct rl_worker *w, struct rl_conn *c)
 {
-	uint64_t deadline = head_req(c)->start_ns + rl_conn_target(w, c)->timeout_ns;
+	uint64_t deadline = head_deadline(w, c);
 	if (!rl_timer_armed(&c->timer) || c->timer.expires_ns > deadline)
 		rl_tw_arm(&w->tw, &c->timer, deadline);
 }
@@ -276,7 +281,7 @@ static void h1_on_eof(struct rl_worker *w, struct rl_conn *c)
  * may still come), so everything on it fails as a timeout. */
 static void h1_on_timer(struct rl_worker *w, struct rl_conn *c)
 {
-	uint64_t deadline = head_req(c)->start_ns + rl_conn_target(w, c)->timeout_ns;
+	uint64_t deadline = head_deadline(w, c);
 	if (w->now_ns < deadline) { /* armed for an earlier request */
 		rl_tw_arm(&w->tw, &c->timer, deadline);
 		return;

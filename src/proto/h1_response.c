@@ -93,9 +93,13 @@ void rl_h1_parser_init(struct rl_h1_parser *p, bool head_request)
 	p->is_head = head_request;
 }
 
+/* The parser's state up to its name buffer: what one response decides (a reset clears
+ * it, the head memo keeps a copy of it). */
+#define HEAD_STATE offsetof(struct rl_h1_parser, name)
+
 void rl_h1_parser_reset(struct rl_h1_parser *p, bool head_request)
 {
-	memset(p, 0, offsetof(struct rl_h1_parser, name));
+	memset(p, 0, HEAD_STATE);
 	p->is_head = head_request;
 }
 
@@ -425,9 +429,6 @@ static bool quick_value(struct rl_h1_parser *q, const uint8_t *v, size_t n)
  * parser and keeps it only when the head ends as expected, leaving the parser where the
  * byte machine would after the blank line. Returns the head's length, or 0 to leave
  * everything, errors included, to the byte machine, so both give one verdict. */
-/* The parser's state up to its name buffer: what a head decides. */
-#define HEAD_STATE offsetof(struct rl_h1_parser, name)
-
 static size_t fast_head(struct rl_h1_parser *p, const uint8_t *buf, size_t len, int *rc)
 {
 	if (len > RL_H1_MAX_HEADER_BLOCK)
@@ -501,16 +502,14 @@ static inline size_t memo_hit(struct rl_h1_parser *p, const uint8_t *buf, size_t
 	return m->len;
 }
 
-/* The fast path through the memo: a head equal to the memo's takes its outcome; a head
- * the fast path reads whole from a fresh parser becomes the memo. */
-static size_t memo_head(struct rl_h1_parser *p, const uint8_t *buf, size_t len, int *rc)
+/* The fast path, and its head kept as the memo when it was read whole from a fresh
+ * parser. (rl_h1_parse has tried the memo already: a response starts at its buffer's
+ * start, or after a 1xx, which no memo is taken for.) */
+static size_t fast_head_kept(struct rl_h1_parser *p, const uint8_t *buf, size_t len, int *rc)
 {
-	size_t n = memo_hit(p, buf, len, rc);
-	if (n)
-		return n;
 	struct rl_h1_memo *m = p->memo;
 	bool fresh = !p->interim;
-	n = fast_head(p, buf, len, rc);
+	size_t n = fast_head(p, buf, len, rc);
 	if (m && fresh && n && n <= RL_H1_MEMO_MAX) {
 		m->len = (uint32_t)n;
 		m->rc = *rc;
@@ -518,6 +517,18 @@ static size_t memo_head(struct rl_h1_parser *p, const uint8_t *buf, size_t len, 
 		memcpy(&m->after, p, HEAD_STATE);
 		memcpy(m->head, buf, n);
 	}
+	return n;
+}
+
+/* Up to `remaining` bytes of a body (a length's, or a chunk's), from buf's avail bytes:
+ * counted and handed to the sink. Returns how many it took. */
+static inline size_t take_body(struct rl_h1_parser *p, const uint8_t *buf, size_t avail)
+{
+	size_t n = avail < p->remaining ? avail : (size_t)p->remaining;
+	p->remaining -= n;
+	p->body_bytes += n;
+	if (p->on_body)
+		p->on_body(p->body_ctx, buf, n);
 	return n;
 }
 
@@ -529,14 +540,7 @@ static inline int parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, 
 	while (i < len) {
 		/* bodies move in bulk */
 		if (p->state == P_BODY_LENGTH || p->state == P_CHUNK_DATA) {
-			size_t n = len - i;
-			if (n > p->remaining)
-				n = (size_t)p->remaining;
-			p->remaining -= n;
-			p->body_bytes += n;
-			if (p->on_body)
-				p->on_body(p->body_ctx, buf + i, n);
-			i += n;
+			i += take_body(p, buf + i, len - i);
 			if (!p->remaining) {
 				if (p->state == P_BODY_LENGTH) {
 					p->state = P_DONE;
@@ -559,7 +563,7 @@ static inline int parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, 
 			break;
 		}
 		if (p->state == P_START && fast) {
-			size_t n = memo_head(p, buf + i, len - i, &rc);
+			size_t n = fast_head_kept(p, buf + i, len - i, &rc);
 			if (n) {
 				i += n;
 				if (rc != RL_H1_AGAIN)
@@ -779,10 +783,8 @@ int rl_h1_parse(struct rl_h1_parser *p, const uint8_t *buf, size_t len, size_t *
 	/* the usual response, its head the memo's and its whole body here, without the loop */
 	int rc;
 	size_t n = p->state == P_START ? memo_hit(p, buf, len, &rc) : 0;
-	if (n && p->state == P_BODY_LENGTH && !p->on_body && p->remaining <= len - n) {
-		*consumed = n + (size_t)p->remaining;
-		p->body_bytes = p->remaining;
-		p->remaining = 0;
+	if (n && p->state == P_BODY_LENGTH && p->remaining <= len - n) {
+		*consumed = n + take_body(p, buf + n, len - n);
 		p->state = P_DONE;
 		return RL_H1_DONE;
 	}
