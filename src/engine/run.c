@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "transport.h"
 #include "worker.h"
 
 #define NS_PER_S          1000000000ULL
@@ -42,6 +43,7 @@ struct run_ctx {
 	struct rl_hist *hs;
 	unsigned rows_done;
 	uint64_t last_view_ns, last_view_requests;
+	int stamps_fd;                /* holds the kernel's receive stamping on; -1: none */
 };
 
 static void *worker_thread(void *p)
@@ -412,6 +414,8 @@ static int start_workers(struct run_ctx *ctx, struct rl_result *res, char *err, 
 		atomic_store(&ctx->go, 1);
 		return -1;
 	}
+	if (ctx->workers[0].feat.rx_timestamps)
+		ctx->stamps_fd = rl_rx_stamps_hold();
 	const struct rl_plan *plan = ctx->sh.plan;
 	if (plan->start_at_ns > 0) {
 		/* --start-at: every shard's clock starts at the same instant (CLOCK_REALTIME) */
@@ -580,6 +584,7 @@ int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t 
 	memset(res, 0, sizeof(*res));
 	struct run_ctx ctx;
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.stamps_fd = -1;
 	ctx.sh.plan = plan;
 	ctx.sh.stages = rl_plan_stages(plan);
 	ctx.sh.targets = targets;
@@ -610,6 +615,8 @@ int rl_engine_run(const struct rl_plan *plan, struct rl_target *targets, size_t 
 		rc = collect(&ctx, res, ngroups, err, errlen);
 
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ctx.stamps_fd >= 0)
+		close(ctx.stamps_fd);
 	for (uint32_t i = 0; ctx.workers && i < ctx.nworkers; i++)
 		rl_worker_free(&ctx.workers[i]);
 	free(ctx.workers);

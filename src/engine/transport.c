@@ -100,6 +100,41 @@ static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
 			!setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
 }
 
+/* The kernel turns receive stamping on for the first socket that asks through a
+ * deferred work item: segments that arrive before that work runs carry no stamp. A UDP
+ * socket on loopback asks first, and holds the stamping on for the run; it sends itself
+ * a datagram until one comes back stamped (about a millisecond at most, 100 ms at the
+ * very most on a loaded machine), so every connection's first response is stamped. */
+int rl_rx_stamps_hold(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	int how = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+	struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t slen = sizeof(self);
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how)) ||
+	    bind(fd, (struct sockaddr *)&self, sizeof(self)) || getsockname(fd, (struct sockaddr *)&self, &slen))
+		goto out;
+	for (int tries = 0; tries < 100; tries++) {
+		char byte = 0, control[RL_RX_CONTROL];
+		struct iovec iov = { &byte, 1 };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+				    .msg_controllen = sizeof(control) };
+		if (sendto(fd, &byte, 1, 0, (struct sockaddr *)&self, sizeof(self)) != 1)
+			goto out;
+		usleep(tries ? 1000 : 0);
+		if (recvmsg(fd, &m, 0) != 1)
+			continue;
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_TIMESTAMPING)
+				return fd;
+	}
+out:
+	close(fd);
+	return -1;
+}
+
 /* --source: the connection's local address, bound before the connect (an IPv4 source
  * for an IPv6 target, or a Unix socket, is left to the kernel). */
 static int bind_source(struct rl_worker *w, struct rl_conn *c, int fd)

@@ -45,7 +45,7 @@ server on another CPU: p50 $( [ -s idle_other_cpu.json ] && k idle_other_cpu.jso
 "$RINGLOAD" -q -o json --kernel-timestamps --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' -c 2 -m 8 -n 2000 \
 	"http://127.0.0.1:$SERVE_PORT" > grpc.json
 for p in h2 grpc; do
-	check "every_response_stamped ($p)" test "$(k $p.json \
+	check "every_response_stamped ($p: $(k $p.json '"stamped %d of %d successful" % (t["client_delay_ms"]["count"], t["successful"])'))" test "$(k $p.json \
 		't["client_delay_ms"]["count"] == t["latency_kernel_ms"]["count"] == t["successful"] == 2000')" = True
 	check "kernel_ttfb_within_ttfb ($p)" test "$(k $p.json \
 		't["ttfb_kernel_ms"]["p50"] <= t["ttfb_ms"]["p50"] and t["latency_kernel_ms"]["p50"] <= t["latency_ms"]["p50"]')" = True
@@ -72,5 +72,6 @@ check "merge_sums_kernel_histograms" test "$(jget merged.json 'd["total"]["clien
 # over TLS the stamps are the ciphertext's arrival, the same moment
 start_serve --tls || { not_ok "serve --tls starts"; exit 1; }
 "$RINGLOAD" -q -o json -k --kernel-timestamps -c 2 -n 500 "https://127.0.0.1:$SERVE_PORT/?ttfb=1ms" > tls.json
-check "every_response_stamped (https)" test "$(k tls.json \
+check "every_response_stamped (https: $(k tls.json '"stamped %d of %d successful, %s; kernel ttfb p50 %.3f, plain %.3f ms" % (
+	t["client_delay_ms"]["count"], t["successful"], t["errors"], t["ttfb_kernel_ms"]["p50"], t["ttfb_ms"]["p50"])'))" test "$(k tls.json \
 	't["client_delay_ms"]["count"] == t["successful"] == 500 and t["ttfb_kernel_ms"]["p50"] <= t["ttfb_ms"]["p50"]')" = True

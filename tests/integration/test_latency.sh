@@ -47,27 +47,45 @@ PY
 
 # timeouts on time: with --timeout 100ms and a 300 ms server delay every call ends between
 # 100 and 102 ms (gRPC: DEADLINE_EXCEEDED, as grpc-go counts it; HTTP/1.1 and h2c: timeout);
-# an ASan build's loop runs a few times slower, so there the bound is 106 ms
+# an ASan build's loop runs a few times slower, so there the bound is 106 ms. The bound is
+# the loop's wake-up on a shared machine as much as the timer's: a run out of bounds is
+# run again, up to three times, so a timer that fires late every time still fails, and a
+# CI neighbour's burst does not.
 LATE=102
 san_build && LATE=106
-on_time() { # NAME JSON CATEGORY
-	local spread
-	spread=$(jget "$2" '"min %.3f ms, max %.3f ms over %d" % (d["total"]["latency_ms"]["min"], d["total"]["latency_ms"]["max"], d["total"]["latency_ms"]["count"])')
-	check "$1 ($spread)" test "$(jget "$2" \
-		'd["total"]["errors"].get("'"$3"'", 0) == d["total"]["requests"] == d["total"]["latency_ms"]["count"] > 0 and 100 <= d["total"]["latency_ms"]["min"] and d["total"]["latency_ms"]["max"] <= '"$LATE")" = True
+# on_time NAME JSON CONDITION SPREAD -- COMMAND...: COMMAND's JSON into JSON, up to three
+# times, until CONDITION (a Python expression over d) holds; SPREAD describes the last run
+on_time() {
+	local name=$1 json=$2 cond=$3 spread=$4 try
+	shift 5
+	for try in 1 2 3; do
+		"$@" > "$json"
+		[ "$(jget "$json" "$cond")" = True ] && break
+		echo "# $name: try $try out of bounds ($(jget "$json" "$spread"))"
+	done
+	check "$name ($(jget "$json" "$spread"))" test "$(jget "$json" "$cond")" = True
 }
-"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 3}' \
-	-H 'x-ttfb: 300ms' --timeout 100ms -c 4 -t 1 -m 4 -n 64 "$BASE/" > "$TEST_TMP/dl.json"
-on_time grpc_deadline_sample_between_100_and_102_ms "$TEST_TMP/dl.json" grpc_DEADLINE_EXCEEDED
-"$RINGLOAD" -q -o json --timeout 100ms -c 8 -t 1 -n 40 "$BASE/?ttfb=300ms" > "$TEST_TMP/h1to.json"
-on_time h1_timeout_sample_between_100_and_102_ms "$TEST_TMP/h1to.json" timeout
+all_on_time() { # NAME JSON CATEGORY -- COMMAND...
+	local name=$1 json=$2 cat=$3
+	shift 4
+	on_time "$name" "$json" \
+		'd["total"]["errors"].get("'"$cat"'", 0) == d["total"]["requests"] == d["total"]["latency_ms"]["count"] > 0 and 100 <= d["total"]["latency_ms"]["min"] and d["total"]["latency_ms"]["max"] <= '"$LATE" \
+		'"min %.3f ms, max %.3f ms over %d" % (d["total"]["latency_ms"]["min"], d["total"]["latency_ms"]["max"], d["total"]["latency_ms"]["count"])' \
+		-- "$@"
+}
+all_on_time grpc_deadline_sample_between_100_and_102_ms "$TEST_TMP/dl.json" grpc_DEADLINE_EXCEEDED -- \
+	"$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 3}' \
+	-H 'x-ttfb: 300ms' --timeout 100ms -c 4 -t 1 -m 4 -n 64 "$BASE/"
+all_on_time h1_timeout_sample_between_100_and_102_ms "$TEST_TMP/h1to.json" timeout -- \
+	"$RINGLOAD" -q -o json --timeout 100ms -c 8 -t 1 -n 40 "$BASE/?ttfb=300ms"
 # one keep-alive connection: nine quick responses, then a stall; its timer was armed for
 # an earlier request and moves on when that moment comes, so the stall still ends on time
-"$RINGLOAD" -q -o json --timeout 100ms -c 1 -t 1 -n 30 "$BASE/?ttfb=300ms&every=10" > "$TEST_TMP/h1ka.json"
-check "h1_keepalive_timeout_on_time ($(jget "$TEST_TMP/h1ka.json" '"max %.3f ms" % d["total"]["latency_ms"]["max"]'))" \
-	test "$(jget "$TEST_TMP/h1ka.json" 'd["total"]["errors"].get("timeout", 0) == 3 and d["total"]["successful"] == 27 and 100 <= d["total"]["latency_ms"]["max"] <= '"$LATE")" = True
-"$RINGLOAD" -q -o json --h2 --timeout 100ms -c 2 -t 1 -m 8 -n 48 "$BASE/?ttfb=300ms" > "$TEST_TMP/h2to.json"
-on_time h2_timeout_sample_between_100_and_102_ms "$TEST_TMP/h2to.json" timeout
+on_time h1_keepalive_timeout_on_time "$TEST_TMP/h1ka.json" \
+	'd["total"]["errors"].get("timeout", 0) == 3 and d["total"]["successful"] == 27 and 100 <= d["total"]["latency_ms"]["max"] <= '"$LATE" \
+	'"max %.3f ms" % d["total"]["latency_ms"]["max"]' -- \
+	"$RINGLOAD" -q -o json --timeout 100ms -c 1 -t 1 -n 30 "$BASE/?ttfb=300ms&every=10"
+all_on_time h2_timeout_sample_between_100_and_102_ms "$TEST_TMP/h2to.json" timeout -- \
+	"$RINGLOAD" -q -o json --h2 --timeout 100ms -c 2 -t 1 -m 8 -n 48 "$BASE/?ttfb=300ms"
 
 # a gRPC message over --max-msg is RESOURCE_EXHAUSTED (as gRPC libraries count it)
 "$RINGLOAD" -q -o json --grpc api.performance.UserService/GetUser --data '{"user_id": 3}' \
