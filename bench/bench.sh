@@ -205,6 +205,10 @@ if want_row open; then
 	for r in 2000 20000 100000; do
 		open_row "open -R $r" -R "$r"
 	done
+	# the same without kernel stamps: the loop wakes for each response too (eager)
+	for r in 2000 100000; do
+		open_row "open -R $r eager" -R "$r" --no-kernel-timestamps
+	done
 	open_row "closed loop"
 	# the floor at -R 2000 (bench/open_floor.c): the simplest client, blocking syscalls,
 	# two wake-ups a request (due, then the reply) or one (the reply read at the next),

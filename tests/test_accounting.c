@@ -147,6 +147,30 @@ static void response_counts_success_with_one_latency_sample(void **state)
 	assert_accounted(f);
 }
 
+/* Harvesting lazily, the loop reads a response a while after it came: its times are the
+ * kernel's stamp of its arrival (300 us after the send), not the loop's clock (1 ms). A
+ * failure outside a receive (a timer's) keeps the loop's clock. */
+static void lazy_harvest_times_a_response_by_its_stamp(void **state)
+{
+	struct fixture *f = *state;
+	f->w.feat.lazy_harvest = true;
+	open_conn(f);
+	flush(f);
+	f->w.rx_kernel_ns = f->w.now_ns + 300000;
+	recv_bytes(f, OK_RESPONSE);
+	assert_int_equal(f->stats.latency_ok.total, 1);
+	assert_int_equal(f->stats.latency_ok.max_us, 300);
+	assert_int_equal(f->stats.ttfb.max_us, 300);
+	assert_int_equal(f->stats.client_delay.total, 1); /* the loop's wait, by design */
+	f->w.rx_kernel_ns = 0; /* the receive is over */
+	flush(f);
+	f->w.now_ns += 2000000000ULL;
+	rl_tw_expire(&f->w.tw, f->w.now_ns, rl_conn_on_timer, &f->w);
+	assert_int_equal(f->stats.errors[RL_ERR_TIMEOUT], 4);
+	assert_true(f->stats.latency.min_us >= 2000000); /* timed out at the loop's clock */
+	assert_accounted(f);
+}
+
 static void http_error_status_counts_failed(void **state)
 {
 	struct fixture *f = *state;
@@ -317,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(split_response_completes_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_request_keeps_its_start_and_counts_its_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(parked_connection_gives_back_its_retries, setup, teardown),
+		cmocka_unit_test_setup_teardown(lazy_harvest_times_a_response_by_its_stamp, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,8 @@ struct rl_engine_features {
 	bool buf_ring;        /* multishot recv on a provided buffer ring */
 	bool fixed_files;     /* sockets in the ring's fixed file table */
 	bool rx_timestamps;   /* kernel receive stamps: SO_TIMESTAMPING through multishot recvmsg */
+	bool lazy_harvest;    /* open loop on stamps: the loop wakes for the schedule and timers
+			       * alone, and times responses by the kernel's stamps */
 };
 
 /* The client's own I/O over the whole run, every thread: what it cost the kernel. */

@@ -48,7 +48,8 @@ struct rl_options {
 	const char *fail_if;       /* thresholds, parsed by main */
 	bool progress, quiet, allow_unreachable, preflight;
 	bool preflight_request;    /* the pre-flight makes one real request per target */
-	bool kernel_timestamps;    /* kernel receive stamps where the kernel gives them */
+	int kernel_timestamps;     /* kernel receive stamps where the kernel gives them: 1, 0, or
+	                            * -1, the default: on with -R (the loop then harvests lazily) */
 	int verbose;
 	const char *urls[RL_MAX_TARGETS];
 	size_t nurls;

@@ -91,7 +91,8 @@ static void plan_from_options(const struct rl_options *o, struct rl_plan *p)
 	p->connect_timeout_ns = o->connect_timeout_ns;
 	p->pacing_quantum_ns = o->pacing_quantum_ns;
 	p->tls_resume = o->tls_resume;
-	p->kernel_timestamps = o->kernel_timestamps;
+	/* on by default in an open loop: its responses are then harvested lazily, by stamp */
+	p->kernel_timestamps = o->kernel_timestamps < 0 ? o->rate > 0 : o->kernel_timestamps;
 	p->shard = o->shard;
 	p->shards = o->shards;
 	p->start_at_ns = o->start_at_ns;

@@ -191,9 +191,11 @@ void rl_options_usage(FILE *f)
 "                           x-ringload-preflight: 1 and outside the run's counts\n"
 "      --kernel-timestamps  the kernel stamps every receive (TCP): the client's own delay\n"
 "                           (client_delay), and ttfb and latency by the kernel's stamps,\n"
-"                           with a warning when the client distorted its figures (off by\n"
-"                           default: it costs HTTP/1.1 5-7% more instructions per request)\n"
-"      --no-kernel-timestamps  none (the default)\n"
+"                           with a warning when the client distorted its figures. On by\n"
+"                           default with -R, where the loop then wakes for the schedule\n"
+"                           alone and reads responses by their stamps (lazy harvest); off\n"
+"                           by default otherwise (HTTP/1.1: 5-7% more instructions)\n"
+"      --no-kernel-timestamps  none (the default without -R)\n"
 "      --shard I/N          run shard I (from 0) of N: its share of -c, -R, every stage's\n"
 "                           level and -n, open-loop starts interleaved with the others'\n"
 "      --shards N           the same, I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)\n"
@@ -493,6 +495,7 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 	o->h2_retries = 1;
 	o->tls_resume = 1;
 	o->pacing_quantum_ns = DEFAULT_PACING_QUANTUM_NS;
+	o->kernel_timestamps = -1;
 	o->connect_timeout_ns = 5ULL * 1000000000;
 	o->method = NULL;
 	o->progress = true;
@@ -665,8 +668,8 @@ int rl_options_parse(struct rl_options *o, int argc, char **argv, char *err, siz
 		case OPT_ALLOW_UNREACHABLE: o->allow_unreachable = true; break;
 		case OPT_NO_PREFLIGHT: o->preflight = false; break;
 		case OPT_NO_PREFLIGHT_REQUEST: o->preflight_request = false; break;
-		case OPT_NO_KERNEL_TIMESTAMPS: o->kernel_timestamps = false; break;
-		case OPT_KERNEL_TIMESTAMPS: o->kernel_timestamps = true; break;
+		case OPT_NO_KERNEL_TIMESTAMPS: o->kernel_timestamps = 0; break;
+		case OPT_KERNEL_TIMESTAMPS: o->kernel_timestamps = 1; break;
 		case OPT_SHARD: rc = rl_shard_parse(optarg, &o->shard, &o->shards, err, errlen) ? RL_OPTIONS_BAD : 0; break;
 		case OPT_SHARDS: rc = parse_shards(o, optarg, err, errlen); break;
 		case OPT_START_AT: start_at = optarg; break;

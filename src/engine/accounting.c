@@ -146,13 +146,14 @@ static void count_failed(struct rl_worker *w, struct rl_stats *st)
 	w->failed++;
 }
 
-/* Every ended request's latency, now: from its start (the intended one in an open loop)
- * to the moment it ended, whatever ended it. During the run a success goes to
+/* Every ended request's latency, now (a lazily harvested response: when the kernel
+ * received its end): from its start (the intended one in an open loop) to the moment it
+ * ended, whatever ended it. During the run a success goes to
  * latency_ok and anything else to latency, one record each; rl_acct_fold_latency then
  * makes latency the whole (histograms merge exactly). */
 static void record_end(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, uint64_t sent, bool ok)
 {
-	uint64_t now = w->now_ns, latency = now > r->start_ns ? now - r->start_ns : 0;
+	uint64_t now = rl_event_ns(w), latency = now > r->start_ns ? now - r->start_ns : 0;
 	/* (the live copies for progress are summed from these when published) */
 	rl_hist_record_ns(ok ? &st->latency_ok : &st->latency, latency);
 	if (w->pace.open_loop && sent) {
@@ -166,14 +167,16 @@ static uint64_t since(uint64_t later, uint64_t earlier)
 	return later > earlier ? later - earlier : 0;
 }
 
-/* A response's phases: first byte after the send, download after the first byte. Where
- * the kernel stamped the first and the last receive: how long the first bytes waited
- * for this loop (client delay), and ttfb and latency by the kernel's stamps. */
+/* A response's phases: first byte after the send, download after the first byte (a
+ * lazily harvested response's by the kernel's stamps: the loop woke later, by design).
+ * Where the kernel stamped the first and the last receive: how long the first bytes
+ * waited for this loop (client delay), and ttfb and latency by the kernel's stamps. */
 static void record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, bool ok)
 {
-	uint64_t now = w->now_ns, sent = r->sent_ns ? r->sent_ns : r->first_ns;
-	rl_hist_record_ns(&st->ttfb, since(r->first_ns, sent));
-	rl_hist_record_ns(&st->download, now - r->first_ns);
+	uint64_t sent = r->sent_ns ? r->sent_ns : r->first_ns;
+	uint64_t first = w->feat.lazy_harvest && r->first_kernel_ns ? r->first_kernel_ns : r->first_ns;
+	rl_hist_record_ns(&st->ttfb, since(first, sent));
+	rl_hist_record_ns(&st->download, since(rl_event_ns(w), first));
 	if (r->first_kernel_ns && w->rx_kernel_ns) {
 		rl_hist_tally_ns(&st->client_delay, since(r->first_ns, r->first_kernel_ns));
 		rl_hist_tally_ns(&st->ttfb_kernel, since(r->first_kernel_ns, sent));

@@ -42,6 +42,7 @@ static void close_conn(struct rl_worker *w, struct rl_conn *c, bool send_last)
 	if (c->transport->free)
 		c->transport->free(w, c);
 	c->handshaking = false;
+	rl_conn_set_unready(w, c, false);
 	uint32_t old_gen = c->gen++;
 	if (send_last && !c->send_busy && c->out_len > c->out_sent)
 		rl_io_close_after_send(w, c, old_gen, c->out + c->out_sent, c->out_len - c->out_sent);
@@ -96,6 +97,7 @@ void rl_conn_connect(struct rl_worker *w, struct rl_conn *c)
 	}
 	rl_io_connect(w, c);
 	c->state = C_CONNECTING;
+	rl_conn_set_unready(w, c, true);
 }
 
 void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res)
@@ -130,6 +132,7 @@ void rl_conn_on_connect(struct rl_worker *w, struct rl_conn *c, int res)
 
 void rl_conn_ready(struct rl_worker *w, struct rl_conn *c)
 {
+	rl_conn_set_unready(w, c, false);
 	if (c->handshaking) {
 		c->handshaking = false;
 		rl_tw_cancel(&w->tw, &c->timer);

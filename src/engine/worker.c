@@ -54,12 +54,25 @@ uint32_t rl_target_of_conn(const struct rl_shared *sh, uint32_t g)
 	return 0;
 }
 
+static bool every_target_stamped(const struct rl_worker *w)
+{
+	for (size_t i = 0; i < w->sh->ntargets; i++)
+		if (w->sh->targets[i].addr.ss_family == AF_UNIX)
+			return false;
+	return true;
+}
+
 /* Kernel receive stamps need multishot recvmsg (6.0) on the buffer ring: each buffer
  * then opens with io_uring_recvmsg_out and the stamp's control message. The kernel's
  * stamps are CLOCK_REALTIME; ours are CLOCK_MONOTONIC. The two clocks are read once,
  * back to back, and their difference converts every stamp of the run: NTP may slew
  * CLOCK_REALTIME by at most 500 ppm, 0.5 ms over a 1000 s run, far below what the
- * stamps are for (a client late by milliseconds). */
+ * stamps are for (a client late by milliseconds).
+ *
+ * An open loop on stamps harvests lazily: its wait ends at the next request due or timer,
+ * not at the first completion, so a response costs no wake-up of its own; the kernel's
+ * stamp says when it came. Connections still opening, and the run's last requests (none
+ * due after them), are waited for as they complete (wait_for_completions). */
 static void setup_rx_timestamps(struct rl_worker *w)
 {
 	if (!w->sh->plan->kernel_timestamps || rl_compat_off("nokts") || !rl_kernel_at_least(6, 0))
@@ -72,6 +85,8 @@ static void setup_rx_timestamps(struct rl_worker *w)
 	memset(&w->rx_msg, 0, sizeof(w->rx_msg));
 	w->rx_msg.msg_controllen = RL_RX_CONTROL;
 	w->feat.rx_timestamps = true;
+	w->feat.lazy_harvest = w->pace.open_loop && !w->fan.nvus && every_target_stamped(w) &&
+			       !rl_compat_off("nolazy");
 }
 
 /* The ring, its fixed-file table and the provided buffer ring for receives. */
@@ -534,6 +549,18 @@ static uint64_t wait_budget(struct rl_worker *w, uint64_t now)
 	return wait_ns;
 }
 
+/* How many completions this turn's wait waits for: one; or, where the loop harvests
+ * lazily, so many that only the wait's end (the next request due, a timer) wakes it: half
+ * the completion ring, so a burst still wakes it before the ring fills. Eager while a
+ * connection is opening, while a request due waits for a free connection (a response
+ * frees one), and once none is left to send. */
+static unsigned wait_for_completions(const struct rl_worker *w)
+{
+	if (!w->feat.lazy_harvest || w->unready || !w->quota || w->pace.next_k < w->pace.due_k)
+		return 1;
+	return *w->ring.cq.kring_entries / 2;
+}
+
 /* The warm-up is over: what completes from now on is the result. */
 static void start_measuring(struct rl_worker *w)
 {
@@ -612,11 +639,13 @@ void rl_worker_run(struct rl_worker *w)
 			w->bufs.to_advance = 0;
 		}
 
-		/* 2. one io_uring_enter: submit everything, wait for at least one completion */
+		/* 2. one io_uring_enter: submit everything, wait for a completion (or, harvesting
+		 * lazily, for the wait's end) */
 		uint64_t wait_ns = wait_budget(w, w->flush_ns);
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)wait_ns };
 		struct io_uring_cqe *cqe;
-		int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		unsigned wait_nr = wait_for_completions(w);
+		int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, wait_nr, &ts, NULL);
 		w->io.enters++;
 		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 			/* the ring itself failed: nothing more can be submitted or reaped */

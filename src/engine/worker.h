@@ -95,6 +95,7 @@ struct rl_conn {
 	bool reconnect;      /* this slot was open before: its next connect is a reconnect */
 	bool parked;         /* --stages took it out: finish what is in flight, then close */
 	bool handshaking;    /* connected; the transport's handshake is not done yet */
+	bool unready;        /* connecting or handshaking: its next step is a completion */
 	bool rx_stamped;     /* the kernel stamps its receives (SO_TIMESTAMPING, recvmsg) */
 	uint64_t rx_last_kernel_ns; /* ... the last one's stamp */
 	uint32_t source;     /* --source: the local address it binds to (index) */
@@ -210,6 +211,7 @@ struct rl_worker {
 	struct rl_engine_io io;
 	struct rl_conn *conns;
 	uint32_t nconns, open_conns;
+	uint32_t unready;             /* connections connecting or handshaking */
 	struct rl_req *req_mem;
 	char *out_mem;
 	uint8_t *rbuf_mem;
@@ -260,6 +262,23 @@ struct rl_worker {
 	struct rl_live *live;         /* per target: latencies so far (counts come from stats) */
 	struct rl_progress progress;
 };
+
+/* A connection whose next step is a completion (its connect's, its handshake's) keeps
+ * the loop from harvesting lazily. */
+static inline void rl_conn_set_unready(struct rl_worker *w, struct rl_conn *c, bool unready)
+{
+	if (c->unready != unready) {
+		c->unready = unready;
+		w->unready += unready ? 1 : (uint32_t)-1;
+	}
+}
+
+/* When the event being handled happened: a receive's kernel stamp where the loop harvests
+ * lazily (it woke later than that, for the schedule), else this turn's clock. */
+static inline uint64_t rl_event_ns(const struct rl_worker *w)
+{
+	return w->feat.lazy_harvest && w->rx_kernel_ns ? w->rx_kernel_ns : w->now_ns;
+}
 
 /* A response's first byte: when this loop handled it, and when the kernel received it
  * (where it stamps receives). */

@@ -147,9 +147,10 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 		fprintf(f, ", %s", rl_fmt_ms(d, sizeof(d), (double)o->duration_ns / 1e6));
 	fputc('\n', f);
 	if (o->verbose)
-		fprintf(f, "engine: defer_taskrun=%s buffer_ring=%s fixed_files=%s kernel_timestamps=%s\n",
+		fprintf(f, "engine: defer_taskrun=%s buffer_ring=%s fixed_files=%s kernel_timestamps=%s lazy_harvest=%s\n",
 			res->features.defer_taskrun ? "yes" : "no", res->features.buf_ring ? "yes" : "no",
-			res->features.fixed_files ? "yes" : "no", res->features.rx_timestamps ? "yes" : "no");
+			res->features.fixed_files ? "yes" : "no", res->features.rx_timestamps ? "yes" : "no",
+			res->features.lazy_harvest ? "yes" : "no");
 	if (res->interrupted)
 		fprintf(f, "interrupted: results so far\n");
 	for (size_t i = 0; i < res->ntargets; i++)
@@ -216,9 +217,10 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	fprintf(f, "\nClient cost   %.3fs user + %.3fs sys CPU = %.2f us/request, max RSS %s\n",
 		res->cpu_user_s, res->cpu_sys_s, rl_report_cpu_us_per_request(res),
 		rl_fmt_bytes(rss, sizeof(rss), (double)res->max_rss_kb * 1024));
-	fprintf(f, "Client I/O    %.3f io_uring_enter, %.3f sends, %.3f receives per request\n",
+	fprintf(f, "Client I/O    %.3f io_uring_enter, %.3f sends, %.3f receives per request%s\n",
 		rl_report_per_request(res, res->io.enters), rl_report_per_request(res, res->io.sends),
-		rl_report_per_request(res, res->io.recvs));
+		rl_report_per_request(res, res->io.recvs),
+		res->features.lazy_harvest ? "; responses read at the schedule's wake-ups, timed by the kernel's stamps" : "");
 	uint64_t handshakes = res->total.handshakes_full + res->total.handshakes_resumed;
 	if (handshakes * 10 >= res->total.requests && handshakes) /* a run of many handshakes */
 		fprintf(f, "Client TLS    %.2f us CPU per handshake (%llu full, %llu resumed)\n",

@@ -219,6 +219,7 @@ int rl_report_json(FILE *f, const struct rl_report *r)
 	rl_jw_bool(&w, "buffer_ring", res->features.buf_ring);
 	rl_jw_bool(&w, "fixed_files", res->features.fixed_files);
 	rl_jw_bool(&w, "kernel_timestamps", res->features.rx_timestamps);
+	rl_jw_bool(&w, "lazy_harvest", res->features.lazy_harvest);
 	rl_jw_end_obj(&w);
 	rl_jw_end_obj(&w);
 

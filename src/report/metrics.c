@@ -83,7 +83,9 @@ const char *rl_report_client_delay_warning(const struct rl_result *res, char *bu
 	struct rl_hist_summary cd, lat;
 	rl_hist_summarize(&res->total.client_delay, &cd);
 	rl_hist_summarize(&res->total.latency, &lat);
-	if (!cd.count || (cd.p99 <= CLIENT_DELAY_WARN_MS && cd.p99 <= CLIENT_DELAY_WARN_SHARE * lat.p99))
+	/* (harvesting lazily, the client waits for the schedule on purpose and its figures
+	 * are the kernel's stamps: nothing to warn of) */
+	if (res->features.lazy_harvest || !cd.count || (cd.p99 <= CLIENT_DELAY_WARN_MS && cd.p99 <= CLIENT_DELAY_WARN_SHARE * lat.p99))
 		return NULL;
 	snprintf(buf, len, "the client added up to %.3f ms (client delay p99; latency p99 %.3f ms); its figures "
 		 "are distorted, use fewer connections per thread or more threads (the kernel-stamped rows "
