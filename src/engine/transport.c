@@ -100,6 +100,15 @@ static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
 			!setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
 }
 
+void rl_rx_clock_sync(struct rl_worker *w)
+{
+	struct timespec rt, mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	w->realtime_off_ns = ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000000LL +
+			     (rt.tv_nsec - mono.tv_nsec);
+}
+
 /* The kernel turns receive stamping on for the first socket that asks through a
  * deferred work item: segments that arrive before that work runs carry no stamp. A UDP
  * socket on loopback asks first, and holds the stamping on for the run; it sends itself
@@ -210,8 +219,17 @@ const uint8_t *rl_io_received(struct rl_worker *w, const struct rl_conn *c, cons
 	const struct cmsghdr *h = (const void *)(buf + sizeof(*o));
 	struct timespec sw; /* ts[0]: the software stamp */
 	memcpy(&sw, CMSG_DATA(h) + offsetof(struct scm_timestamping, ts), sizeof(sw));
-	w->rx_kernel_ns = o->controllen && h->cmsg_type == SCM_TIMESTAMPING && sw.tv_sec ?
-			  (uint64_t)((int64_t)sw.tv_sec * 1000000000LL + sw.tv_nsec - w->realtime_off_ns) : 0;
+	w->rx_kernel_ns = 0;
+	if (o->controllen && h->cmsg_type == SCM_TIMESTAMPING && sw.tv_sec) {
+		int64_t real = (int64_t)sw.tv_sec * 1000000000LL + sw.tv_nsec;
+		w->rx_kernel_ns = (uint64_t)(real - w->realtime_off_ns);
+		if (w->rx_kernel_ns > w->now_ns) { /* CLOCK_REALTIME stepped since the last sync */
+			rl_rx_clock_sync(w);
+			w->rx_kernel_ns = (uint64_t)(real - w->realtime_off_ns);
+			if (w->rx_kernel_ns > w->now_ns)
+				w->rx_kernel_ns = w->now_ns;
+		}
+	}
 	if (*len < head || o->payloadlen > *len - head) {
 		*len = 0;
 		return buf;

@@ -56,6 +56,9 @@ int rl_io_attach(struct rl_worker *w, struct rl_conn *c, int fd);
  * server closed), and w->rx_kernel_ns the kernel's stamp of its arrival (0: none). */
 const uint8_t *rl_io_received(struct rl_worker *w, const struct rl_conn *c, const uint8_t *buf, size_t *len);
 
+/* The difference of CLOCK_REALTIME (the kernel's stamps) and CLOCK_MONOTONIC (ours),
+ * read now: what converts the stamps. */
+void rl_rx_clock_sync(struct rl_worker *w);
 /* Turns the kernel's receive stamping on before the first connection, and holds it on
  * while the returned socket is open (-1: it could not; stamps then start a little late). */
 int rl_rx_stamps_hold(void);

@@ -64,10 +64,11 @@ static bool every_target_stamped(const struct rl_worker *w)
 
 /* Kernel receive stamps need multishot recvmsg (6.0) on the buffer ring: each buffer
  * then opens with io_uring_recvmsg_out and the stamp's control message. The kernel's
- * stamps are CLOCK_REALTIME; ours are CLOCK_MONOTONIC. The two clocks are read once,
- * back to back, and their difference converts every stamp of the run: NTP may slew
- * CLOCK_REALTIME by at most 500 ppm, 0.5 ms over a 1000 s run, far below what the
- * stamps are for (a client late by milliseconds).
+ * stamps are CLOCK_REALTIME; ours are CLOCK_MONOTONIC. The two clocks are read back to
+ * back, and their difference converts the stamps (rl_rx_clock_sync): again on every
+ * progress tick, and at once when a stamp comes out later than the loop's clock, so a
+ * step of CLOCK_REALTIME (a VM restored from a snapshot, a clock set by hand) leaves at
+ * most a tick of stamps off by it, and none ahead of their handling.
  *
  * An open loop on stamps harvests lazily: its wait ends at the next request due or timer,
  * not at the first completion, so a response costs no wake-up of its own; the kernel's
@@ -77,11 +78,7 @@ static void setup_rx_timestamps(struct rl_worker *w)
 {
 	if (!w->sh->plan->kernel_timestamps || rl_compat_off("nokts") || !rl_kernel_at_least(6, 0))
 		return;
-	struct timespec rt, mono;
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &rt);
-	w->realtime_off_ns = ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000000LL +
-			     (rt.tv_nsec - mono.tv_nsec);
+	rl_rx_clock_sync(w);
 	memset(&w->rx_msg, 0, sizeof(w->rx_msg));
 	w->rx_msg.msg_controllen = RL_RX_CONTROL;
 	w->feat.rx_timestamps = true;
@@ -353,6 +350,17 @@ void rl_live_copy(struct rl_live *dst, const struct rl_live *src, size_t n)
 	}
 }
 
+#ifdef RL_TEST_HOOKS
+/* Test builds only: RINGLOAD_TEST_CLOCK_STEP=MS makes CLOCK_REALTIME look stepped MS
+ * forward just after the second tick's sync (as a VM restored from a snapshot sees it). */
+static void test_clock_step(struct rl_worker *w, uint64_t tick)
+{
+	const char *step = getenv("RINGLOAD_TEST_CLOCK_STEP");
+	if (step && tick == 2)
+		w->realtime_off_ns -= (int64_t)atoi(step) * 1000000;
+}
+#endif
+
 static void publish_progress(struct rl_worker *w)
 {
 	atomic_store_explicit(&w->progress.requests, w->completed, memory_order_relaxed);
@@ -361,6 +369,12 @@ static void publish_progress(struct rl_worker *w)
 	uint64_t tick = w->now_ns > w->sh->measure_ns ? (w->now_ns - w->sh->measure_ns) / PUBLISH_TICK_NS + 1 : 0;
 	if (tick == w->published_tick)
 		return;
+	if (w->feat.rx_timestamps) {
+		rl_rx_clock_sync(w);
+#ifdef RL_TEST_HOOKS
+		test_clock_step(w, tick);
+#endif
+	}
 	/* a seqlock: odd while copying; the reader retries on a change */
 	w->published_tick = tick;
 	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);

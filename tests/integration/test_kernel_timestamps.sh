@@ -27,6 +27,16 @@ check "every_response_stamped (HTTP/1.1)" test "$(k stall.json \
 	't["client_delay_ms"]["count"] == t["ttfb_kernel_ms"]["count"] == t["latency_kernel_ms"]["count"] == t["successful"] > 0')" = True
 check "engine_says_kernel_timestamps" test "$(jget stall.json 'd["config"]["engine"]["kernel_timestamps"]')" = True
 
+# CLOCK_REALTIME (the stamps' clock) stepped forward in mid-run (the test build's
+# RINGLOAD_TEST_CLOCK_STEP, 200 ms in, as a VM restored from a snapshot sees it): the
+# first stamp ahead of the loop's clock makes the run read the clocks again, so no
+# response's kernel figure is later than the loop's own (unsynced, the stamps until the
+# next progress tick would be 50 ms late)
+RINGLOAD_TEST_CLOCK_STEP=50 "$HOOKS" -q -o json --kernel-timestamps -c 2 -t 1 -n 2000 "$URL" > step.json
+check "clock_step_resynced ($(k step.json '"kernel ttfb max %.3f, plain %.3f ms; kernel latency max %.3f, plain %.3f ms" % (
+	t["ttfb_kernel_ms"]["max"], t["ttfb_ms"]["max"], t["latency_kernel_ms"]["max"], t["latency_ms"]["max"])'))" \
+	test "$(k step.json 't["ttfb_kernel_ms"]["max"] <= t["ttfb_ms"]["max"] and t["latency_kernel_ms"]["max"] <= t["latency_ms"]["max"] and t["client_delay_ms"]["count"] == 2000')" = True
+
 # the same build without the stall, idle (one request at a time): its client delay. With
 # the server on the client's CPU, the delay is the client's own path from the kernel's
 # receive to its handling; with the server on another CPU it adds waking the client's
