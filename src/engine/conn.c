@@ -211,6 +211,7 @@ void rl_conn_on_recv(struct rl_worker *w, struct rl_conn *c, int res, unsigned f
 	}
 	if (res > 0) {
 		rl_conn_stats(w, c)->bytes_received += len;
+		w->turn_bytes += len;
 		bool open = c->transport->on_bytes(w, c, data, len);
 		if (flags & IORING_CQE_F_BUFFER)
 			rl_worker_recycle_buf(w, bid);

@@ -242,6 +242,7 @@ void rl_io_send(struct rl_worker *w, struct rl_conn *c, const void *buf, size_t 
 {
 	struct io_uring_sqe *sqe = rl_worker_sqe(w);
 	io_uring_prep_send(sqe, c->fd, buf, len, MSG_NOSIGNAL);
+	w->turn_bytes += len;
 	set_fixed(w, sqe);
 	io_uring_sqe_set_data64(sqe, RL_UD(OP_SEND, c->slot, c->gen));
 	c->send_busy = true;

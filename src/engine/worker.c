@@ -82,7 +82,10 @@ static void setup_rx_timestamps(struct rl_worker *w)
 	memset(&w->rx_msg, 0, sizeof(w->rx_msg));
 	w->rx_msg.msg_controllen = RL_RX_CONTROL;
 	w->feat.rx_timestamps = true;
+	/* (an HTTP/2 window under a megabyte would stall a body on our next wake-up) */
+	const struct rl_plan *plan = w->sh->plan;
 	w->feat.lazy_harvest = w->pace.open_loop && !w->fan.nvus && every_target_stamped(w) &&
+			       plan->h2_window >= (1u << 20) && plan->h2_conn_window >= (1u << 20) &&
 			       !rl_compat_off("nolazy");
 }
 
@@ -567,10 +570,17 @@ static uint64_t wait_budget(struct rl_worker *w, uint64_t now)
  * lazily, so many that only the wait's end (the next request due, a timer) wakes it: half
  * the completion ring, so a burst still wakes it before the ring fills. Eager while a
  * connection is opening, while a request due waits for a free connection (a response
- * frees one), and once none is left to send. */
-static unsigned wait_for_completions(const struct rl_worker *w)
+ * frees one), and once none is left to send. A run whose turn moved LAZY_BYTES_MAX or
+ * more is eager from then on: large bodies must not wait for the schedule with the
+ * socket's buffer full (the server would stall on our window, and the kernel's stamps
+ * would count that stall); their times stay the kernel's stamps. */
+#define LAZY_BYTES_MAX 65536
+static unsigned wait_for_completions(struct rl_worker *w)
 {
-	if (!w->feat.lazy_harvest || w->unready || !w->quota || w->pace.next_k < w->pace.due_k)
+	if (w->turn_bytes >= LAZY_BYTES_MAX)
+		w->lazy_off = true;
+	w->turn_bytes = 0;
+	if (!w->feat.lazy_harvest || w->lazy_off || w->unready || !w->quota || w->pace.next_k < w->pace.due_k)
 		return 1;
 	return *w->ring.cq.kring_entries / 2;
 }

@@ -212,6 +212,8 @@ struct rl_worker {
 	struct rl_conn *conns;
 	uint32_t nconns, open_conns;
 	uint32_t unready;             /* connections connecting or handshaking */
+	uint64_t turn_bytes;          /* received and sent since the last wait began */
+	bool lazy_off;                /* large bodies came: every wait ends at a completion */
 	struct rl_req *req_mem;
 	char *out_mem;
 	uint8_t *rbuf_mem;
