@@ -91,12 +91,17 @@ static void set_fixed(struct rl_worker *w, struct io_uring_sqe *sqe)
 		sqe->flags |= IOSQE_FIXED_FILE;
 }
 
+bool rl_transport_stamps(const struct rl_target *t)
+{
+	return t->addr.ss_family != AF_UNIX;
+}
+
 /* Receives on TCP carry the kernel's stamp of their arrival when the run has them
  * (SOF_TIMESTAMPING_RX_SOFTWARE: stamped as the segment entered the stack). */
 static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
 {
 	int how = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
-	c->rx_stamped = w->feat.rx_timestamps && rl_conn_target(w, c)->addr.ss_family != AF_UNIX &&
+	c->rx_stamped = w->feat.rx_timestamps && rl_transport_stamps(rl_conn_target(w, c)) &&
 			!setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
 }
 

@@ -39,6 +39,10 @@ void rl_conn_sent_plain(struct rl_worker *w, struct rl_conn *c, uint32_t res);
 /* The transport of a target, from its address. */
 const struct rl_transport *rl_transport_of(const struct rl_target *t);
 
+/* Whether the kernel stamps the target's receives where the run asks for stamps: TCP
+ * (TLS included), not Unix sockets. */
+bool rl_transport_stamps(const struct rl_target *t);
+
 /* The SQEs: connect with its linked timeout, receive (multishot on the buffer ring,
  * else into the connection's buffer), send, and close after cancelling what is armed. */
 void rl_io_connect(struct rl_worker *w, struct rl_conn *c);

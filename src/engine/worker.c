@@ -57,7 +57,7 @@ uint32_t rl_target_of_conn(const struct rl_shared *sh, uint32_t g)
 static bool every_target_stamped(const struct rl_worker *w)
 {
 	for (size_t i = 0; i < w->sh->ntargets; i++)
-		if (w->sh->targets[i].addr.ss_family == AF_UNIX)
+		if (!rl_transport_stamps(&w->sh->targets[i]))
 			return false;
 	return true;
 }
