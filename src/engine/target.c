@@ -142,7 +142,34 @@ static int path_check(const char *url, const char *p, const char *path_end, stru
 	return 0;
 }
 
-/* Resolves host:port once, before the run (getaddrinfo may block). */
+/* A blocking TCP connect to addr, bounded by timeout_ns: 0 or -errno, and the socket in
+ * *fd (-1 when none could be made). */
+static int connect_within(const struct sockaddr *addr, socklen_t len, uint64_t timeout_ns, int *fd)
+{
+	*fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return -errno;
+	if (connect(*fd, addr, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -errno;
+	struct pollfd pfd = { .fd = *fd, .events = POLLOUT };
+	int n = poll(&pfd, 1, (int)(timeout_ns / 1000000 + 1));
+	if (n <= 0)
+		return n ? -errno : -ETIMEDOUT;
+	int soerr = 0;
+	socklen_t soerr_len = sizeof(soerr);
+	getsockopt(*fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len);
+	return -soerr;
+}
+
+enum { RESOLVE_TRY_NS = 1000000000 }; /* for each address but the last of a name */
+
+/* Resolves host:port once, before the run (getaddrinfo may block). A name with more than
+ * one address (localhost as ::1 and 127.0.0.1) gets the first that takes a connection,
+ * as wrk and h2load do: a server listening on 127.0.0.1 alone is reached by
+ * "localhost" wherever /etc/hosts lists ::1 first. The last address is kept whatever it
+ * answers; the pre-flight says why it failed. */
 static int resolve(struct rl_target *t, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
@@ -154,8 +181,17 @@ static int resolve(struct rl_target *t, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot resolve '%s': %s", t->u.host, gai_strerror(rc));
 		return -1;
 	}
-	memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
-	t->addrlen = ai->ai_addrlen;
+	const struct addrinfo *use = ai;
+	for (; use->ai_next; use = use->ai_next) {
+		int fd;
+		int refused = connect_within(use->ai_addr, use->ai_addrlen, RESOLVE_TRY_NS, &fd);
+		if (fd >= 0)
+			close(fd);
+		if (!refused)
+			break;
+	}
+	memcpy(&t->addr, use->ai_addr, use->ai_addrlen);
+	t->addrlen = use->ai_addrlen;
 	freeaddrinfo(ai);
 	return 0;
 }
@@ -286,28 +322,10 @@ int rl_target_probe(const struct rl_target *t, uint64_t timeout_ns, char *why, s
 {
 	if (whylen)
 		why[0] = 0;
-	int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd;
+	int rc = connect_within((const struct sockaddr *)&t->addr, t->addrlen, timeout_ns, &fd);
 	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	if (connect(fd, (const struct sockaddr *)&t->addr, t->addrlen) < 0) {
-		if (errno != EINPROGRESS) {
-			rc = -errno;
-		} else {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			int n = poll(&pfd, 1, (int)(timeout_ns / 1000000 + 1));
-			if (n == 0) {
-				rc = -ETIMEDOUT;
-			} else if (n < 0) {
-				rc = -errno;
-			} else {
-				int soerr = 0;
-				socklen_t len = sizeof(soerr);
-				getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-				rc = -soerr;
-			}
-		}
-	}
+		return rc;
 	if (!rc && t->u.tls)
 		rc = rl_tls_probe(t, fd, timeout_ns, why, whylen); /* ALPN shows HTTP/2 there */
 	else if (!rc && t->proto != RL_PROTO_H1)

@@ -49,6 +49,22 @@ exact https_h2_by_alpn_tls13_exact 5000 "GET / HTTP/2.0 200 TLSv1.3" --h2 --cace
 exact https_h2_by_alpn_tls12_exact 5000 "GET / HTTP/2.0 200 TLSv1.2" --h2 --cacert ca.pem -c 2 -m 16 -t 2 "https://127.0.0.1:$P12/"
 exact https_localhost_name_verified 500 "GET / HTTP/1.1 200" --cacert ca.pem -c 2 "https://localhost:$P13/"
 exact https_no_verify_k 500 "GET / HTTP/1.1 200" -k -c 2 "https://127.0.0.1:$P13/"
+# "localhost" where /etc/hosts lists ::1 first (Debian's default with IPv6) and the server
+# listens on 127.0.0.1 alone: the name's first address that takes a connection is used,
+# as wrk and h2load do (a hosts file of our own, bound over /etc/hosts in a mount
+# namespace of our own)
+if unshare -m true 2> /dev/null; then
+	printf '::1 localhost\n127.0.0.1 localhost\n' > hosts6
+	: > access.log
+	timeout -k 2 30 unshare -m sh -c 'mount --bind "$1" /etc/hosts && getent ahosts localhost | head -1 > first.txt &&
+		exec "$2" -q -o json -n 200 -c 2 --cacert ca.pem "https://localhost:$3/" > localhost6.json 2> localhost6.err' \
+		sh "$TEST_TMP/hosts6" "$RINGLOAD" "$P13"
+	check "localhost_listed_as_ipv6_first_reaches_ipv4_server ($(cut -c1-3 first.txt), $(jget localhost6.json \
+		'd["total"]["successful"]'), nginx $(log_lines access.log))" \
+		test "$(cut -c1-3 first.txt)$(jget localhost6.json '(d["total"]["requests"], d["total"]["successful"])') $(log_lines access.log)" = "::1(200, 200) 201"
+else
+	ok "localhost_listed_as_ipv6_first_reaches_ipv4_server # SKIP no permission to create a mount namespace here"
+fi
 check "tls_phase_one_sample_per_connection" test "$(jget https_h1_tls13_exact.json \
 	'd["total"]["tls_ms"]["count"] == d["total"]["connections"]["opened"] == 4 and d["total"]["tls_ms"]["min"] > 0 and d["total"]["handshakes_full"] == 4')" = True
 check "tls_phase_not_in_ttfb" test "$(jget https_h1_tls13_exact.json 'd["total"]["ttfb_ms"]["max"] < d["total"]["tls_ms"]["max"] + d["total"]["latency_ms"]["max"]')" = True
