@@ -56,9 +56,9 @@ exact https_no_verify_k 500 "GET / HTTP/1.1 200" -k -c 2 "https://127.0.0.1:$P13
 if unshare -m true 2> /dev/null; then
 	printf '::1 localhost\n127.0.0.1 localhost\n' > hosts6
 	: > access.log
-	timeout -k 2 30 unshare -m sh -c 'mount --bind "$1" /etc/hosts && getent ahosts localhost | head -1 > first.txt &&
+	timeout -k 2 30 unshare -m bash -c 'mount --bind "$1" /etc/hosts && getent ahosts localhost | head -1 > first.txt &&
 		exec "$2" -q -o json -n 200 -c 2 --cacert ca.pem "https://localhost:$3/" > localhost6.json 2> localhost6.err' \
-		sh "$TEST_TMP/hosts6" "$RINGLOAD" "$P13"
+		bash "$TEST_TMP/hosts6" "$RINGLOAD" "$P13"
 	check "localhost_listed_as_ipv6_first_reaches_ipv4_server ($(cut -c1-3 first.txt), $(jget localhost6.json \
 		'd["total"]["successful"]'), nginx $(log_lines access.log))" \
 		test "$(cut -c1-3 first.txt)$(jget localhost6.json '(d["total"]["requests"], d["total"]["successful"])') $(log_lines access.log)" = "::1(200, 200) 201"
