@@ -20,7 +20,14 @@ trap cleanup EXIT
 ok() { echo "ok - $1"; }
 # true when $RINGLOAD is the SAN=1 build (ASan+UBSan: slower, and no valgrind)
 san_build() { [[ $RINGLOAD == */san/* ]]; }
-not_ok() { echo "not ok - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+# not_ok NAME [DETAIL...]: each line of each detail as a "# " line (the runner keeps only
+# those, so a sanitizer's report shows whole, at most 24 lines of it)
+not_ok() {
+	echo "not ok - $1"
+	shift
+	local l
+	for l in "$@"; do sed 's/^/# /' <<<"$l" | head -n 24; done
+}
 # check NAME COMMAND...: ok when the command succeeds
 check() {
 	local name=$1

@@ -22,7 +22,7 @@ run_suite() { # limit name command...
 	local lines
 	lines=$(grep -E '^(ok |not ok |# )' <<<"$out" | grep -v '^# ok - ' | sed "s/^/[$name] /")
 	[ -n "$lines" ] && echo "$lines"
-	[ "$f" -gt 0 ] && failures+=("$(grep -A 8 '^\[[^]]*\] not ok ' <<<"$lines" | head -n 40)")
+	[ "$f" -gt 0 ] && failures+=("$(grep -A 16 '^\[[^]]*\] not ok ' <<<"$lines" | head -n 60)")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		local why
 		why="[$name] not ok - suite exited with status $rc"
