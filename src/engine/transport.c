@@ -96,13 +96,18 @@ bool rl_transport_stamps(const struct rl_target *t)
 	return t->addr.ss_family != AF_UNIX;
 }
 
-/* Receives on TCP carry the kernel's stamp of their arrival when the run has them
- * (SOF_TIMESTAMPING_RX_SOFTWARE: stamped as the segment entered the stack). */
-static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
+/* Asks the kernel to stamp the socket's receives (SOF_TIMESTAMPING_RX_SOFTWARE: as
+ * each segment enters the stack): true where it will. */
+static bool ask_rx_stamps(int fd)
 {
 	int how = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
-	c->rx_stamped = w->feat.rx_timestamps && rl_transport_stamps(rl_conn_target(w, c)) &&
-			!setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
+	return !setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how));
+}
+
+/* Receives on TCP carry the kernel's stamp of their arrival when the run has them. */
+static void stamp_receives(struct rl_worker *w, struct rl_conn *c, int fd)
+{
+	c->rx_stamped = w->feat.rx_timestamps && rl_transport_stamps(rl_conn_target(w, c)) && ask_rx_stamps(fd);
 }
 
 void rl_rx_clock_sync(struct rl_worker *w)
@@ -124,10 +129,9 @@ int rl_rx_stamps_hold(void)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
-	int how = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
 	struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t slen = sizeof(self);
-	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof(how)) ||
+	if (!ask_rx_stamps(fd) ||
 	    bind(fd, (struct sockaddr *)&self, sizeof(self)) || getsockname(fd, (struct sockaddr *)&self, &slen))
 		goto out;
 	for (int tries = 0; tries < 100; tries++) {
