@@ -184,10 +184,10 @@ static int resolve(struct rl_target *t, char *err, size_t errlen)
 	const struct addrinfo *use = ai;
 	for (; use->ai_next; use = use->ai_next) {
 		int fd;
-		int refused = connect_within(use->ai_addr, use->ai_addrlen, RESOLVE_TRY_NS, &fd);
+		int failed = connect_within(use->ai_addr, use->ai_addrlen, RESOLVE_TRY_NS, &fd);
 		if (fd >= 0)
 			close(fd);
-		if (!refused)
+		if (!failed) /* (refused, unreachable, timed out: the next address) */
 			break;
 	}
 	memcpy(&t->addr, use->ai_addr, use->ai_addrlen);
