@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/crypto_mem.h"
 #include "common/source.h"
 #include "ringload/engine.h"
 #include "ringload/options.h"
@@ -377,6 +378,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	rl_crypto_mem_install(); /* before anything calls OpenSSL */
 	if (argc > 1 && !strcmp(argv[1], "serve"))
 		return rl_serve_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "compare"))
