@@ -124,10 +124,14 @@ printf '\x00\x00\x00\x00\x02\x08\x2a' > "$TMP/getuser.bin" # GetUserRequest{user
 
 echo "client: 1 thread on CPU $CLIENT_CPU; server: 1 worker on CPU $SERVER_CPU; median of $REPS alternating runs of $DURATION"
 echo "http1, h2c: GET against nginx (17-byte body); h2c/rs: GET / against ringload serve (26 bytes);"
-echo "grpc: GetUser against ringload serve; https, h2tls: the same as http1, h2c over TLS 1.3 (nginx);"
+echo "grpc: GetUser against ringload serve; https, h2tls: the same as http1, h2c over TLS (nginx);"
 echo "grpctls: grpc against serve --tls; newconn: a new connection and handshake per request"
 echo "(Connection: close) against nginx over TLS, ringload's handshakes all full (--tls-resume 0)"
 echo "or resumed (tickets); wrk's resume (SSL_clear keeps the session)"
+# what nginx's default protocols and ringload's default cipher order agree on here
+TLS_SEEN=$("$RINGLOAD" -k -q -o json -n 1 "https://127.0.0.1:$H1S_PORT/" |
+	python3 -c 'import json, sys; t = json.load(sys.stdin)["targets"][0]["tls"]; print(t["version"], t["cipher"])')
+echo "TLS against nginx (its default protocols): $TLS_SEEN"
 printf "%-8s %-9s %6s %12s %12s %12s %12s\n" proto client conns "req/s" "user us/req" "sys us/req" "cpu us/req"
 for c in $CONNS; do
 	compare http1 "$c" wrk "-t1 -c$c -d$DURATION http://127.0.0.1:$H1_PORT/" \

@@ -84,6 +84,9 @@ struct rl_target {
 	void *tls_ctx;
 	char tls_name[256];
 	const char *alpn;
+	/* the highest TLS version new connections offer: the one the server chose, once it
+	 * chose one below TLS 1.3; 0: OpenSSL's range (tls.c, offer_version) */
+	uint16_t tls_offer_max;
 	/* HTTP/2 and gRPC: the header list (nghttp2_nv[], names lowercase), built once and
 	 * handed to nghttp2 without copies; the body, or the framed gRPC message */
 	void *h2_nva;

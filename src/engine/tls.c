@@ -26,6 +26,12 @@
 #define TLS_OUT_EXTRA   (64 * 1024)    /* beyond the plaintext buffer: handshake messages */
 #define PROBE_ALERT_WAIT_US 150000     /* pre-flight, TLS 1.3: how long a refusal may take */
 #define TLS_KEEP_BUFFERS_MAX 256       /* connections per thread that keep their buffers */
+/* What is offered without --ciphers / --ciphersuites: OpenSSL's own set, in the order
+ * browsers, Go and h2load offer it, AES-128-GCM first (OpenSSL's own order puts
+ * AES-256-GCM first, which costs client and server more per record and, with SHA-384,
+ * per handshake). */
+#define DEFAULT_CIPHERS "ECDHE+AESGCM+AES128:ECDHE+AESGCM:ECDHE+CHACHA20:ALL:!COMPLEMENTOFDEFAULT:!eNULL"
+#define DEFAULT_SUITES  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
 static bool is_ip_literal(const char *name)
 {
@@ -92,10 +98,10 @@ int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, 
 		snprintf(err, errlen, "--tls-min is above --tls-max");
 		return -1;
 	}
-	if (spec->ciphers && !SSL_CTX_set_cipher_list(ctx, spec->ciphers))
-		return refused("--ciphers", spec->ciphers, err, errlen);
-	if (spec->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, spec->ciphersuites))
-		return refused("--ciphersuites", spec->ciphersuites, err, errlen);
+	if (!SSL_CTX_set_cipher_list(ctx, spec->ciphers ? spec->ciphers : DEFAULT_CIPHERS))
+		return refused("--ciphers", spec->ciphers ? spec->ciphers : DEFAULT_CIPHERS, err, errlen);
+	if (!SSL_CTX_set_ciphersuites(ctx, spec->ciphersuites ? spec->ciphersuites : DEFAULT_SUITES))
+		return refused("--ciphersuites", spec->ciphersuites ? spec->ciphersuites : DEFAULT_SUITES, err, errlen);
 	if (spec->curves && !SSL_CTX_set1_groups_list(ctx, spec->curves))
 		return refused("--curves", spec->curves, err, errlen);
 	if (!spec->cert != !spec->key) {
@@ -239,6 +245,28 @@ static void name_session(SSL *ssl, const struct rl_target *t)
 	}
 }
 
+/* A server that answered a handshake below TLS 1.3 answers the next one the same way: new
+ * connections to it offer that version as their highest. Offering TLS 1.3 costs a key
+ * share (an X25519 key made for the ClientHello) that such a server ignores, about an
+ * eighth of a client's full handshake; without it the handshake and what the server does
+ * are the same. A failed handshake forgets the version, so the next one offers OpenSSL's
+ * whole range again. The pre-flight and every thread share it (relaxed atomics: a stale
+ * read costs one key share, nothing else). */
+static void offer_version(SSL *ssl, const struct rl_target *t)
+{
+	uint16_t v = __atomic_load_n(&t->tls_offer_max, __ATOMIC_RELAXED);
+	if (v)
+		SSL_set_max_proto_version(ssl, v);
+}
+
+static void learn_version(const struct rl_target *t, const SSL *ssl, bool ok)
+{
+	/* the one field of a shared target a connection writes */
+	uint16_t *memo = (uint16_t *)&t->tls_offer_max;
+	int v = ok ? SSL_version(ssl) : 0;
+	__atomic_store_n(memo, (uint16_t)(v >= TLS1_VERSION && v < TLS1_3_VERSION ? v : 0), __ATOMIC_RELAXED);
+}
+
 /* The ALPN outcome against what the protocol needs: NULL when it can speak, else why. */
 static const char *alpn_mismatch(SSL *ssl, const struct rl_target *t, char *why, size_t len)
 {
@@ -305,6 +333,7 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 		char why[160];
 		enum rl_err err = handshake_failure(st->ssl, why, sizeof(why));
 		w->tls_alert = (unsigned)st->alert;
+		learn_version(rl_conn_target(w, c), st->ssl, false);
 		first_handshake_over(w, st);
 		rl_conn_setup_failed(w, c, err, why);
 		return -1;
@@ -314,6 +343,7 @@ static int handshake(struct rl_worker *w, struct rl_conn *c)
 		rl_conn_setup_failed(w, c, RL_ERR_TLS_ALPN, why);
 		return -1;
 	}
+	learn_version(rl_conn_target(w, c), st->ssl, true);
 	struct rl_stats *s = rl_conn_stats(w, c);
 	rl_hist_record_ns(&s->tls, w->now_ns - st->start_ns);
 	if (!s->agreed.version[0]) {
@@ -350,6 +380,7 @@ int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *w
 	struct rl_tls_conn probe_state = { .alert = -1 };
 	SSL_set_app_data(ssl, &probe_state);
 	name_session(ssl, t);
+	offer_version(ssl, t);
 	int rc = 0;
 	char reason[160];
 	if (SSL_connect(ssl) != 1) {
@@ -370,6 +401,7 @@ int rl_tls_probe(const struct rl_target *t, int fd, uint64_t timeout_ns, char *w
 			rc = -EPROTO;
 		}
 	}
+	learn_version(t, ssl, !rc);
 	if (!rc && probe_state.cert_asked)
 		snprintf(why, whylen, "the server asked for a client certificate and none was given (--cert, --key): "
 			 "a server that requires one refuses every request");
@@ -401,6 +433,7 @@ static int tls_connected(struct rl_worker *w, struct rl_conn *c)
 	st->alert = -1;
 	st->cert_asked = false;
 	name_session(st->ssl, t);
+	offer_version(st->ssl, t);
 	/* a new connection offers the session its thread got last, --tls-resume of the
 	 * time (an even spread: the fraction accumulates) */
 	SSL_SESSION *sess = w->tls_sessions[c->target];

@@ -16,6 +16,9 @@ goes on the wire and when. Modes:
                       itself from a corrupted record fed to the server's side)
   truncated_record    half of a response's TLS record, then a TCP close
   close_mid_body      half a body, then a TCP close without close_notify
+  tls12_hellos        a whole response with Connection: close, from a server that speaks
+                      TLS 1.2 at most; prints "hello key_share=0|1" for each ClientHello
+                      (whether it carried a TLS 1.3 key share)
 The server stops by itself after 120 s, so a killed test can never leave it behind.
 """
 import socket
@@ -99,7 +102,7 @@ def serve(mode, ctx, sock):
         tls.read_request()
         if mode == "ok":
             sock.sendall(tls.records(response()))
-        elif mode == "close_after_body":
+        elif mode in ("close_after_body", "tls12_hellos"):
             sock.sendall(tls.records(response(close=True)))
             sock.close()
             return
@@ -127,10 +130,34 @@ def serve(mode, ctx, sock):
             return
 
 
+def has_key_share(hello):
+    """Whether a ClientHello (its handshake header first) has a key_share extension."""
+    p = 4 + 2 + 32  # header, legacy_version, random
+    p += 1 + hello[p]  # session id
+    p += 2 + int.from_bytes(hello[p : p + 2], "big")  # cipher suites
+    p += 1 + hello[p]  # compression methods
+    end = p + 2 + int.from_bytes(hello[p : p + 2], "big")
+    p += 2
+    while p + 4 <= end:
+        kind, n = int.from_bytes(hello[p : p + 2], "big"), int.from_bytes(hello[p + 2 : p + 4], "big")
+        if kind == 51:
+            return True
+        p += 4 + n
+    return False
+
+
+def log_hellos(conn, direction, version, content_type, msg_type, data):
+    if direction == "read" and content_type == ssl._TLSContentType.HANDSHAKE and msg_type == ssl._TLSMessageType.CLIENT_HELLO:
+        print("hello key_share=%d" % has_key_share(data), flush=True)
+
+
 def main():
     mode, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    if mode == "tls12_hellos":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx._msg_callback = log_hellos
     ctx.set_alpn_protocols(["http/1.1"])
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

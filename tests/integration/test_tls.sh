@@ -67,6 +67,15 @@ else
 fi
 check "tls_phase_one_sample_per_connection" test "$(jget https_h1_tls13_exact.json \
 	'd["total"]["tls_ms"]["count"] == d["total"]["connections"]["opened"] == 4 and d["total"]["tls_ms"]["min"] > 0 and d["total"]["handshakes_full"] == 4')" = True
+# without --ciphers / --ciphersuites, AES-128-GCM is offered first, as browsers, Go and
+# h2load do (OpenSSL's own order puts AES-256-GCM first); nginx follows the client's order
+ciphers="$(jget https_h1_tls13_exact.json 'd["targets"][0]["tls"]["cipher"]') $(jget https_h1_tls12_exact.json 'd["targets"][0]["tls"]["cipher"]')"
+check "default_ciphers_aes128_gcm_first ($ciphers)" test "$ciphers" = "TLS_AES_128_GCM_SHA256 ECDHE-ECDSA-AES128-GCM-SHA256"
+# and --ciphersuites / --ciphers still choose
+"$RINGLOAD" -q -o json -n 20 -c 1 --cacert ca.pem --ciphersuites TLS_AES_256_GCM_SHA384 "https://127.0.0.1:$P13/" > suites.json 2> /dev/null
+"$RINGLOAD" -q -o json -n 20 -c 1 --cacert ca.pem --ciphers ECDHE-ECDSA-CHACHA20-POLY1305 "https://127.0.0.1:$P12/" > ciphers.json 2> /dev/null
+ciphers="$(jget suites.json 'd["targets"][0]["tls"]["cipher"]') $(jget ciphers.json 'd["targets"][0]["tls"]["cipher"]')"
+check "ciphers_flags_choose ($ciphers)" test "$ciphers" = "TLS_AES_256_GCM_SHA384 ECDHE-ECDSA-CHACHA20-POLY1305"
 check "tls_phase_not_in_ttfb" test "$(jget https_h1_tls13_exact.json 'd["total"]["ttfb_ms"]["max"] < d["total"]["tls_ms"]["max"] + d["total"]["latency_ms"]["max"]')" = True
 
 # a new connection per request: every reconnect resumes the session it last got

@@ -96,6 +96,17 @@ for _ in $(seq 100); do [ -s pre.port ] && break; sleep 0.05; done
 rc=$?
 check "tls_preflight_expired_exit_4 (rc $rc)" bash -c "test $rc = 4 && grep -q 'certificate has expired' pre.err"
 
+# a server that speaks TLS 1.2 at most: once it has answered, new connections offer 1.2 as
+# their highest and make no TLS 1.3 key share that it would ignore. Of six connections,
+# only the first ClientHello carries one (each prints a line: the server's msg callback).
+python3 "$SERVER" tls12_hellos 0 good.pem good.key > hellos.log 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do [ -s hellos.log ] && break; sleep 0.05; done
+timeout -k 2 20 "$RINGLOAD" -q --json hellos.json --no-preflight --cacert ca.pem --tls-resume 0 -t 1 -c 1 -n 6 \
+	"https://127.0.0.1:$(awk '/^port/ { print $2 }' hellos.log)/" 2> hellos.err
+shares="$(grep -c 'key_share=1' hellos.log) $(grep -c 'key_share=0' hellos.log) $(jget hellos.json "d['total']['successful']")"
+check "tls12_server_gets_one_key_share (with, without, ok: $shares)" test "$shares" = "1 5 6"
+
 # the same under valgrind: no leak on any failure path (definite and indirect leaks fail
 # the run; OpenSSL's one-time allocations stay reachable and are not reported: no
 # suppression is needed)
