@@ -98,10 +98,12 @@ int rl_tls_target_init(struct rl_target *t, const struct rl_request_spec *spec, 
 		snprintf(err, errlen, "--tls-min is above --tls-max");
 		return -1;
 	}
-	if (!SSL_CTX_set_cipher_list(ctx, spec->ciphers ? spec->ciphers : DEFAULT_CIPHERS))
-		return refused("--ciphers", spec->ciphers ? spec->ciphers : DEFAULT_CIPHERS, err, errlen);
-	if (!SSL_CTX_set_ciphersuites(ctx, spec->ciphersuites ? spec->ciphersuites : DEFAULT_SUITES))
-		return refused("--ciphersuites", spec->ciphersuites ? spec->ciphersuites : DEFAULT_SUITES, err, errlen);
+	const char *ciphers = spec->ciphers ? spec->ciphers : DEFAULT_CIPHERS;
+	const char *suites = spec->ciphersuites ? spec->ciphersuites : DEFAULT_SUITES;
+	if (!SSL_CTX_set_cipher_list(ctx, ciphers))
+		return refused("--ciphers", ciphers, err, errlen);
+	if (!SSL_CTX_set_ciphersuites(ctx, suites))
+		return refused("--ciphersuites", suites, err, errlen);
 	if (spec->curves && !SSL_CTX_set1_groups_list(ctx, spec->curves))
 		return refused("--curves", spec->curves, err, errlen);
 	if (!spec->cert != !spec->key) {
@@ -261,10 +263,13 @@ static void offer_version(SSL *ssl, const struct rl_target *t)
 
 static void learn_version(const struct rl_target *t, const SSL *ssl, bool ok)
 {
-	/* the one field of a shared target a connection writes */
+	/* the one field of a shared target a connection writes, and only when it changes:
+	 * every thread reads the target's cache line on each request */
 	uint16_t *memo = (uint16_t *)&t->tls_offer_max;
 	int v = ok ? SSL_version(ssl) : 0;
-	__atomic_store_n(memo, (uint16_t)(v >= TLS1_VERSION && v < TLS1_3_VERSION ? v : 0), __ATOMIC_RELAXED);
+	uint16_t max = (uint16_t)(v >= TLS1_VERSION && v < TLS1_3_VERSION ? v : 0);
+	if (__atomic_load_n(memo, __ATOMIC_RELAXED) != max)
+		__atomic_store_n(memo, max, __ATOMIC_RELAXED);
 }
 
 /* The ALPN outcome against what the protocol needs: NULL when it can speak, else why. */
