@@ -33,11 +33,12 @@ check "fanout_accounting_holds" accounting_holds "$TEST_TMP/fan.out"
 check "group_batches_per_s" test "$(jget "$TEST_TMP/fan.out" \
 	'abs((g := d["groups"][0])["batches_per_s"] - g["rounds"] / d["duration_s"]) < 0.01')" = True
 # compare: a fan-out run is its batches (45 ms, the slowest member), not its members'
-# 25 ms average, against one endpoint that answers in 30 ms
+# 25 ms average, against one endpoint that answers in 30 ms (45 within 2 ms, as above: a
+# p50 of 45.5 on a busy machine is no error)
 "$RINGLOAD" -q -o json -t 1 -c 4 -d 1s "http://127.0.0.1:$SERVE_PORT/?ttfb=30ms" > "$TEST_TMP/one.out"
 "$RINGLOAD" compare -o json "$TEST_TMP/one.out" "$TEST_TMP/fan.out" > "$TEST_TMP/cmp.json" 2> "$TEST_TMP/cmp.err"
 check "compare_fanout_by_batch_time" test "$(jget "$TEST_TMP/cmp.json" \
-	'[(m["winner"], round(m["values"][1])) for m in d["metrics"] if m["metric"] == "latency p50 ms"][0]')" = "('$TEST_TMP/one.out', 45)"
+	'[(m["winner"], abs(m["values"][1] - 45) <= 2) for m in d["metrics"] if m["metric"] == "latency p50 ms"][0]')" = "('$TEST_TMP/one.out', True)"
 check "compare_says_it_compares_the_group" grep -q "its fan-out group 'parallel' is compared: batch time" "$TEST_TMP/cmp.err"
 # groups in the CSV (and batches/s and mean, p95 in the HTML table)
 "$RINGLOAD" report "$TEST_TMP/fan.out" -o "$TEST_TMP/fan.html"
@@ -142,7 +143,7 @@ PY
 "$RINGLOAD" compare -o json "$TEST_TMP/fan.out" "$TEST_TMP/n.out" > "$TEST_TMP/gg.json" 2> /dev/null
 "$RINGLOAD" compare "$TEST_TMP/fan.out" "$TEST_TMP/n.out" > "$TEST_TMP/gg.txt" 2> /dev/null
 check "compare_group_by_group" test "$(jget "$TEST_TMP/gg.json" \
-	'[round(v) for m in d["groups"]["parallel"]["metrics"] if m["metric"] == "latency p50 ms" for v in m["values"]]')$(grep -c '^Fan-out group parallel' "$TEST_TMP/gg.txt")" = "[45, 45]1"
+	'[abs(v - 45) <= 2 for m in d["groups"]["parallel"]["metrics"] if m["metric"] == "latency p50 ms" for v in m["values"]]')$(grep -c '^Fan-out group parallel' "$TEST_TMP/gg.txt")" = "[True, True]1"
 
 # partial successes against the servers' own count: one member of three answers 500 on
 # every other request (nginx's own log counts them); each of those rounds is a partial
