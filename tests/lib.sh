@@ -20,6 +20,8 @@ trap cleanup EXIT
 ok() { echo "ok - $1"; }
 # true when $RINGLOAD is the SAN=1 build (ASan+UBSan: slower, and no valgrind)
 san_build() { [[ $RINGLOAD == */san/* ]]; }
+# kernel_at_least MAJOR MINOR: the running kernel is that version or newer
+kernel_at_least() { python3 -c 'import os,sys; sys.exit(0 if tuple(map(int, os.uname().release.split("-")[0].split(".")[:2])) >= (int(sys.argv[1]), int(sys.argv[2])) else 1)' "$1" "$2"; }
 # not_ok NAME [DETAIL...]: each line of each detail as a "# " line (the runner keeps only
 # those, so a sanitizer's report shows whole, at most 24 lines of it)
 not_ok() {

@@ -55,6 +55,31 @@ int rl_ring_enable(struct io_uring *ring)
 	return rc < 0 ? -errno : 0;
 }
 
+int rl_submit_and_wait_min(struct io_uring *ring, unsigned wait_nr, struct __kernel_timespec *ts,
+			   unsigned min_wait_usec)
+{
+	/* what io_uring_submit does first: hand the queued entries to the kernel (the ring is
+	 * never SQPOLL here, so the tail is read only inside io_uring_enter) */
+	struct io_uring_sq *sq = &ring->sq;
+	unsigned tail = sq->sqe_tail;
+	if (sq->sqe_head != tail) {
+		sq->sqe_head = tail;
+		__atomic_store_n(sq->ktail, tail, __ATOMIC_RELEASE);
+	}
+	unsigned to_submit = tail - __atomic_load_n(sq->khead, __ATOMIC_ACQUIRE);
+	struct io_uring_getevents_arg arg;
+	memset(&arg, 0, sizeof(arg));
+	arg.ts = (uint64_t)(uintptr_t)ts;
+	arg.pad = min_wait_usec; /* named min_wait_usec in 6.12's header */
+	unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+	int fd = ring->ring_fd;
+	if (ring->int_flags & 1) { /* liburing's INT_FLAG_REG_RING: io_uring_register_ring_fd */
+		flags |= IORING_ENTER_REGISTERED_RING;
+		fd = ring->enter_ring_fd;
+	}
+	return io_uring_enter2((unsigned)fd, to_submit, wait_nr, flags, (sigset_t *)&arg, sizeof(arg));
+}
+
 struct io_uring_buf_ring *rl_setup_buf_ring(struct io_uring *ring, unsigned entries,
 					    int bgid, int *err)
 {

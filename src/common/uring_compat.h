@@ -21,6 +21,10 @@
 #define IORING_SETUP_COOP_TASKRUN (1U << 8) /* 5.19 */
 #endif
 
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15) /* 6.12 */
+#endif
+
 /* RINGLOAD_COMPAT=nodefer,nobufring,nofixed turns features off, to test the fallbacks:
  * true if what is among them. */
 bool rl_compat_off(const char *what);
@@ -55,6 +59,14 @@ static inline struct io_uring_sqe *rl_get_sqe(struct io_uring *ring, uint64_t *e
 	}
 	return sqe;
 }
+
+/* liburing 2.8's io_uring_submit_and_wait_min_timeout, for 2.3 (the kernel needs
+ * IORING_FEAT_MIN_TIMEOUT, 6.12): submits what is queued, then waits up to min_wait_usec
+ * for wait_nr completions; past that it returns once any completion has come since the
+ * wait began, or waits for the first one until *ts. Returns what io_uring_enter does: the
+ * number submitted, or a negative errno (-ETIME at the timeout). */
+int rl_submit_and_wait_min(struct io_uring *ring, unsigned wait_nr, struct __kernel_timespec *ts,
+			   unsigned min_wait_usec);
 
 /* io_uring_setup_buf_ring() arrived in liburing 2.4: allocate the ring memory (page
  * aligned, as the kernel maps it) and register it under group bgid. Returns the ring or

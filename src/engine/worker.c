@@ -62,6 +62,25 @@ static bool every_target_stamped(const struct rl_worker *w)
 	return true;
 }
 
+/* A closed loop harvests lazily (below, wait_for_completions) where a thread can hold
+ * enough requests in flight to wait for two completions or more (16): with fewer, a wait
+ * for a second response would idle the connection that the first one freed. It needs the
+ * kernel's batch wait (6.12), which stops waiting for the batch after a pacing quantum
+ * and then for nothing more than the first completion: a plain timeout of a quantum
+ * would wake a loop whose server is slow every quantum, for nothing. */
+#define CLOSED_LAZY_SHARE 8
+static bool closed_loop_batches(const struct rl_worker *w)
+{
+	uint64_t slots = 1;
+	for (size_t i = 0; i < w->sh->ntargets; i++) {
+		uint32_t s = rl_proto_of(w->sh->targets[i].proto)->slots(w->sh->plan);
+		if (s > slots)
+			slots = s;
+	}
+	return w->fan.nregular * slots >= 2 * CLOSED_LAZY_SHARE && (w->ring.features & IORING_FEAT_MIN_TIMEOUT) &&
+	       w->sh->plan->pacing_quantum_ns >= 1000;
+}
+
 /* Kernel receive stamps need multishot recvmsg (6.0) on the buffer ring: each buffer
  * then opens with io_uring_recvmsg_out and the stamp's control message. The kernel's
  * stamps are CLOCK_REALTIME; ours are CLOCK_MONOTONIC. The two clocks are read back to
@@ -84,7 +103,7 @@ static void setup_rx_timestamps(struct rl_worker *w)
 	w->feat.rx_timestamps = true;
 	/* (an HTTP/2 window under a megabyte would stall a body on our next wake-up) */
 	const struct rl_plan *plan = w->sh->plan;
-	w->feat.lazy_harvest = w->pace.open_loop && !w->fan.nvus && every_target_stamped(w) &&
+	w->feat.lazy_harvest = (w->pace.open_loop || closed_loop_batches(w)) && !w->fan.nvus && every_target_stamped(w) &&
 			       plan->h2_window >= (1u << 20) && plan->h2_conn_window >= (1u << 20) &&
 			       !rl_compat_off("nolazy");
 }
@@ -568,7 +587,11 @@ static uint64_t wait_budget(struct rl_worker *w, uint64_t now)
 
 /* How many completions this turn's wait waits for: one; or, where the loop harvests
  * lazily, so many that only the wait's end (the next request due, a timer) wakes it: half
- * the completion ring, so a burst still wakes it before the ring fills. Eager while a
+ * the completion ring, so a burst still wakes it before the ring fills. A closed loop
+ * waits for an eighth of its requests in flight for at most a pacing quantum, then for
+ * any (closed_loop_batches): the requests a turn's responses free go out together, where
+ * waking for each response would send one request per turn (and per TLS record), and each
+ * response is still timed by its kernel stamp. Eager while a
  * connection is opening, while a request due waits for a free connection (a response
  * frees one), and once none is left to send. A run whose turn moved LAZY_BYTES_MAX or
  * more is eager from then on: large bodies must not wait for the schedule with the
@@ -580,9 +603,13 @@ static unsigned wait_for_completions(struct rl_worker *w)
 	if (w->turn_bytes >= LAZY_BYTES_MAX)
 		w->lazy_off = true;
 	w->turn_bytes = 0;
-	if (!w->feat.lazy_harvest || w->lazy_off || w->unready || !w->quota || w->pace.next_k < w->pace.due_k)
+	if (!w->feat.lazy_harvest || w->lazy_off || w->unready || !w->quota)
 		return 1;
-	return *w->ring.cq.kring_entries / 2;
+	unsigned half = *w->ring.cq.kring_entries / 2;
+	if (w->pace.open_loop)
+		return w->pace.next_k < w->pace.due_k ? 1 : half;
+	uint64_t nr = w->inflight / CLOSED_LAZY_SHARE; /* a closed loop: at least two, else eager */
+	return nr < 2 ? 1 : nr < half ? (unsigned)nr : half;
 }
 
 /* The warm-up is over: what completes from now on is the result. */
@@ -665,11 +692,16 @@ void rl_worker_run(struct rl_worker *w)
 
 		/* 2. one io_uring_enter: submit everything, wait for a completion (or, harvesting
 		 * lazily, for the wait's end) */
+		unsigned wait_nr = wait_for_completions(w);
 		uint64_t wait_ns = wait_budget(w, w->flush_ns);
+		uint64_t batch_ns = sh->plan->pacing_quantum_ns;
 		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)wait_ns };
 		struct io_uring_cqe *cqe;
-		unsigned wait_nr = wait_for_completions(w);
-		int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, wait_nr, &ts, NULL);
+		int rc;
+		if (wait_nr > 1 && !w->pace.open_loop && wait_ns > batch_ns)
+			rc = rl_submit_and_wait_min(&w->ring, wait_nr, &ts, (unsigned)(batch_ns / 1000));
+		else
+			rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, wait_nr, &ts, NULL);
 		w->io.enters++;
 		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 			/* the ring itself failed: nothing more can be submitted or reaped */

@@ -220,7 +220,9 @@ void rl_report_console(FILE *f, const struct rl_report *r)
 	fprintf(f, "Client I/O    %.3f io_uring_enter, %.3f sends, %.3f receives per request%s\n",
 		rl_report_per_request(res, res->io.enters), rl_report_per_request(res, res->io.sends),
 		rl_report_per_request(res, res->io.recvs),
-		res->features.lazy_harvest ? "; responses read at the schedule's wake-ups, timed by the kernel's stamps" : "");
+		!res->features.lazy_harvest ? ""
+		: o->rate > 0 ? "; responses read at the schedule's wake-ups, timed by the kernel's stamps"
+			      : "; responses read in batches, timed by the kernel's stamps");
 	uint64_t handshakes = res->total.handshakes_full + res->total.handshakes_resumed;
 	if (handshakes * 10 >= res->total.requests && handshakes) /* a run of many handshakes */
 		fprintf(f, "Client TLS    %.2f us CPU per handshake (%llu full, %llu resumed)\n",

@@ -61,7 +61,37 @@ for p in h2 grpc; do
 		't["ttfb_kernel_ms"]["p50"] <= t["ttfb_ms"]["p50"] and t["latency_kernel_ms"]["p50"] <= t["latency_ms"]["p50"]')" = True
 done
 
-# off by default and with --no-kernel-timestamps: no such figures
+# a closed loop with stamps that holds 16 or more streams on a thread (and a kernel with
+# the batch wait, 6.12) reads its responses in batches, each timed by its stamp, and so
+# enters the kernel less often than the same loop woken by each response (up to three
+# tries: the counts depend on timing). Cleartext h2c stamps only when asked.
+FAST="http://127.0.0.1:$SERVE_PORT/"
+"$RINGLOAD" -q -o json --h2 -c 2 -m 8 -t 1 -n 500 "$FAST" > h2c_default.json
+check "h2c_closed_loop_unstamped_by_default" test "$(jget h2c_default.json \
+	'(d["config"]["engine"]["kernel_timestamps"], d["config"]["engine"]["lazy_harvest"])')" = "(False, False)"
+if kernel_at_least 6 12; then
+	for try in 1 2 3; do
+		"$RINGLOAD" -q -o json --kernel-timestamps --h2 -c 2 -m 8 -t 1 -n 20000 "$FAST" > batch.json
+		"$RINGLOAD" -q -o json --h2 -c 2 -m 8 -t 1 -n 20000 "$FAST" > eager.json
+		fewer=$(python3 -c 'import json,sys; a, b = (json.load(open(f))["client"]["io_uring_enters_per_request"] for f in sys.argv[1:]); print(a < b, "%.3f against %.3f" % (a, b))' batch.json eager.json)
+		[ "${fewer%% *}" = True ] && break
+	done
+	check "h2_closed_loop_reads_in_batches (io_uring_enter per request: ${fewer#* })" test \
+		"$(jget batch.json 'd["config"]["engine"]["lazy_harvest"] and d["total"]["successful"] == 20000'),${fewer%% *}" = True,True
+	check "batched_responses_timed_by_their_stamps" test "$(k batch.json \
+		't["client_delay_ms"]["count"] == t["successful"] and t["ttfb_ms"]["p50"] == t["ttfb_kernel_ms"]["p50"] and t["latency_ms"]["p99"] == t["latency_kernel_ms"]["p99"]')" = True
+	"$RINGLOAD" --kernel-timestamps --grpc api.performance.UserService/GetUser --data '{"user_id": 1}' -c 4 -m 4 -t 1 -n 500 \
+		"http://127.0.0.1:$SERVE_PORT" > grpc_batch.txt 2>&1
+	check "console_says_read_in_batches" grep -q "responses read in batches, timed by the kernel's stamps" grpc_batch.txt
+	"$RINGLOAD" -q -o json --kernel-timestamps --h2 -c 1 -m 8 -t 1 -n 500 "$FAST" > few.json
+	check "eight_in_flight_read_as_they_come" test "$(jget few.json \
+		'(d["config"]["engine"]["kernel_timestamps"], d["config"]["engine"]["lazy_harvest"])')" = "(True, False)"
+fi
+"$RINGLOAD" -q -o json --kernel-timestamps -c 16 -t 1 -n 2000 "$FAST" > h1stamped.json
+check "http1_reads_in_batches_only_when_stamped" test "$(jget h1stamped.json 'd["config"]["engine"]["lazy_harvest"]')" = \
+	"$(kernel_at_least 6 12 && echo True || echo False)"
+
+# HTTP/1.1: off by default and with --no-kernel-timestamps: no such figures
 "$RINGLOAD" -q -o json -c 2 -n 200 "$URL" > off.json
 "$RINGLOAD" -q -o json --kernel-timestamps --no-kernel-timestamps -c 2 -n 200 "$URL" > off2.json
 check "off_by_default" test "$(k off.json '"client_delay_ms" not in t'),$(jget off.json 'd["config"]["engine"]["kernel_timestamps"]')" = "True,False"
@@ -85,3 +115,7 @@ start_serve --tls || { not_ok "serve --tls starts"; exit 1; }
 check "every_response_stamped (https: $(k tls.json '"stamped %d of %d successful, %s; kernel ttfb p50 %.3f, plain %.3f ms" % (
 	t["client_delay_ms"]["count"], t["successful"], t["errors"], t["ttfb_kernel_ms"]["p50"], t["ttfb_ms"]["p50"])'))" test "$(k tls.json \
 	't["client_delay_ms"]["count"] == t["successful"] == 500 and t["ttfb_kernel_ms"]["p50"] <= t["ttfb_ms"]["p50"]')" = True
+# h2 and gRPC over TLS stamp by default (and read in batches from kernel 6.12)
+"$RINGLOAD" -q -o json -k --h2 -c 2 -m 8 -t 1 -n 2000 "https://127.0.0.1:$SERVE_PORT/" > h2tls.json
+check "h2_over_tls_stamps_by_default ($(k h2tls.json '"stamped %d of %d" % (t["client_delay_ms"]["count"], t["successful"])'))" \
+	test "$(jget h2tls.json 'd["config"]["engine"]["kernel_timestamps"] and d["config"]["engine"]["lazy_harvest"] == '"$(kernel_at_least 6 12 && echo True || echo False)"' and d["total"]["client_delay_ms"]["count"] == d["total"]["successful"] == 2000')" = True
