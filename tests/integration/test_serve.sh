@@ -74,7 +74,10 @@ check "nghttp_gets_user" bash -c "nghttp '$BASE/api/users/3' | grep -q '\"id\":3
 check "nghttp_sees_status_knob" bash -c "nghttp -v '$BASE/?status=418' 2>&1 | grep -q ':status: 418'"
 
 # ttfb=20ms, body_delay=30ms: first byte at 20 ms and last at 50 ms, within 2 ms
-# (median of 5, so one scheduling hiccup on a busy CI machine is not a verdict)
+# (median of 5, so one scheduling hiccup on a busy CI machine is not a verdict); an ASan
+# build's server runs a few times slower, so there within 4 ms (one run took 52.7 ms)
+SLACK=0.002
+san_build && SLACK=0.004
 for proto in h1 h2; do
 	flags=""
 	[ "$proto" = h2 ] && flags="--http2-prior-knowledge"
@@ -83,8 +86,8 @@ for proto in h1 h2; do
 		curl -s $flags -o /dev/null -w '%{time_starttransfer} %{time_total}\n' "$BASE/?ttfb=20ms&body_delay=30ms&size=1000"
 	done > "$TEST_TMP/times"
 	read -r tt tot < <(sort -n "$TEST_TMP/times" | sed -n 3p)
-	check "${proto}_delays_within_2ms (ttfb ${tt}s total ${tot}s)" python3 -c \
-		"import sys; t, T = $tt, $tot; sys.exit(not (abs(t - 0.020) <= 0.002 and abs(T - 0.050) <= 0.002))"
+	check "${proto}_delays_within_2ms (ttfb ${tt}s total ${tot}s; bound ${SLACK}s)" python3 -c \
+		"import sys; t, T = $tt, $tot; sys.exit(not (abs(t - 0.020) <= $SLACK and abs(T - 0.050) <= $SLACK))"
 done
 
 # gRPC through python3-grpcio, stubs generated here by protoc
