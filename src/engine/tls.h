@@ -1,7 +1,8 @@
 /* TLS as a transport (OpenSSL 3): io_uring does all the socket I/O, OpenSSL only sees
- * memory (a BIO pair per connection). Ciphertext from a receive goes in, plaintext goes
- * to the protocol; the protocol's plaintext is encrypted into the connection's own
- * ciphertext buffer and sent in the turn's one send. No protocol knows. */
+ * memory, through a BIO of ours: it reads the ciphertext of a receive in place, from the
+ * provided buffer it arrived in, and writes its records straight into the connection's
+ * own ciphertext buffer, which the turn's one send sends. Plaintext goes to the
+ * protocol; the protocol's plaintext is encrypted in the same way. No protocol knows. */
 #ifndef RINGLOAD_TLS_H
 #define RINGLOAD_TLS_H
 
@@ -12,7 +13,12 @@
 struct rl_tls_conn {
 	SSL *ssl;
 	uint8_t *out;         /* ciphertext to send: [out_sent, out_len) */
-	uint32_t out_len, out_sent;
+	uint32_t out_len, out_sent, out_cap;
+	const uint8_t *in;    /* the receive OpenSSL reads now, in place: [in, in + in_len) */
+	uint32_t in_len;
+	uint32_t spill_len, spill_cap; /* ciphertext a receive left unread, kept for the next */
+	uint8_t *spill;
+	bool wrote;           /* OpenSSL wrote records (or a handshake message) since the last look */
 	uint64_t start_ns;    /* TCP connected: the handshake's start */
 	bool ready;           /* the handshake finished: plaintext flows */
 	bool got_plain;       /* plaintext came: a later alert is not the handshake's */

@@ -16,6 +16,9 @@ goes on the wire and when. Modes:
                       itself from a corrupted record fed to the server's side)
   truncated_record    half of a response's TLS record, then a TCP close
   close_mid_body      half a body, then a TCP close without close_notify
+  dribble             as ok, but every flight (the handshake's too) leaves in pieces of 1 to
+                      17 bytes, each its own segment, and a response is two records: the
+                      client reads records split across receives at every kind of boundary
   tls12_hellos        a whole response with Connection: close, from a server that speaks
                       TLS 1.2 at most; prints "hello key_share=0|1" for each ClientHello
                       (whether it carried a TLS 1.3 key share)
@@ -41,16 +44,28 @@ def response(close=False):
 class Tls:
     """One connection's TLS: ciphertext moves between the socket and two memory BIOs."""
 
-    def __init__(self, ctx, sock):
+    def __init__(self, ctx, sock, dribble=False):
         self.sock = sock
+        self.dribble = dribble
         self.inc = ssl.MemoryBIO()
         self.out = ssl.MemoryBIO()
         self.obj = ctx.wrap_bio(self.inc, self.out, server_side=True)
 
+    def send(self, data):
+        if not self.dribble:
+            self.sock.sendall(data)
+            return
+        p, n = 0, 1
+        while p < len(data):
+            self.sock.sendall(data[p : p + n])
+            p += n
+            n = n % 17 + 1
+            time.sleep(0.0002)
+
     def flush(self):
         data = self.out.read()
         if data:
-            self.sock.sendall(data)
+            self.send(data)
 
     def fill(self):
         data = self.sock.recv(65536)
@@ -96,12 +111,17 @@ def serve(mode, ctx, sock):
         sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         sock.close()
         return
-    tls = Tls(ctx, sock)
+    tls = Tls(ctx, sock, dribble=mode == "dribble")
+    if tls.dribble:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     tls.handshake()
     while True:
         tls.read_request()
         if mode == "ok":
             sock.sendall(tls.records(response()))
+        elif mode == "dribble":
+            whole = response()
+            tls.send(tls.records(whole[:600]) + tls.records(whole[600:]))
         elif mode in ("close_after_body", "tls12_hellos"):
             sock.sendall(tls.records(response(close=True)))
             sock.close()
