@@ -426,6 +426,15 @@ static int start_workers(struct run_ctx *ctx, struct rl_result *res, char *err, 
 	getrusage(RUSAGE_SELF, &ctx->ru0);
 	clock_gettime(CLOCK_REALTIME, &res->started_at);
 	ctx->sh.start_ns = rl_now_ns();
+	if (plan->start_at_ns > 0) {
+		/* the clock starts at --start-at itself, not at this wake-up: a shard woken a few
+		 * ms late (a busy machine) keeps its place in the shards' one schedule, and the
+		 * requests it owes are sent at once and measured from their intended starts */
+		int64_t late = (int64_t)res->started_at.tv_sec * 1000000000LL + res->started_at.tv_nsec -
+			       plan->start_at_ns;
+		if (late > 0 && (uint64_t)late < ctx->sh.start_ns)
+			ctx->sh.start_ns -= (uint64_t)late;
+	}
 	ctx->sh.measure_ns = ctx->sh.start_ns + plan->warmup_ns;
 	ctx->sh.deadline_ns = plan->duration_ns ? ctx->sh.measure_ns + plan->duration_ns : 0;
 	ctx->last_view_ns = ctx->sh.start_ns;

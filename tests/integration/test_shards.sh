@@ -62,13 +62,18 @@ import re, sys
 s = [int(re.search(r"/seq/(\d+) ", l).group(1)) for l in open(sys.argv[1])]
 assert len(s) == len(set(s)) > 1500, (len(s), len(set(s)))
 PY
-# one even schedule of 800/s: arrivals 1.25 ms apart, not four at once every 5 ms
+# one even schedule of 800/s: arrivals 1.25 ms apart, not four at once every 5 ms. Each
+# shard's clock starts at --start-at itself, not at its own wake-up: a shard woken 2 to 5
+# ms late (a busy machine, the SAN build) put a quarter to a half of the arrivals within
+# 0.5 ms of another shard's all through the run; now under 2%
 check "sharded_schedule_interleaves" python3 - access.log <<'PY'
 import sys
 t = sorted(float(l.split()[0]) for l in open(sys.argv[1]) if not l.rstrip().endswith(" 1"))
 gaps = [b - a for a, b in zip(t, t[1:])]
 same_ms = sum(g < 0.0005 for g in gaps) / len(gaps)
-assert same_ms < 0.3, same_ms  # four shards at once would put 3 of 4 arrivals in one millisecond
+print("# arrivals within 0.5 ms of the one before: %.3f; in each quarter of the run: %s" % (same_ms,
+      [round(sum(g < 0.0005 for g in q) / max(len(q), 1), 3) for q in (gaps[i * len(gaps) // 4:(i + 1) * len(gaps) // 4] for i in range(4))]))
+assert same_ms < 0.1, same_ms  # four shards at once would put 3 of 4 arrivals in one millisecond
 PY
 check "sharded_starts_within_20ms ($(jget merged.json '[r["start_offset_ms"] for r in d["shard"]["shards"]]'))" \
 	test "$(jget merged.json 'max(r["started_at_ms"] for r in d["shard"]["shards"]) - min(r["started_at_ms"] for r in d["shard"]["shards"]) <= 20')" = True
