@@ -109,10 +109,15 @@ H1_PORT=$(free_port)
 H2_PORT=$(free_port)
 H1S_PORT=$(free_port)
 H2S_PORT=$(free_port)
+H1NT_PORT=$(free_port)
 start_nginx h1 "$H1_PORT" ""
 start_nginx h2 "$H2_PORT" " http2"
 start_nginx h1s "$H1S_PORT" "$TLS_CONF"
 start_nginx h2s "$H2S_PORT" " http2$TLS_CONF"
+# without tickets (and nginx's default of no session cache) no session resumes: wrk's
+# SSL_clear keeps the session and offers it, and here it is refused, so every one of
+# wrk's handshakes is full, as ringload's are with --tls-resume 0
+start_nginx h1nt "$H1NT_PORT" " ssl; ssl_certificate $TMP/srv.pem; ssl_certificate_key $TMP/srv.key; ssl_session_tickets off"
 . tools/serve-port.sh
 taskset -c "$SERVER_CPU" "$RINGLOAD" serve --port 0 > "$TMP/serve.log" 2>&1 &
 SERVE_PID=$!
@@ -126,8 +131,9 @@ echo "client: 1 thread on CPU $CLIENT_CPU; server: 1 worker on CPU $SERVER_CPU; 
 echo "http1, h2c: GET against nginx (17-byte body); h2c/rs: GET / against ringload serve (26 bytes);"
 echo "grpc: GetUser against ringload serve; https, h2tls: the same as http1, h2c over TLS (nginx);"
 echo "grpctls: grpc against serve --tls; newconn: a new connection and handshake per request"
-echo "(Connection: close) against nginx over TLS, ringload's handshakes all full (--tls-resume 0)"
-echo "or resumed (tickets); wrk's resume (SSL_clear keeps the session)"
+echo "(Connection: close) against nginx over TLS; full: every handshake full (ringload --tls-resume 0;"
+echo "wrk against an nginx without tickets, which refuses its resumption; h2load resumes none);"
+echo "resumed: tickets (wrk's SSL_clear keeps the session)"
 # what nginx's default protocols and ringload's default cipher order agree on here
 TLS_SEEN=$("$RINGLOAD" -k -q -o json -n 1 "https://127.0.0.1:$H1S_PORT/" |
 	python3 -c 'import json, sys; t = json.load(sys.stdin)["targets"][0]["tls"]; print(t["version"], t["cipher"])')
@@ -156,8 +162,8 @@ done
 # (wrk's -H needs "Connection: close" with its space, which these word-split argument
 # strings cannot carry: a one-line script sets the header instead)
 printf 'wrk.headers["Connection"] = "close"\n' > "$TMP/close.lua"
-compare newconn/full 10 wrk "-t1 -c10 -d$DURATION -s $TMP/close.lua https://127.0.0.1:$H1S_PORT/" \
-	"-k --tls-resume 0 -t1 -c10 -d$DURATION -H Connection:close https://127.0.0.1:$H1S_PORT/"
+compare newconn/full 10 wrk "-t1 -c10 -d$DURATION -s $TMP/close.lua https://127.0.0.1:$H1NT_PORT/" \
+	"-k --tls-resume 0 -t1 -c10 -d$DURATION -H Connection:close https://127.0.0.1:$H1NT_PORT/"
 # h2load resumes no session: -c N -n N gives each of N clients one request on its own
 # connection, every handshake full (all N at once, where ringload keeps 10 going)
 compare newconn/full 2000 h2load "--h1 -t1 -c2000 -n2000 https://127.0.0.1:$H1S_PORT/" \
