@@ -397,8 +397,13 @@ static void publish_progress(struct rl_worker *w)
 		test_clock_step(w, tick);
 #endif
 	}
-	/* a seqlock: odd while copying; the reader retries on a change */
 	w->published_tick = tick;
+	/* without a progress line or live metrics only the history reads the copy, once a
+	 * second, just after the second's first tick: the other ticks copy nothing */
+	const struct rl_plan *plan = w->sh->plan;
+	if (!plan->progress && !plan->live && tick % (1000000000ULL / PUBLISH_TICK_NS) != 1 && !w->stopping)
+		return;
+	/* a seqlock: odd while copying; the reader retries on a change */
 	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);
 	atomic_store_explicit(&w->progress.hist_seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
