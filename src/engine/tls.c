@@ -600,12 +600,12 @@ static bool tls_bytes(struct rl_worker *w, struct rl_conn *c, const uint8_t *dat
 	st->in = data;
 	st->in_len = (uint32_t)len;
 	bool open = read_records(w, c);
-	if (open && st->in_len && !keep_unread(st)) {
-		st->in_len = 0;
+	bool kept = !open || !st->in_len || keep_unread(st);
+	st->in_len = 0; /* the receive's buffer goes back to the kernel */
+	if (!kept) {
 		rl_conn_fail(w, c, RL_ERR_IO, "out of memory for unread TLS records");
 		return false;
 	}
-	st->in_len = 0; /* the receive's buffer goes back to the kernel */
 	return open;
 }
 

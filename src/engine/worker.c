@@ -397,11 +397,14 @@ static void publish_progress(struct rl_worker *w)
 		test_clock_step(w, tick);
 #endif
 	}
-	w->published_tick = tick;
 	/* without a progress line or live metrics only the history reads the copy, once a
-	 * second, just after the second's first tick: the other ticks copy nothing */
+	 * second, just after the second begins: only the first tick seen in each second (a
+	 * turn longer than a tick may skip the second's first) copies */
+	const uint64_t per_second = 1000000000ULL / PUBLISH_TICK_NS;
+	bool new_second = tick && (!w->published_tick || (tick - 1) / per_second != (w->published_tick - 1) / per_second);
+	w->published_tick = tick;
 	const struct rl_plan *plan = w->sh->plan;
-	if (!plan->progress && !plan->live && tick % (1000000000ULL / PUBLISH_TICK_NS) != 1 && !w->stopping)
+	if (!plan->progress && !plan->live && !new_second && !w->stopping)
 		return;
 	/* a seqlock: odd while copying; the reader retries on a change */
 	uint64_t seq = atomic_load_explicit(&w->progress.hist_seq, memory_order_relaxed);
