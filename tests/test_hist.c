@@ -233,6 +233,65 @@ static void hist_span_operations_equal_whole_array_ones(void **s)
 	free(ref);
 }
 
+/* Copy and diff write over a destination that held any other shape: only the part of
+ * its old span the new one does not cover is cleared, so every pair of shapes (the old
+ * span wider, narrower, overlapping or apart) must leave exactly the new counters. */
+static void hist_copy_and_diff_over_every_older_shape(void **s)
+{
+	struct rl_hist *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b)), *dst = malloc(sizeof(*dst)),
+		       *grown = malloc(sizeof(*grown)), *ref = malloc(sizeof(*ref));
+	for (int old = 0; old < 4; old++) {
+		for (int shape = 0; shape < 4; shape++) {
+			for (int n = 0; n < 2; n++) {
+				fill(dst, old, 500);
+				fill(a, shape, n ? 800 : 0);
+				rl_hist_copy(dst, a);
+				same_hist(dst, a);
+				fill(b, (shape + old) % 4, 300);
+				rl_hist_reset(grown);
+				rl_hist_copy(grown, a);
+				rl_hist_merge(grown, b);
+				fill(dst, old, 500);
+				rl_hist_diff(dst, grown, a);
+				for (unsigned i = 0; i < RL_HIST_COUNTS; i++)
+					assert_int_equal(dst->counts[i], b->counts[i]);
+				assert_int_equal(dst->total, b->total);
+				/* and the diff is a histogram rl_hist_empty can empty */
+				rl_hist_empty(dst);
+				rl_hist_reset(ref);
+				same_hist(dst, ref);
+			}
+		}
+	}
+	free(a);
+	free(b);
+	free(dst);
+	free(grown);
+	free(ref);
+}
+
+/* Several percentiles in one pass equal each asked alone, for every shape. */
+static void hist_percentiles_in_one_pass_equal_each_alone(void **s)
+{
+	static const double pcts[] = { 0, 1, 25, 50, 50, 90, 95, 99, 99.9, 99.99, 100, 150 };
+	size_t n = sizeof(pcts) / sizeof(pcts[0]);
+	uint64_t out[sizeof(pcts) / sizeof(pcts[0])];
+	struct rl_hist *h = malloc(sizeof(*h));
+	for (int shape = 0; shape < 4; shape++) {
+		for (int count = 0; count < 4; count++) {
+			fill(h, shape, count * count * 37);
+			if (shape == 3)
+				rl_hist_settle(h);
+			rl_hist_percentiles(h, pcts, n, out);
+			for (size_t k = 0; k < n; k++)
+				assert_int_equal(out[k], rl_hist_percentile(h, pcts[k]));
+			if (h->total) /* p100 is the recorded maximum, p0 the minimum */
+				assert_int_equal(out[10], h->max_us);
+		}
+	}
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +303,8 @@ int main(void)
 		cmocka_unit_test(hist_encoding_round_trips),
 		cmocka_unit_test(hist_decode_rejects_garbage),
 		cmocka_unit_test(hist_span_operations_equal_whole_array_ones),
+		cmocka_unit_test(hist_copy_and_diff_over_every_older_shape),
+		cmocka_unit_test(hist_percentiles_in_one_pass_equal_each_alone),
 	};
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
 }

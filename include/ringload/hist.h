@@ -32,7 +32,8 @@ struct rl_hist_summary {
 void rl_hist_reset(struct rl_hist *h);
 /* Empties a histogram that is one already, writing only the counters its extremes span:
  * a few hundred, where rl_hist_reset writes 23,552. So do rl_hist_copy and rl_hist_diff
- * to their destination, which must be a histogram already. */
+ * to their destination, which must be a histogram already; they clear only the part of
+ * its old span that the new one does not overwrite. */
 void rl_hist_empty(struct rl_hist *h);
 void rl_hist_copy(struct rl_hist *dst, const struct rl_hist *src);
 
@@ -85,6 +86,8 @@ void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src);
  * between them. min and max come from the buckets (within the 0.1% resolution). */
 void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct rl_hist *earlier);
 uint64_t rl_hist_percentile(const struct rl_hist *h, double pct); /* microseconds */
+/* Several at once, in one pass over the counters: pcts ascending, out[k] for pcts[k]. */
+void rl_hist_percentiles(const struct rl_hist *h, const double *pcts, size_t n, uint64_t *out);
 double rl_hist_mean(const struct rl_hist *h);
 double rl_hist_stddev(const struct rl_hist *h);
 void rl_hist_summarize(const struct rl_hist *h, struct rl_hist_summary *s);

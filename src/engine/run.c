@@ -91,6 +91,21 @@ static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt, 
 static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *tmp)
 {
 	size_t nt = ctx->sh.ntargets + ctx->sh.ngroups; /* the targets' copies, then the groups' */
+	if (ctx->nworkers == 1) {
+		/* one worker's copy is the run's: read straight into cur */
+		struct rl_progress *p = &ctx->workers[0].progress;
+		for (int tries = 0; tries < 64; tries++) {
+			uint64_t a = atomic_load_explicit(&p->hist_seq, memory_order_acquire);
+			if (a & 1)
+				continue;
+			rl_live_copy(cur, p->pub, nt);
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) == a)
+				return;
+		}
+		live_reset(cur, nt); /* never a whole copy: none, as below */
+		return;
+	}
 	live_reset(cur, nt);
 	for (uint32_t i = 0; i < ctx->nworkers; i++) {
 		struct rl_progress *p = &ctx->workers[i].progress;
@@ -126,9 +141,12 @@ static double offered_rate(const struct run_ctx *ctx, double t_end)
 /* A history row's times, from the second's histogram. */
 static void row_times(struct rl_history_row *row, const struct rl_hist *h)
 {
-	row->p50_ms = rl_hist_percentile(h, 50) / 1000.0;
-	row->p90_ms = rl_hist_percentile(h, 90) / 1000.0;
-	row->p99_ms = rl_hist_percentile(h, 99) / 1000.0;
+	static const double pcts[] = { 50, 90, 99 };
+	uint64_t v[3];
+	rl_hist_percentiles(h, pcts, 3, v);
+	row->p50_ms = v[0] / 1000.0;
+	row->p90_ms = v[1] / 1000.0;
+	row->p99_ms = v[2] / 1000.0;
 	row->max_ms = h->total ? h->max_us / 1000.0 : 0;
 }
 
@@ -157,9 +175,10 @@ static int group_history_rows(struct rl_result *res, size_t nt, size_t ng, const
 	return 0;
 }
 
-static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct rl_live *cur,
-		       struct rl_live *prev, double t_end, double dt, double target_rps, struct rl_hist *hs)
+static int history_row(struct rl_result *res, size_t nt, size_t ng, struct rl_live **curp,
+		       struct rl_live **prevp, double t_end, double dt, double target_rps, struct rl_hist *hs)
 {
+	const struct rl_live *cur = *curp, *prev = *prevp;
 	struct rl_hist *diff = &hs[0], *total = &hs[1], *diff_ok = &hs[2], *total_ok = &hs[3];
 	if (res->nhistory >= RL_HISTORY_MAX || dt <= 0)
 		return 0;
@@ -182,8 +201,10 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct
 			rl_hist_diff(diff, &cur[t].hist, &prev[t].hist);
 			rl_hist_diff(diff_ok, &cur[t].hist_ok, &prev[t].hist_ok);
 			rl_hist_merge(diff, diff_ok);
-			rl_hist_merge(total, diff);
-			rl_hist_merge(total_ok, diff_ok);
+			if (nt > 1) { /* a lone target's second is the total's */
+				rl_hist_merge(total, diff);
+				rl_hist_merge(total_ok, diff_ok);
+			}
 			row->requests = cur[t].requests - prev[t].requests;
 			row->failed = cur[t].failed - prev[t].failed;
 			/* (the last row is read after the workers closed: the second before's) */
@@ -192,8 +213,10 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct
 			failed += row->failed;
 			users += row->users;
 		} else {
-			h = total;
-			h_ok = total_ok;
+			if (nt > 1) {
+				h = total;
+				h_ok = total_ok;
+			}
 			row->requests = req;
 			row->failed = failed;
 			row->users = users;
@@ -201,10 +224,21 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, const struct
 		}
 		row->t = t_end;
 		row->rps = (double)row->requests / dt;
+		if (t == nt && nt == 1) { /* the lone target's times, as its row has them */
+			row->p50_ms = row[-1].p50_ms;
+			row->p90_ms = row[-1].p90_ms;
+			row->p99_ms = row[-1].p99_ms;
+			row->max_ms = row[-1].max_ms;
+			row->p99_ok_ms = row[-1].p99_ok_ms;
+			continue;
+		}
 		row_times(row, h);
 		row->p99_ok_ms = rl_hist_percentile(h_ok, 99) / 1000.0;
 	}
-	rl_live_copy(prev, cur, nt + ng);
+	/* this second's snapshot is the next one's start; the old start, scratch for the
+	 * next snapshot, which overwrites it */
+	*prevp = *curp;
+	*curp = (struct rl_live *)prev;
 	res->nhistory++;
 	return 0;
 }
@@ -478,7 +512,7 @@ static int watch_run(struct run_ctx *ctx, struct rl_result *res, char *err, size
 		if (now >= next_row + HISTORY_SETTLE_NS) {
 			snapshot(ctx, ctx->cur, ctx->tmp);
 			ctx->rows_done++;
-			history_row(res, nt, ctx->sh.ngroups, ctx->cur, ctx->prev, ctx->rows_done, 1.0,
+			history_row(res, nt, ctx->sh.ngroups, &ctx->cur, &ctx->prev, ctx->rows_done, 1.0,
 				    offered_rate(ctx, (double)ctx->rows_done), ctx->hs);
 			next_row += NS_PER_S;
 		}
@@ -575,7 +609,7 @@ static int collect(struct run_ctx *ctx, struct rl_result *res, size_t ngroups, c
 	}
 	double dur = (double)(end - ctx->sh.measure_ns) / 1e9;
 	if (dur > ctx->rows_done)
-		history_row(res, ntargets, ctx->sh.ngroups, ctx->cur, ctx->prev, dur, dur - ctx->rows_done,
+		history_row(res, ntargets, ctx->sh.ngroups, &ctx->cur, &ctx->prev, dur, dur - ctx->rows_done,
 			    offered_rate(ctx, dur), ctx->hs);
 	res->duration_s = end > ctx->sh.measure_ns ? dur : 0;
 	res->cpu_user_s = (double)(ru1.ru_utime.tv_sec - ctx->ru0.ru_utime.tv_sec) +

@@ -337,16 +337,19 @@ void rl_worker_live_counts(struct rl_worker *w, struct rl_live *live)
 		l->requests = l->failed = l->open = l->in_flight = 0;
 		if (fails)
 			memset(&l->fails, 0, sizeof(l->fails));
-		rl_hist_empty(&l->hist);
-		rl_hist_empty(&l->hist_ok);
-		for (size_t s = 0; s < w->nstage_stats; s++) {
+		for (size_t s = 0; /* (one stage at least) */ s < w->nstage_stats; s++) {
 			const struct rl_stats *st = &w->stage_stats[s * w->sh->ntargets + t];
 			l->requests += st->requests;
 			l->failed += st->failed;
 			if (fails)
 				rl_fail_counts_add(&l->fails, st);
-			rl_hist_merge(&l->hist, &st->latency);
-			rl_hist_merge(&l->hist_ok, &st->latency_ok);
+			if (s == 0) { /* the first stage's over the last copy, the others added */
+				rl_hist_copy(&l->hist, &st->latency);
+				rl_hist_copy(&l->hist_ok, &st->latency_ok);
+			} else {
+				rl_hist_merge(&l->hist, &st->latency);
+				rl_hist_merge(&l->hist_ok, &st->latency_ok);
+			}
 		}
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {

@@ -58,19 +58,37 @@ void rl_hist_empty(struct rl_hist *h)
 	h->min_us = UINT64_MAX;
 }
 
+/* Zeroes the counters of h's span outside [keep_lo, keep_hi] (keep_lo > keep_hi: every
+ * one): a destination about to have [keep_lo, keep_hi] written over needs no more. */
+static void clear_span_outside(struct rl_hist *h, unsigned keep_lo, unsigned keep_hi)
+{
+	unsigned lo, hi;
+	if (!hist_span(h->total, h->min_us, h->max_us, &lo, &hi))
+		return;
+	if (keep_lo > keep_hi || hi < keep_lo || lo > keep_hi) {
+		memset(&h->counts[lo], 0, (hi - lo + 1) * sizeof(h->counts[0]));
+		return;
+	}
+	if (lo < keep_lo)
+		memset(&h->counts[lo], 0, (keep_lo - lo) * sizeof(h->counts[0]));
+	if (hi > keep_hi)
+		memset(&h->counts[keep_hi + 1], 0, (hi - keep_hi) * sizeof(h->counts[0]));
+}
+
 void rl_hist_copy(struct rl_hist *dst, const struct rl_hist *src)
 {
 	/* the source's header read once: under a seqlock it may change while this copies,
 	 * and the span copied must be the one the copy's header gives */
 	uint64_t total = src->total, min_us = src->min_us, max_us = src->max_us;
-	unsigned lo, hi;
-	rl_hist_empty(dst);
+	unsigned lo = 1, hi = 0;
+	bool any = hist_span(total, min_us, max_us, &lo, &hi);
+	clear_span_outside(dst, lo, hi);
 	dst->total = total;
 	dst->min_us = min_us;
 	dst->max_us = max_us;
 	dst->sum_us = src->sum_us;
 	dst->sum_sq_us = src->sum_sq_us;
-	if (hist_span(total, min_us, max_us, &lo, &hi))
+	if (any)
 		memcpy(&dst->counts[lo], &src->counts[lo], (hi - lo + 1) * sizeof(dst->counts[0]));
 }
 
@@ -98,9 +116,12 @@ void rl_hist_merge(struct rl_hist *dst, const struct rl_hist *src)
 
 void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct rl_hist *earlier)
 {
-	rl_hist_empty(dst);
-	unsigned from, to, lo = RL_HIST_COUNTS, hi = 0;
-	if (!hist_span(later->total, later->min_us, later->max_us, &from, &to))
+	unsigned from = 1, to = 0, lo = RL_HIST_COUNTS, hi = 0;
+	bool any = hist_span(later->total, later->min_us, later->max_us, &from, &to);
+	clear_span_outside(dst, from, to); /* [from, to] is written below */
+	memset(dst, 0, offsetof(struct rl_hist, counts));
+	dst->min_us = UINT64_MAX;
+	if (!any)
 		return; /* nothing recorded by the later one: nor by the earlier */
 	for (unsigned i = from; i <= to; i++) {
 		uint64_t n = later->counts[i] - earlier->counts[i];
@@ -141,31 +162,49 @@ void rl_hist_settle(struct rl_hist *h)
 
 /* The highest value equivalent to the bucket holding the pct-th value, clamped to the
  * exact min and max so p0 and p100 are the recorded extremes. */
-uint64_t rl_hist_percentile(const struct rl_hist *h, double pct)
+static uint64_t value_of(const struct rl_hist *h, unsigned i)
 {
-	if (!h->total)
-		return 0;
+	uint64_t width, v = hist_value_at(i, &width);
+	v += width - 1;
+	if (v > h->max_us)
+		v = h->max_us;
+	if (v < h->min_us)
+		v = h->min_us;
+	return v;
+}
+
+static uint64_t wanted(const struct rl_hist *h, double pct)
+{
 	if (pct > 100.0)
 		pct = 100.0;
 	uint64_t want = (uint64_t)ceil(pct / 100.0 * (double)h->total);
-	if (want < 1)
-		want = 1;
-	uint64_t seen = 0;
+	return want < 1 ? 1 : want;
+}
+
+void rl_hist_percentiles(const struct rl_hist *h, const double *pcts, size_t n, uint64_t *out)
+{
+	size_t k = 0;
 	unsigned lo, hi;
-	hist_span(h->total, h->min_us, h->max_us, &lo, &hi);
-	for (unsigned i = lo; i <= hi; i++) {
-		seen += h->counts[i];
-		if (seen >= want) {
-			uint64_t width, v = hist_value_at(i, &width);
-			v += width - 1;
-			if (v > h->max_us)
-				v = h->max_us;
-			if (v < h->min_us)
-				v = h->min_us;
-			return v;
+	if (hist_span(h->total, h->min_us, h->max_us, &lo, &hi)) {
+		uint64_t seen = 0, want = n ? wanted(h, pcts[0]) : 0;
+		for (unsigned i = lo; i <= hi && k < n; i++) {
+			seen += h->counts[i];
+			while (k < n && seen >= want) {
+				out[k++] = value_of(h, i);
+				if (k < n)
+					want = wanted(h, pcts[k]);
+			}
 		}
 	}
-	return h->max_us;
+	for (; k < n; k++)
+		out[k] = h->total ? h->max_us : 0;
+}
+
+uint64_t rl_hist_percentile(const struct rl_hist *h, double pct)
+{
+	uint64_t v;
+	rl_hist_percentiles(h, &pct, 1, &v);
+	return v;
 }
 
 double rl_hist_mean(const struct rl_hist *h)
@@ -184,16 +223,19 @@ double rl_hist_stddev(const struct rl_hist *h)
 
 void rl_hist_summarize(const struct rl_hist *h, struct rl_hist_summary *s)
 {
+	static const double pcts[] = { 50, 90, 95, 99, 99.9 };
+	uint64_t v[5];
+	rl_hist_percentiles(h, pcts, 5, v);
 	s->count = h->total;
 	s->min = h->total ? h->min_us / 1000.0 : 0;
 	s->max = h->max_us / 1000.0;
 	s->mean = rl_hist_mean(h) / 1000.0;
 	s->stddev = rl_hist_stddev(h) / 1000.0;
-	s->p50 = rl_hist_percentile(h, 50) / 1000.0;
-	s->p90 = rl_hist_percentile(h, 90) / 1000.0;
-	s->p95 = rl_hist_percentile(h, 95) / 1000.0;
-	s->p99 = rl_hist_percentile(h, 99) / 1000.0;
-	s->p999 = rl_hist_percentile(h, 99.9) / 1000.0;
+	s->p50 = v[0] / 1000.0;
+	s->p90 = v[1] / 1000.0;
+	s->p95 = v[2] / 1000.0;
+	s->p99 = v[3] / 1000.0;
+	s->p999 = v[4] / 1000.0;
 }
 
 /* ---- encoding ---- */
