@@ -213,6 +213,9 @@ static inline struct rl_req *stream_req(struct rl_conn *c, int32_t id)
 	return r;
 }
 
+/* The oldest request's deadline, or none. Reads do not move the timer: one armed for a
+ * request that has ended fires early and h2_on_timer moves it on, so a connection
+ * re-arms about once per timeout, not once per response (as HTTP/1.1's). */
 static void arm_timer(struct rl_worker *w, struct rl_conn *c)
 {
 	uint64_t oldest = UINT64_MAX;
@@ -605,6 +608,7 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 	uint32_t streams = t->streams ? t->streams : w->sh->plan->streams;
 	nghttp2_data_provider prd = { .read_callback = read_body };
 	bool added = false;
+	uint64_t earliest = UINT64_MAX; /* the added requests' oldest start (a retry keeps its own) */
 	struct rl_take take;
 	for (uint32_t i = 0; i < streams && c->inflight < streams; i++) {
 		struct rl_req *r = &c->reqs[i];
@@ -615,6 +619,8 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 		memset(r, 0, sizeof(*r));
 		r->start_ns = take.start_ns;
 		r->retries = take.retries;
+		if (take.start_ns < earliest)
+			earliest = take.start_ns;
 		rl_h2_response_init(&r->resp, t->head);
 		if (msgs)
 			msgs->stream_init(w, r);
@@ -645,8 +651,11 @@ static void h2_fill(struct rl_worker *w, struct rl_conn *c)
 	}
 	if (added) {
 		rl_conn_mark_dirty(w, c);
+		uint64_t deadline = earliest + t->timeout_ns;
 		if (!rl_timer_armed(&c->timer))
 			arm_timer(w, c);
+		else if (c->timer.expires_ns > deadline) /* it would fire late for these */
+			rl_tw_arm(&w->tw, &c->timer, deadline);
 	}
 	if (c->inflight < streams && !c->goaway && !c->h2_last)
 		rl_conn_make_ready(w, c);
@@ -726,7 +735,6 @@ static bool h2_consume(struct rl_worker *w, struct rl_conn *c, const uint8_t *da
 		connection_error(w, c, why);
 		return false;
 	}
-	arm_timer(w, c);
 	rl_conn_mark_dirty(w, c); /* SETTINGS ACKs, WINDOW_UPDATEs, PINGs to answer */
 	return true;
 }

@@ -178,7 +178,7 @@ static int group_history_rows(struct rl_result *res, size_t nt, size_t ng, const
 static int history_row(struct rl_result *res, size_t nt, size_t ng, struct rl_live **curp,
 		       struct rl_live **prevp, double t_end, double dt, double target_rps, struct rl_hist *hs)
 {
-	const struct rl_live *cur = *curp, *prev = *prevp;
+	struct rl_live *cur = *curp, *prev = *prevp;
 	struct rl_hist *diff = &hs[0], *total = &hs[1], *diff_ok = &hs[2], *total_ok = &hs[3];
 	if (res->nhistory >= RL_HISTORY_MAX || dt <= 0)
 		return 0;
@@ -237,8 +237,8 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, struct rl_li
 	}
 	/* this second's snapshot is the next one's start; the old start, scratch for the
 	 * next snapshot, which overwrites it */
-	*prevp = *curp;
-	*curp = (struct rl_live *)prev;
+	*prevp = cur;
+	*curp = prev;
 	res->nhistory++;
 	return 0;
 }

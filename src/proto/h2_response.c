@@ -60,20 +60,27 @@ static inline bool name_vec_bad(const uint8_t *p, size_t n)
 }
 #endif
 
+/* Eight at a time from i, the last word overlapping the one before. Out of line: its
+ * constants and registers would otherwise be set up for every name, short ones too. */
+__attribute__((noinline)) static bool long_name_ok(const uint8_t *name, size_t i, size_t len)
+{
+	for (; i + 8 < len; i += 8)
+		if (name_word_bad(name + i))
+			return false;
+	return !name_word_bad(name + len - 8);
+}
+
 bool rl_h2_field_name_ok(const uint8_t *name, size_t len)
 {
 	if (!len)
 		return false;
 	size_t i = name[0] == ':' && len > 1; /* a pseudo-field's colon */
-	if (len - i >= 8) { /* eight at a time, the last word overlapping the one before */
+	if (len - i >= 8) {
 #ifdef __SSE2__
 		if (len - i <= 16)
 			return !name_vec_bad(name + i, len - i);
 #endif
-		for (; i + 8 < len; i += 8)
-			if (name_word_bad(name + i))
-				return false;
-		return !name_word_bad(name + len - 8);
+		return long_name_ok(name, i, len);
 	}
 	unsigned ok = 1;
 	for (; i < len; i++)
