@@ -88,39 +88,34 @@ static void live_add(struct rl_live *cur, const struct rl_live *src, size_t nt, 
 	}
 }
 
+/* A worker's published copy into dst: a seqlock read, retried while the worker is
+ * mid-copy. false: no whole copy in 64 tries. */
+static bool read_published(struct rl_progress *p, struct rl_live *dst, size_t nt)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint64_t a = atomic_load_explicit(&p->hist_seq, memory_order_acquire);
+		if (a & 1)
+			continue;
+		rl_live_copy(dst, p->pub, nt);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) == a)
+			return true;
+	}
+	return false;
+}
+
 static void snapshot(struct run_ctx *ctx, struct rl_live *cur, struct rl_live *tmp)
 {
 	size_t nt = ctx->sh.ntargets + ctx->sh.ngroups; /* the targets' copies, then the groups' */
-	if (ctx->nworkers == 1) {
-		/* one worker's copy is the run's: read straight into cur */
-		struct rl_progress *p = &ctx->workers[0].progress;
-		for (int tries = 0; tries < 64; tries++) {
-			uint64_t a = atomic_load_explicit(&p->hist_seq, memory_order_acquire);
-			if (a & 1)
-				continue;
-			rl_live_copy(cur, p->pub, nt);
-			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) == a)
-				return;
-		}
-		live_reset(cur, nt); /* never a whole copy: none, as below */
+	if (ctx->nworkers == 1) { /* one worker's copy is the run's: read straight into cur */
+		if (!read_published(&ctx->workers[0].progress, cur, nt))
+			live_reset(cur, nt);
 		return;
 	}
 	live_reset(cur, nt);
-	for (uint32_t i = 0; i < ctx->nworkers; i++) {
-		struct rl_progress *p = &ctx->workers[i].progress;
-		for (int tries = 0; tries < 64; tries++) {
-			uint64_t a = atomic_load_explicit(&p->hist_seq, memory_order_acquire);
-			if (a & 1)
-				continue;
-			rl_live_copy(tmp, p->pub, nt);
-			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&p->hist_seq, memory_order_relaxed) != a)
-				continue;
+	for (uint32_t i = 0; i < ctx->nworkers; i++)
+		if (read_published(&ctx->workers[i].progress, tmp, nt))
 			live_add(cur, tmp, nt, ctx->sh.plan->live);
-			break;
-		}
-	}
 }
 
 /* Open loop: the rate offered t_end seconds into the measured run (--stages moves it). */
