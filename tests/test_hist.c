@@ -285,7 +285,7 @@ static void hist_percentiles_in_one_pass_equal_each_alone(void **s)
 			rl_hist_percentiles(h, pcts, n, out);
 			for (size_t k = 0; k < n; k++)
 				assert_int_equal(out[k], rl_hist_percentile(h, pcts[k]));
-			if (h->total) /* p100 is the recorded maximum, p0 the minimum */
+			if (h->total) /* p100 is the recorded maximum */
 				assert_int_equal(out[10], h->max_us);
 		}
 	}

@@ -207,11 +207,13 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, struct rl_li
 			req += row->requests;
 			failed += row->failed;
 			users += row->users;
+		} else if (nt == 1) { /* a lone target's second is the total's: its row */
+			*row = row[-1];
+			row->target_rps = target_rps;
+			continue;
 		} else {
-			if (nt > 1) {
-				h = total;
-				h_ok = total_ok;
-			}
+			h = total;
+			h_ok = total_ok;
 			row->requests = req;
 			row->failed = failed;
 			row->users = users;
@@ -219,14 +221,6 @@ static int history_row(struct rl_result *res, size_t nt, size_t ng, struct rl_li
 		}
 		row->t = t_end;
 		row->rps = (double)row->requests / dt;
-		if (t == nt && nt == 1) { /* the lone target's times, as its row has them */
-			row->p50_ms = row[-1].p50_ms;
-			row->p90_ms = row[-1].p90_ms;
-			row->p99_ms = row[-1].p99_ms;
-			row->max_ms = row[-1].max_ms;
-			row->p99_ok_ms = row[-1].p99_ok_ms;
-			continue;
-		}
 		row_times(row, h);
 		row->p99_ok_ms = rl_hist_percentile(h_ok, 99) / 1000.0;
 	}

@@ -49,15 +49,6 @@ void rl_hist_reset(struct rl_hist *h)
 	h->min_us = UINT64_MAX;
 }
 
-void rl_hist_empty(struct rl_hist *h)
-{
-	unsigned lo, hi;
-	if (hist_span(h->total, h->min_us, h->max_us, &lo, &hi))
-		memset(&h->counts[lo], 0, (hi - lo + 1) * sizeof(h->counts[0]));
-	memset(h, 0, offsetof(struct rl_hist, counts));
-	h->min_us = UINT64_MAX;
-}
-
 /* Zeroes the counters of h's span outside [keep_lo, keep_hi] (keep_lo > keep_hi: every
  * one): a destination about to have [keep_lo, keep_hi] written over needs no more. */
 static void clear_span_outside(struct rl_hist *h, unsigned keep_lo, unsigned keep_hi)
@@ -73,6 +64,19 @@ static void clear_span_outside(struct rl_hist *h, unsigned keep_lo, unsigned kee
 		memset(&h->counts[lo], 0, (keep_lo - lo) * sizeof(h->counts[0]));
 	if (hi > keep_hi)
 		memset(&h->counts[keep_hi + 1], 0, (hi - keep_hi) * sizeof(h->counts[0]));
+}
+
+/* The header of an empty histogram: no count, no sum, extremes that any value moves. */
+static void empty_header(struct rl_hist *h)
+{
+	memset(h, 0, offsetof(struct rl_hist, counts));
+	h->min_us = UINT64_MAX;
+}
+
+void rl_hist_empty(struct rl_hist *h)
+{
+	clear_span_outside(h, 1, 0);
+	empty_header(h);
 }
 
 void rl_hist_copy(struct rl_hist *dst, const struct rl_hist *src)
@@ -119,8 +123,7 @@ void rl_hist_diff(struct rl_hist *dst, const struct rl_hist *later, const struct
 	unsigned from = 1, to = 0, lo = RL_HIST_COUNTS, hi = 0;
 	bool any = hist_span(later->total, later->min_us, later->max_us, &from, &to);
 	clear_span_outside(dst, from, to); /* [from, to] is written below */
-	memset(dst, 0, offsetof(struct rl_hist, counts));
-	dst->min_us = UINT64_MAX;
+	empty_header(dst);
 	if (!any)
 		return; /* nothing recorded by the later one: nor by the earlier */
 	for (unsigned i = from; i <= to; i++) {
