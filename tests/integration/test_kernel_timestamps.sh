@@ -17,9 +17,17 @@ URL="http://127.0.0.1:$SERVE_PORT/?ttfb=1ms"
 # k FILE EXPR: a Python expression over the total `t`
 k() { jget "$1" "(lambda t: $2)(d['total'])"; }
 
-RINGLOAD_TEST_STALL=2000:100 "$HOOKS" -q -o json --kernel-timestamps -c 10 -t 1 -d 2s "$URL" > stall.json
+# The stall is a 2 ms nanosleep and the server's 1 ms is a timer: on a shared machine
+# either can wake late, so a run out of bounds is run again, up to three times. A response
+# that came in while the loop handled the previous stall's hundred completions (a few
+# hundred microseconds) waits for that too, so the client delay's p99 is the stall plus
+# up to a millisecond and a half; a delay counted twice (4 ms) is still out of bounds.
+STALL_OK='(lambda t: 1.5 <= t["client_delay_ms"]["p99"] <= 3.5 and t["ttfb_kernel_ms"]["p90"] < 1.6 and t["ttfb_ms"]["p90"] > t["ttfb_kernel_ms"]["p90"] + 1)(d["total"])'
+STALL_SPREAD='"client delay p99 %.3f ms, ttfb p90 kernel %.3f, plain %.3f ms" % (d["total"]["client_delay_ms"]["p99"], d["total"]["ttfb_kernel_ms"]["p90"], d["total"]["ttfb_ms"]["p90"])'
+until_holds stall.json "$STALL_OK" "$STALL_SPREAD" -- \
+	env RINGLOAD_TEST_STALL=2000:100 "$HOOKS" -q -o json --kernel-timestamps -c 10 -t 1 -d 2s "$URL"
 check "stalled_client_delay_p99_near_2ms ($(k stall.json 't["client_delay_ms"]["p99"]') ms)" \
-	test "$(k stall.json '1.5 <= t["client_delay_ms"]["p99"] <= 2.5')" = True
+	test "$(k stall.json '1.5 <= t["client_delay_ms"]["p99"] <= 3.5')" = True
 check "stalled_kernel_ttfb_stays_near_1ms (p90 kernel $(k stall.json 't["ttfb_kernel_ms"]["p90"]'), plain $(k stall.json 't["ttfb_ms"]["p90"]') ms)" \
 	test "$(k stall.json 't["ttfb_kernel_ms"]["p90"] < 1.6 and t["ttfb_ms"]["p90"] > t["ttfb_kernel_ms"]["p90"] + 1')" = True
 check "stalled_run_warns" test "$(jget stall.json '"the client added up to" in d["client"].get("client_delay_warning", "")')" = True

@@ -53,18 +53,6 @@ PY
 # CI neighbour's burst does not.
 LATE=102
 san_build && LATE=106
-# on_time NAME JSON CONDITION SPREAD -- COMMAND...: COMMAND's JSON into JSON, up to three
-# times, until CONDITION (a Python expression over d) holds; SPREAD describes the last run
-on_time() {
-	local name=$1 json=$2 cond=$3 spread=$4 try
-	shift 5
-	for try in 1 2 3; do
-		"$@" > "$json"
-		[ "$(jget "$json" "$cond")" = True ] && break
-		echo "# $name: try $try out of bounds ($(jget "$json" "$spread"))"
-	done
-	check "$name ($(jget "$json" "$spread"))" test "$(jget "$json" "$cond")" = True
-}
 all_on_time() { # NAME JSON CATEGORY -- COMMAND...
 	local name=$1 json=$2 cat=$3
 	shift 4
