@@ -112,7 +112,8 @@ jget() {
 # until_holds JSON CONDITION SPREAD -- COMMAND...: COMMAND's JSON into JSON, up to three
 # times, until CONDITION (a Python expression over d) holds; SPREAD describes a run out of
 # bounds. For bounds that are the loop's wake-up on a shared machine as much as the code's:
-# a code that misses every time still fails, and a CI neighbour's burst does not.
+# a code that misses every time still fails, and a CI neighbour's burst does not (a try
+# out of bounds waits a second, then two, to let a burst of several seconds pass).
 until_holds() {
 	local json=$1 cond=$2 spread=$3 try
 	shift 4
@@ -120,6 +121,7 @@ until_holds() {
 		"$@" > "$json"
 		[ "$(jget "$json" "$cond")" = True ] && return
 		echo "# try $try out of bounds ($(jget "$json" "$spread"))"
+		[ "$try" -lt 3 ] && sleep "$try"
 	done
 }
 # on_time NAME JSON CONDITION SPREAD -- COMMAND...: until_holds, then the check
