@@ -292,6 +292,40 @@ static void hist_percentiles_in_one_pass_equal_each_alone(void **s)
 	free(h);
 }
 
+/* One value found a bucket once for two histograms (a lazily harvested response's ttfb and
+ * its kernel ttfb): the first is what recording it alone makes, the second what tallying
+ * it alone makes, from 0 through past an hour, rounded at the half microsecond. */
+static void hist_record_and_tally_equal_each_alone(void **s)
+{
+	struct rl_hist *both = malloc(sizeof(*both)), *also = malloc(sizeof(*also)),
+		       *rec = malloc(sizeof(*rec)), *tal = malloc(sizeof(*tal));
+	rl_hist_reset(both);
+	rl_hist_reset(also);
+	rl_hist_reset(rec);
+	rl_hist_reset(tal);
+	static const uint64_t edges[] = { 0, 499, 500, 1499, 2047499, 2048500,
+					  RL_HIST_HIGHEST_US * 1000, RL_HIST_HIGHEST_US * 1000 + 999999 };
+	for (int i = 0; i < 20000; i++) {
+		uint64_t ns = i < 8 ? edges[i] : rng() % (i % 3 ? 10000000ULL : 5000000000000ULL);
+		rl_hist_record_and_tally_ns(both, also, ns);
+		rl_hist_record_ns(rec, ns);
+		rl_hist_tally_ns(tal, ns);
+	}
+	same_hist(both, rec);
+	assert_int_equal(both->min_us, rec->min_us);
+	assert_int_equal(both->max_us, rec->max_us);
+	assert_true(both->sum_sq_us == rec->sum_sq_us);
+	rl_hist_settle(also); /* a tally's extremes come from its buckets */
+	rl_hist_settle(tal);
+	same_hist(also, tal);
+	assert_memory_equal(also->counts, rec->counts, sizeof(rec->counts));
+	assert_int_equal(also->sum_us, rec->sum_us);
+	free(both);
+	free(also);
+	free(rec);
+	free(tal);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +339,7 @@ int main(void)
 		cmocka_unit_test(hist_span_operations_equal_whole_array_ones),
 		cmocka_unit_test(hist_copy_and_diff_over_every_older_shape),
 		cmocka_unit_test(hist_percentiles_in_one_pass_equal_each_alone),
+		cmocka_unit_test(hist_record_and_tally_equal_each_alone),
 	};
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
 }

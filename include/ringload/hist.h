@@ -47,19 +47,41 @@ static inline unsigned rl_hist_index(uint64_t v)
 	return ((bucket + 1) << (RL_HIST_SUB_BUCKET_BITS - 1)) + (sub - RL_HIST_SUB_HALF);
 }
 
-/* Inline: a request records several phases, on the hot path. */
-static inline void rl_hist_record(struct rl_hist *h, uint64_t us)
+/* Inline: a request records several phases, on the hot path. A value in microseconds,
+ * past the highest the last bucket's. */
+static inline uint64_t rl_hist_clamp_us(uint64_t us)
 {
-	if (us > RL_HIST_HIGHEST_US)
-		us = RL_HIST_HIGHEST_US;
-	h->counts[rl_hist_index(us)]++;
+	return us > RL_HIST_HIGHEST_US ? RL_HIST_HIGHEST_US : us;
+}
+
+static inline uint64_t rl_hist_us_of_ns(uint64_t ns)
+{
+	return rl_hist_clamp_us((ns + 500) / 1000);
+}
+
+/* The count, the bucket and the sum (an exact mean) of a clamped value in bucket i. */
+static inline void rl_hist_tally_at(struct rl_hist *h, uint64_t us, unsigned i)
+{
+	h->counts[i]++;
 	h->total++;
 	h->sum_us += us;
+}
+
+/* All of it: the tally, the square sum and the extremes. */
+static inline void rl_hist_record_at(struct rl_hist *h, uint64_t us, unsigned i)
+{
+	rl_hist_tally_at(h, us, i);
 	h->sum_sq_us += (double)us * (double)us;
 	if (us < h->min_us)
 		h->min_us = us;
 	if (us > h->max_us)
 		h->max_us = us;
+}
+
+static inline void rl_hist_record(struct rl_hist *h, uint64_t us)
+{
+	us = rl_hist_clamp_us(us);
+	rl_hist_record_at(h, us, rl_hist_index(us));
 }
 
 static inline void rl_hist_record_ns(struct rl_hist *h, uint64_t ns)
@@ -72,12 +94,18 @@ static inline void rl_hist_record_ns(struct rl_hist *h, uint64_t ns)
  * extremes and the square sum from the buckets (3 significant digits). */
 static inline void rl_hist_tally_ns(struct rl_hist *h, uint64_t ns)
 {
-	uint64_t us = (ns + 500) / 1000;
-	if (us > RL_HIST_HIGHEST_US)
-		us = RL_HIST_HIGHEST_US;
-	h->counts[rl_hist_index(us)]++;
-	h->total++;
-	h->sum_us += us;
+	uint64_t us = rl_hist_us_of_ns(ns);
+	rl_hist_tally_at(h, us, rl_hist_index(us));
+}
+
+/* One value that two histograms carry (a figure timed by the kernel's stamps that is also
+ * the main one): recorded in h, tallied in also, its bucket found once. */
+static inline void rl_hist_record_and_tally_ns(struct rl_hist *h, struct rl_hist *also, uint64_t ns)
+{
+	uint64_t us = rl_hist_us_of_ns(ns);
+	unsigned i = rl_hist_index(us);
+	rl_hist_record_at(h, us, i);
+	rl_hist_tally_at(also, us, i);
 }
 void rl_hist_settle(struct rl_hist *h);
 

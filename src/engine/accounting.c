@@ -150,12 +150,17 @@ static void count_failed(struct rl_worker *w, struct rl_stats *st)
  * received its end): from its start (the intended one in an open loop) to the moment it
  * ended, whatever ended it. During the run a success goes to
  * latency_ok and anything else to latency, one record each; rl_acct_fold_latency then
- * makes latency the whole (histograms merge exactly). */
-static void record_end(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, uint64_t sent, bool ok)
+ * makes latency the whole (histograms merge exactly). A response timed by the kernel's
+ * stamps tallies the same value in kernel (its latency_kernel); others pass NULL. */
+static inline void record_end(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, uint64_t sent, bool ok,
+			      struct rl_hist *kernel)
 {
 	uint64_t now = rl_event_ns(w), latency = now > r->start_ns ? now - r->start_ns : 0;
 	/* (the live copies for progress are summed from these when published) */
-	rl_hist_record_ns(ok ? &st->latency_ok : &st->latency, latency);
+	if (kernel)
+		rl_hist_record_and_tally_ns(ok ? &st->latency_ok : &st->latency, kernel, latency);
+	else
+		rl_hist_record_ns(ok ? &st->latency_ok : &st->latency, latency);
 	if (w->pace.open_loop && sent) {
 		rl_hist_record_ns(&st->latency_uncorrected, now > sent ? now - sent : 0);
 		rl_hist_record_ns(&st->queue, sent > r->start_ns ? sent - r->start_ns : 0);
@@ -170,19 +175,29 @@ static uint64_t since(uint64_t later, uint64_t earlier)
 /* A response's phases: first byte after the send, download after the first byte (a
  * lazily harvested response's by the kernel's stamps: the loop woke later, by design).
  * Where the kernel stamped the first and the last receive: how long the first bytes
- * waited for this loop (client delay), and ttfb and latency by the kernel's stamps. */
+ * waited for this loop (client delay), and ttfb and latency by the kernel's stamps. Under
+ * lazy harvest those two are the main ttfb and latency themselves (the same stamps, the
+ * same arithmetic), so each value's bucket is found once for both histograms. */
 static void record_times(struct rl_worker *w, struct rl_stats *st, const struct rl_req *r, bool ok)
 {
 	uint64_t sent = r->sent_ns ? r->sent_ns : r->first_ns;
+	bool stamped = r->first_kernel_ns && w->rx_kernel_ns;
+	if (stamped)
+		rl_hist_tally_ns(&st->client_delay, since(r->first_ns, r->first_kernel_ns));
+	if (stamped && w->feat.lazy_harvest) {
+		rl_hist_record_and_tally_ns(&st->ttfb, &st->ttfb_kernel, since(r->first_kernel_ns, sent));
+		rl_hist_record_ns(&st->download, since(w->rx_kernel_ns, r->first_kernel_ns));
+		record_end(w, st, r, sent, ok, &st->latency_kernel);
+		return;
+	}
 	uint64_t first = w->feat.lazy_harvest && r->first_kernel_ns ? r->first_kernel_ns : r->first_ns;
 	rl_hist_record_ns(&st->ttfb, since(first, sent));
 	rl_hist_record_ns(&st->download, since(rl_event_ns(w), first));
-	if (r->first_kernel_ns && w->rx_kernel_ns) {
-		rl_hist_tally_ns(&st->client_delay, since(r->first_ns, r->first_kernel_ns));
+	if (stamped) {
 		rl_hist_tally_ns(&st->ttfb_kernel, since(r->first_kernel_ns, sent));
 		rl_hist_tally_ns(&st->latency_kernel, since(w->rx_kernel_ns, r->start_ns));
 	}
-	record_end(w, st, r, sent, ok);
+	record_end(w, st, r, sent, ok, NULL);
 }
 
 /* One more failure under err; the category's first keeps its detail (cut to fit). */
@@ -237,7 +252,7 @@ void rl_acct_fail(struct rl_worker *w, struct rl_conn *c, const struct rl_req *r
 	if (err == RL_ERR_TLS_ALERT)
 		st->tls_alert[w->tls_alert < RL_TLS_ALERTS ? w->tls_alert : RL_TLS_ALERTS - 1]++;
 	count_error(st, err, detail);
-	record_end(w, st, r, r->sent_ns, false);
+	record_end(w, st, r, r->sent_ns, false, NULL);
 	request_ended(w, c, false);
 }
 
@@ -247,7 +262,7 @@ static void fail_counted(struct rl_worker *w, struct rl_conn *c, const struct rl
 {
 	count_failed(w, rl_conn_stats(w, c));
 	(*counter)++;
-	record_end(w, rl_conn_stats(w, c), r, r->sent_ns, false);
+	record_end(w, rl_conn_stats(w, c), r, r->sent_ns, false, NULL);
 	request_ended(w, c, false);
 }
 
