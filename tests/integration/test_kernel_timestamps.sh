@@ -2,7 +2,7 @@
 # --kernel-timestamps: the kernel stamps every receive (SO_TIMESTAMPING through multishot
 # recvmsg), so each response says how long it waited for the client (client_delay), and
 # ttfb and latency by the kernel's stamps. A client slowed on purpose (the test build's
-# RINGLOAD_TEST_STALL: every 100 completions, a wait's completions sit 2 ms before the
+# RINGLOAD_TEST_STALL: every 100 completions, a wait's completions sit 5 ms before the
 # loop handles them) shows that delay, while the kernel's ttfb stays the server's 1 ms.
 . "$(dirname "$0")/../lib.sh"
 HOOKS="$(dirname "$RINGLOAD")/tests/ringload-hooks"
@@ -17,19 +17,27 @@ URL="http://127.0.0.1:$SERVE_PORT/?ttfb=1ms"
 # k FILE EXPR: a Python expression over the total `t`
 k() { jget "$1" "(lambda t: $2)(d['total'])"; }
 
-# The stall is a 2 ms nanosleep and the server's 1 ms is a timer: on a shared machine
-# either can wake late, so a run out of bounds is run again, up to three times. A response
-# that came in while the loop handled the previous stall's hundred completions (a few
-# hundred microseconds) waits for that too, so the client delay's p99 is the stall plus
-# up to a millisecond and a half; a delay counted twice (4 ms) is still out of bounds.
-STALL_OK='(lambda t: 1.5 <= t["client_delay_ms"]["p99"] <= 3.5 and t["ttfb_kernel_ms"]["p90"] < 1.6 and t["ttfb_ms"]["p90"] > t["ttfb_kernel_ms"]["p90"] + 1)(d["total"])'
-STALL_SPREAD='"client delay p99 %.3f ms, ttfb p90 kernel %.3f, plain %.3f ms" % (d["total"]["client_delay_ms"]["p99"], d["total"]["ttfb_kernel_ms"]["p90"], d["total"]["ttfb_ms"]["p90"])'
-until_holds stall.json "$STALL_OK" "$STALL_SPREAD" -- \
-	env RINGLOAD_TEST_STALL=2000:100 "$HOOKS" -q -o json --kernel-timestamps -c 10 -t 1 -d 2s "$URL"
-check "stalled_client_delay_p99_near_2ms ($(k stall.json 't["client_delay_ms"]["p99"]') ms)" \
-	test "$(k stall.json '1.5 <= t["client_delay_ms"]["p99"] <= 3.5')" = True
-check "stalled_kernel_ttfb_stays_near_1ms (p90 kernel $(k stall.json 't["ttfb_kernel_ms"]["p90"]'), plain $(k stall.json 't["ttfb_ms"]["p90"]') ms)" \
-	test "$(k stall.json 't["ttfb_kernel_ms"]["p90"] < 1.6 and t["ttfb_ms"]["p90"] > t["ttfb_kernel_ms"]["p90"] + 1')" = True
+# The stall is a 5 ms nanosleep, every 100 completions. The bounds are the machine's as
+# much as the code's: in a slow spell (seen here and on CI for tens of seconds at a time)
+# the server's 1 ms timer answers in 2.4 ms at p90 and the loop adds 1.5 ms to its own
+# stall, so each try first measures the server unstalled (base.json), the kernel's ttfb is
+# held to that, and a try out of bounds is run again, up to three times. The client
+# delay's p99 is the stall plus the loop's handling of the previous stall's batch: between
+# 0.8 and 1.5 times the stall (a delay counted twice is out of bounds).
+stall_pair() {
+	"$HOOKS" -q -o json --kernel-timestamps -c 10 -t 1 -d 1s "$URL" > base.json
+	env RINGLOAD_TEST_STALL=5000:100 "$HOOKS" -q -o json --kernel-timestamps -c 10 -t 1 -d 2s "$URL"
+}
+BASE_P90='json.load(open("base.json"))["total"]["ttfb_kernel_ms"]["p90"]'
+DELAY_OK='4 <= t["client_delay_ms"]["p99"] <= 7.5'
+KTTFB_OK='t["ttfb_kernel_ms"]["p90"] <= '"$BASE_P90"' + 0.5 and t["ttfb_ms"]["p90"] > t["ttfb_kernel_ms"]["p90"] + 2.5'
+until_holds stall.json "(lambda t: $DELAY_OK and $KTTFB_OK)(d['total'])" \
+	'"client delay p99 %.3f ms, ttfb p90 kernel %.3f, plain %.3f, unstalled %.3f ms" % (d["total"]["client_delay_ms"]["p99"], d["total"]["ttfb_kernel_ms"]["p90"], d["total"]["ttfb_ms"]["p90"], '"$BASE_P90"')' \
+	-- stall_pair
+check "stalled_client_delay_p99_near_5ms ($(k stall.json 't["client_delay_ms"]["p99"]') ms)" \
+	test "$(k stall.json "$DELAY_OK")" = True
+check "stalled_kernel_ttfb_stays_the_server_s (p90 kernel $(k stall.json 't["ttfb_kernel_ms"]["p90"]'), plain $(k stall.json 't["ttfb_ms"]["p90"]'), unstalled $(jget base.json 'd["total"]["ttfb_kernel_ms"]["p90"]') ms)" \
+	test "$(k stall.json "$KTTFB_OK")" = True
 check "stalled_run_warns" test "$(jget stall.json '"the client added up to" in d["client"].get("client_delay_warning", "")')" = True
 check "every_response_stamped (HTTP/1.1)" test "$(k stall.json \
 	't["client_delay_ms"]["count"] == t["ttfb_kernel_ms"]["count"] == t["latency_kernel_ms"]["count"] == t["successful"] > 0')" = True
