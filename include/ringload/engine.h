@@ -87,6 +87,11 @@ struct rl_progress_view {
 };
 typedef void (*rl_progress_fn)(const struct rl_progress_view *v, void *arg);
 
+/* Kernel receive stamps: off, on, or on only where every thread of a closed loop reads its
+ * responses in batches (the default for HTTP/2 and gRPC in cleartext: there the stamps
+ * pay for themselves in wake-ups saved; elsewhere they would only cost). */
+enum rl_stamps { RL_STAMPS_OFF, RL_STAMPS_ON, RL_STAMPS_IF_BATCHED };
+
 /* The load model and limits of a run. */
 struct rl_plan {
 	uint32_t connections, threads;
@@ -105,7 +110,7 @@ struct rl_plan {
 	uint64_t pacing_quantum_ns;   /* open loop: a timed wake sends all that is due this close */
 	double tls_resume;            /* https://: share of new connections that offer a session */
 	uint64_t first_seq;           /* {{seq}} and {{line-seq}} start here (after the pre-flight's) */
-	bool kernel_timestamps;       /* stamp responses in the kernel where it can (TCP) */
+	enum rl_stamps kernel_timestamps; /* stamp responses in the kernel where it can (TCP) */
 	uint32_t shard, shards;       /* this generator is shard `shard` of `shards` (0: one) */
 	int64_t start_at_ns;          /* CLOCK_REALTIME instant the clock starts at; 0: at once */
 	const struct sockaddr_storage *sources; /* local addresses connections bind to, in turn */

@@ -69,7 +69,7 @@ static bool every_target_stamped(const struct rl_worker *w)
  * and then for nothing more than the first completion: a plain timeout of a quantum
  * would wake a loop whose server is slow every quantum, for nothing. */
 #define CLOSED_LAZY_SHARE 8
-static bool closed_loop_batches(const struct rl_worker *w)
+static bool holds_a_batch(const struct rl_worker *w, uint32_t nregular)
 {
 	uint64_t slots = 1;
 	for (size_t i = 0; i < w->sh->ntargets; i++) {
@@ -77,8 +77,23 @@ static bool closed_loop_batches(const struct rl_worker *w)
 		if (s > slots)
 			slots = s;
 	}
-	return w->fan.nregular * slots >= 2 * CLOSED_LAZY_SHARE && (w->ring.features & IORING_FEAT_MIN_TIMEOUT) &&
+	return nregular * slots >= 2 * CLOSED_LAZY_SHARE;
+}
+
+static bool closed_loop_batches(const struct rl_worker *w)
+{
+	return holds_a_batch(w, w->fan.nregular) && (w->ring.features & IORING_FEAT_MIN_TIMEOUT) &&
 	       w->sh->plan->pacing_quantum_ns >= 1000;
+}
+
+/* RL_STAMPS_IF_BATCHED: every thread's share (the same split each thread reads) holds a
+ * batch and has no fan-out users, so every response of the run is stamped or none. */
+static bool every_worker_batches(const struct rl_worker *w)
+{
+	for (uint32_t i = 0; i < w->sh->nworkers; i++)
+		if (w->sh->vus_of[i] || !holds_a_batch(w, w->sh->conns_of[i]))
+			return false;
+	return true;
 }
 
 /* Kernel receive stamps need multishot recvmsg (6.0) on the buffer ring: each buffer
@@ -95,17 +110,19 @@ static bool closed_loop_batches(const struct rl_worker *w)
  * due after them), are waited for as they complete (wait_for_completions). */
 static void setup_rx_timestamps(struct rl_worker *w)
 {
-	if (!w->sh->plan->kernel_timestamps || rl_compat_off("nokts") || !rl_kernel_at_least(6, 0))
+	const struct rl_plan *plan = w->sh->plan;
+	if (plan->kernel_timestamps == RL_STAMPS_OFF || rl_compat_off("nokts") || !rl_kernel_at_least(6, 0))
+		return;
+	/* (an HTTP/2 window under a megabyte would stall a body on our next wake-up) */
+	bool lazy = (w->pace.open_loop || closed_loop_batches(w)) && !w->fan.nvus && every_target_stamped(w) &&
+		    plan->h2_window >= (1u << 20) && plan->h2_conn_window >= (1u << 20) && !rl_compat_off("nolazy");
+	if (plan->kernel_timestamps == RL_STAMPS_IF_BATCHED && !(lazy && every_worker_batches(w)))
 		return;
 	rl_rx_clock_sync(w);
 	memset(&w->rx_msg, 0, sizeof(w->rx_msg));
 	w->rx_msg.msg_controllen = RL_RX_CONTROL;
 	w->feat.rx_timestamps = true;
-	/* (an HTTP/2 window under a megabyte would stall a body on our next wake-up) */
-	const struct rl_plan *plan = w->sh->plan;
-	w->feat.lazy_harvest = (w->pace.open_loop || closed_loop_batches(w)) && !w->fan.nvus && every_target_stamped(w) &&
-			       plan->h2_window >= (1u << 20) && plan->h2_conn_window >= (1u << 20) &&
-			       !rl_compat_off("nolazy");
+	w->feat.lazy_harvest = lazy;
 }
 
 /* The ring, its fixed-file table and the provided buffer ring for receives. */
