@@ -47,8 +47,8 @@ static inline unsigned rl_hist_index(uint64_t v)
 	return ((bucket + 1) << (RL_HIST_SUB_BUCKET_BITS - 1)) + (sub - RL_HIST_SUB_HALF);
 }
 
-/* Inline: a request records several phases, on the hot path. A value in microseconds,
- * past the highest the last bucket's. */
+/* Inline: a request records several phases, on the hot path. A value in microseconds
+ * over the highest goes into the last bucket as the highest. */
 static inline uint64_t rl_hist_clamp_us(uint64_t us)
 {
 	return us > RL_HIST_HIGHEST_US ? RL_HIST_HIGHEST_US : us;

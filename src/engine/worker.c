@@ -69,20 +69,26 @@ static bool every_target_stamped(const struct rl_worker *w)
  * and then for nothing more than the first completion: a plain timeout of a quantum
  * would wake a loop whose server is slow every quantum, for nothing. */
 #define CLOSED_LAZY_SHARE 8
-static bool holds_a_batch(const struct rl_worker *w, uint32_t nregular)
+static bool holds_a_batch(uint32_t nregular, uint32_t slots)
 {
-	uint64_t slots = 1;
-	for (size_t i = 0; i < w->sh->ntargets; i++) {
-		uint32_t s = rl_proto_of(w->sh->targets[i].proto)->slots(w->sh->plan);
+	return (uint64_t)nregular * slots >= 2 * CLOSED_LAZY_SHARE;
+}
+
+/* Request slots a connection needs: the most that any target's protocol asks for. */
+static uint32_t most_slots(const struct rl_shared *sh)
+{
+	uint32_t slots = 1;
+	for (size_t i = 0; i < sh->ntargets; i++) {
+		uint32_t s = rl_proto_of(sh->targets[i].proto)->slots(sh->plan);
 		if (s > slots)
 			slots = s;
 	}
-	return nregular * slots >= 2 * CLOSED_LAZY_SHARE;
+	return slots;
 }
 
 static bool closed_loop_batches(const struct rl_worker *w)
 {
-	return holds_a_batch(w, w->fan.nregular) && (w->ring.features & IORING_FEAT_MIN_TIMEOUT) &&
+	return holds_a_batch(w->fan.nregular, most_slots(w->sh)) && (w->ring.features & IORING_FEAT_MIN_TIMEOUT) &&
 	       w->sh->plan->pacing_quantum_ns >= 1000;
 }
 
@@ -90,8 +96,9 @@ static bool closed_loop_batches(const struct rl_worker *w)
  * batch and has no fan-out users, so every response of the run is stamped or none. */
 static bool every_worker_batches(const struct rl_worker *w)
 {
+	uint32_t slots = most_slots(w->sh);
 	for (uint32_t i = 0; i < w->sh->nworkers; i++)
-		if (w->sh->vus_of[i] || !holds_a_batch(w, w->sh->conns_of[i]))
+		if (w->sh->vus_of[i] || !holds_a_batch(w->sh->conns_of[i], slots))
 			return false;
 	return true;
 }
@@ -269,12 +276,7 @@ int rl_worker_setup(struct rl_worker *w, uint32_t nconns, uint32_t first_global_
 	int rc = setup_ring(w);
 	if (rc)
 		return rc;
-	uint32_t slots = 1;
-	for (size_t i = 0; i < w->sh->ntargets; i++) {
-		uint32_t s = rl_proto_of(w->sh->targets[i].proto)->slots(plan);
-		if (s > slots)
-			slots = s;
-	}
+	uint32_t slots = most_slots(w->sh);
 	w->pipeline = plan->pipeline;
 	rl_h2_pool_init(w);
 	/* {{seq}} is unique across workers: worker i renders i, i + n, i + 2n, ... */
